@@ -1,0 +1,26 @@
+"""Subscription portal: Chalice app wiring only. No I/O and no environment reads at import."""
+
+from chalice import Chalice, Rate
+
+from chalicelib import jobs
+from chalicelib.api.pages import pages
+from chalicelib.api.portal import api
+
+app = Chalice(app_name="subscription-portal")
+app.register_blueprint(pages)
+app.register_blueprint(api)
+
+
+@app.on_sqs_message(queue="subscription-portal-orders", batch_size=10)
+def intake_orders(event):  # type: ignore[no-untyped-def]
+    return jobs.intake_batch(event)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def cleanup_unactivated(event):  # type: ignore[no-untyped-def]
+    return jobs.run_cleanup(event.context)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def deliver_outbox(event):  # type: ignore[no-untyped-def]
+    return jobs.run_outbox(event.context)

@@ -1,0 +1,560 @@
+"""DynamoDB repository: one table (infra/resources.json), every request path by GetItem, Query or transactions.
+
+Item layout (PK / SK):
+  SUB#<id> / SUB                 the subscription; DLPK/DLSK while pending (sparse deadline index),
+                                 RNPK/RNSK while active (sparse renewal index)
+  SUB#<id> / ACCESS#<email>      who may see it: GSI1PK=PERSON#<email>, GSI1SK=<country>#<ordered_at>#<id>
+  SUB#<id> / SEAT#<email>        a seat (later issues)
+  SUB#<id> / EVIDENCE#ACTIVATION immutable acceptance record
+  SUB#<id> / EVENT#<at>#<n>      audit events, newest first by SK
+  ORDER#<order_id> / ORDER       order id -> subscription, and the tombstone once removed
+  TOKEN#<sha256> / TOKEN         activation token: subscription, admin, expiry
+  MAIL#<id> / MAIL               outbox entry; OBPK/OBSK while unsent (sparse, keyed by due time)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from chalicelib.domain.errors import DuplicateOrder, InvalidInput, WriteConflict
+from chalicelib.domain.models import Subscription, SubscriptionStatus, parse_utc, utc_iso
+from chalicelib.services.ports import (
+    AccessEntry,
+    ActivationToken,
+    AuditEvent,
+    OrderRecord,
+    OutgoingEmail,
+    Page,
+)
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+PENDING_PARTITION = "PENDING"
+ACTIVE_PARTITION = "ACTIVE"
+UNSENT_PARTITION = "UNSENT"
+TOKEN_RETENTION_AFTER_EXPIRY = timedelta(days=180)  # an expired link keeps answering 410, not 404, for a while
+BAD_CURSOR = "The cursor is not valid. Start again without a cursor."
+
+
+def _dump(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in item.items()}
+
+
+def _load(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def _sub_key(subscription_id: str) -> dict[str, Any]:
+    return {"PK": {"S": f"SUB#{subscription_id}"}, "SK": {"S": "SUB"}}
+
+
+def _access_key(subscription_id: str, email_key: str) -> dict[str, Any]:
+    return {"PK": {"S": f"SUB#{subscription_id}"}, "SK": {"S": f"ACCESS#{email_key}"}}
+
+
+def _mail_key(mail_id: str) -> dict[str, Any]:
+    return {"PK": {"S": f"MAIL#{mail_id}"}, "SK": {"S": "MAIL"}}
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def subscription_item(subscription: Subscription) -> dict[str, Any]:
+    item: dict[str, Any] = subscription.model_dump(mode="json")
+    item.update(
+        PK=f"SUB#{subscription.id}",
+        SK="SUB",
+        type="subscription",
+        deadline_at=utc_iso(subscription.activation_deadline),
+    )
+    if subscription.status is SubscriptionStatus.PENDING_ACTIVATION:
+        item.update(DLPK=PENDING_PARTITION, DLSK=f"{utc_iso(subscription.activation_deadline)}#{subscription.id}")
+    if subscription.status is SubscriptionStatus.ACTIVE and subscription.next_renewal_date:
+        item.update(RNPK=ACTIVE_PARTITION, RNSK=f"{subscription.next_renewal_date.isoformat()}#{subscription.id}")
+    return item
+
+
+def subscription_from_item(item: dict[str, Any]) -> Subscription:
+    return Subscription.model_validate(_load(item))
+
+
+def _mail_item(email: OutgoingEmail) -> dict[str, Any]:
+    return {
+        "PK": f"MAIL#{email.mail_id}",
+        "SK": "MAIL",
+        "type": "mail",
+        "mail_id": email.mail_id,
+        "kind": email.kind,
+        "to": email.to,
+        "locale": email.locale,
+        "country": email.country,
+        "params": email.params,
+        "due_at": utc_iso(email.due_at),
+        "attempts": email.attempts,
+        "status": "queued",
+        "OBPK": UNSENT_PARTITION,
+        "OBSK": _due_key(email),
+    }
+
+
+def _due_key(email: OutgoingEmail) -> str:
+    return f"{utc_iso(email.due_at)}#{email.mail_id}"
+
+
+def _mail_from_item(item: dict[str, Any]) -> OutgoingEmail:
+    data = _load(item)
+    return OutgoingEmail(
+        mail_id=data["mail_id"],
+        kind=data["kind"],
+        to=data["to"],
+        locale=data["locale"],
+        country=data["country"],
+        params=_plain(data.get("params") or {}),
+        due_at=parse_utc(data["due_at"]),
+        attempts=int(data.get("attempts", 0)),
+    )
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; the outbox params only ever hold whole numbers."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if hasattr(value, "as_integer_ratio") and not isinstance(value, (bool, int)):
+        return int(value)
+    return value
+
+
+def _cancellation_codes(error: ClientError) -> list[str]:
+    return [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
+
+
+def _is_conflict(error: ClientError) -> bool:
+    code = error.response["Error"]["Code"]
+    if code == "ConditionalCheckFailedException":
+        return True
+    if code == "TransactionCanceledException":
+        return any(c in ("ConditionalCheckFailed", "TransactionConflict") for c in _cancellation_codes(error))
+    return False
+
+
+class DynamoPortalRepository:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    # -- writes ---------------------------------------------------------------------------------------------------
+    def _transact(self, items: list[dict[str, Any]]) -> None:
+        for entry in items:
+            next(iter(entry.values()))["TableName"] = self._table
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if _is_conflict(error):
+                raise WriteConflict(str(_cancellation_codes(error))) from None
+            raise
+
+    def create_pending(
+        self, subscription: Subscription, token: ActivationToken, email: OutgoingEmail, order_fingerprint: str
+    ) -> None:
+        try:
+            self._transact(
+                [
+                    {
+                        "Put": {
+                            "Item": _dump(
+                                {
+                                    "PK": f"ORDER#{subscription.order_id}",
+                                    "SK": "ORDER",
+                                    "type": "order",
+                                    "order_id": subscription.order_id,
+                                    "subscription_id": subscription.id,
+                                    "fingerprint": order_fingerprint,
+                                    "state": "live",
+                                }
+                            ),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "Item": _dump(subscription_item(subscription)),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    {"Put": {"Item": _dump(self._access_item(subscription, subscription.admin.key, ["admin"]))}},
+                    {"Put": {"Item": _dump(_token_item(token)), "ConditionExpression": "attribute_not_exists(PK)"}},
+                    {"Put": {"Item": _dump(_mail_item(email)), "ConditionExpression": "attribute_not_exists(PK)"}},
+                ]
+            )
+        except WriteConflict:
+            raise DuplicateOrder(subscription.order_id) from None
+
+    @staticmethod
+    def _access_item(subscription: Subscription, email_key: str, roles: list[str]) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "PK": f"SUB#{subscription.id}",
+            "SK": f"ACCESS#{email_key}",
+            "type": "access",
+            "subscription_id": subscription.id,
+            "country": subscription.country,
+            "roles": roles,
+            "GSI1PK": f"PERSON#{email_key}",
+            "GSI1SK": f"{subscription.country}#{utc_iso(subscription.ordered_at)}#{subscription.id}",
+        }
+        if subscription.status is SubscriptionStatus.PENDING_ACTIVATION:
+            item["visible_until"] = utc_iso(subscription.activation_deadline)
+        return item
+
+    def activate(
+        self, before: Subscription, after: Subscription, email: OutgoingEmail, event: AuditEvent, now: datetime
+    ) -> None:
+        assert after.evidence is not None
+        self._transact(
+            [
+                {
+                    "Put": {
+                        "Item": _dump(subscription_item(after)),
+                        "ConditionExpression": "#v = :v AND #s = :pending AND deadline_at > :now",
+                        "ExpressionAttributeNames": {"#v": "version", "#s": "status"},
+                        "ExpressionAttributeValues": _dump(
+                            {":v": before.version, ":pending": SubscriptionStatus.PENDING_ACTIVATION.value, ":now": utc_iso(now)}
+                        ),
+                    }
+                },
+                {
+                    "Update": {
+                        "Key": _access_key(after.id, after.admin.key),
+                        "UpdateExpression": "REMOVE visible_until",
+                        "ConditionExpression": "attribute_exists(PK)",
+                    }
+                },
+                {
+                    "Put": {
+                        "Item": _dump(
+                            {
+                                "PK": f"SUB#{after.id}",
+                                "SK": "EVIDENCE#ACTIVATION",
+                                "type": "evidence",
+                                **after.evidence.model_dump(mode="json"),
+                            }
+                        ),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+                {"Put": {"Item": _dump(_event_item(event))}},
+                {"Put": {"Item": _dump(_mail_item(email)), "ConditionExpression": "attribute_not_exists(PK)"}},
+            ]
+        )
+
+    def rotate_token(
+        self, before: Subscription, after: Subscription, token: ActivationToken, email: OutgoingEmail
+    ) -> None:
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "Item": _dump(subscription_item(after)),
+                    "ConditionExpression": "#v = :v AND #s = :pending",
+                    "ExpressionAttributeNames": {"#v": "version", "#s": "status"},
+                    "ExpressionAttributeValues": _dump(
+                        {":v": before.version, ":pending": SubscriptionStatus.PENDING_ACTIVATION.value}
+                    ),
+                }
+            },
+            {"Put": {"Item": _dump(_token_item(token)), "ConditionExpression": "attribute_not_exists(PK)"}},
+            {"Put": {"Item": _dump(_mail_item(email)), "ConditionExpression": "attribute_not_exists(PK)"}},
+        ]
+        if before.activation_token_hash:
+            items.append({"Delete": {"Key": {"PK": {"S": f"TOKEN#{before.activation_token_hash}"}, "SK": {"S": "TOKEN"}}}})
+        self._transact(items)
+
+    def remove_expired(self, subscription_id: str, now: datetime, tombstone_ttl: datetime) -> bool:
+        partition = self._query_all(
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"SUB#{subscription_id}"}},
+            ConsistentRead=True,
+        )
+        subscription = next((i for i in partition if i["SK"]["S"] == "SUB"), None)
+        if subscription is None:
+            return False
+        order_id = subscription["order_id"]["S"]
+        items: list[dict[str, Any]] = [
+            {
+                "Delete": {
+                    "Key": _sub_key(subscription_id),
+                    "ConditionExpression": "#s = :pending AND deadline_at <= :now",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": _dump(
+                        {":pending": SubscriptionStatus.PENDING_ACTIVATION.value, ":now": utc_iso(now)}
+                    ),
+                }
+            },
+            {
+                "Put": {
+                    "Item": _dump(
+                        {
+                            "PK": f"ORDER#{order_id}",
+                            "SK": "ORDER",
+                            "type": "order",
+                            "order_id": order_id,
+                            "subscription_id": subscription_id,
+                            "state": "removed",
+                            "removed_at": utc_iso(now),
+                            "expires_at_epoch": _epoch(tombstone_ttl),
+                        }
+                    )
+                }
+            },
+        ]
+        items += [{"Delete": {"Key": {"PK": i["PK"], "SK": i["SK"]}}} for i in partition if i["SK"]["S"] != "SUB"]
+        try:
+            self._transact(items)
+        except WriteConflict:
+            return False
+        return True
+
+    # -- reads ----------------------------------------------------------------------------------------------------
+    def get_order(self, order_id: str) -> OrderRecord | None:
+        item = self._get({"PK": {"S": f"ORDER#{order_id}"}, "SK": {"S": "ORDER"}})
+        if item is None:
+            return None
+        data = _load(item)
+        return OrderRecord(data["order_id"], data["subscription_id"], removed=data.get("state") == "removed")
+
+    def get_subscription(self, subscription_id: str) -> Subscription | None:
+        item = self._get(_sub_key(subscription_id))
+        return subscription_from_item(item) if item else None
+
+    def get_subscription_and_seat(self, subscription_id: str, email: str) -> tuple[Subscription | None, bool]:
+        items = self._batch_get([_sub_key(subscription_id), _access_key(subscription_id, email)])
+        subscription = next((subscription_from_item(i) for i in items if i["SK"]["S"] == "SUB"), None)
+        access = next((_load(i) for i in items if i["SK"]["S"].startswith("ACCESS#")), None)
+        return subscription, bool(access and "seat" in access.get("roles", []))
+
+    def get_token(self, token_hash: str) -> ActivationToken | None:
+        item = self._get({"PK": {"S": f"TOKEN#{token_hash}"}, "SK": {"S": "TOKEN"}})
+        if item is None:
+            return None
+        data = _load(item)
+        return ActivationToken(
+            token_hash=token_hash,
+            subscription_id=data["subscription_id"],
+            admin_email=data["admin_email"],
+            expires_at=parse_utc(data["expires_at"]),
+        )
+
+    def list_access(self, email: str, country: str, limit: int, cursor: str | None) -> Page:
+        partition = f"PERSON#{email}"
+        kwargs: dict[str, Any] = {
+            "IndexName": "by_person",
+            "KeyConditionExpression": "GSI1PK = :pk AND begins_with(GSI1SK, :country)",
+            "ExpressionAttributeValues": {":pk": {"S": partition}, ":country": {"S": f"{country}#"}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            kwargs["ExclusiveStartKey"] = self._decode_cursor(cursor, partition, email, country)
+        response = self._client.query(TableName=self._table, **kwargs)
+        entries = [_access_entry(_load(i)) for i in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        next_cursor = None
+        if last:
+            raw = json.dumps({"sk": last["GSI1SK"]["S"], "id": last["PK"]["S"][4:]}).encode()
+            next_cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return Page(entries=entries, next_cursor=next_cursor)
+
+    @staticmethod
+    def _decode_cursor(cursor: str, partition: str, email: str, country: str) -> dict[str, Any]:
+        """Rebuilt around the caller's own partition, so a forged cursor can never read someone else's items."""
+        try:
+            data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            sort_key, subscription_id = data["sk"], data["id"]
+            if not (isinstance(sort_key, str) and isinstance(subscription_id, str)):
+                raise ValueError
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            raise InvalidInput(BAD_CURSOR) from None
+        if not sort_key.startswith(f"{country}#") or len(cursor) > 1000:
+            raise InvalidInput(BAD_CURSOR)
+        return {
+            "GSI1PK": {"S": partition},
+            "GSI1SK": {"S": sort_key},
+            "PK": {"S": f"SUB#{subscription_id}"},
+            "SK": {"S": f"ACCESS#{email}"},
+        }
+
+    def countries_of(self, email: str, now: datetime) -> list[str]:
+        response = self._client.query(
+            TableName=self._table,
+            IndexName="by_person",
+            KeyConditionExpression="GSI1PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"PERSON#{email}"}},
+            ProjectionExpression="country, visible_until",
+            Limit=100,
+        )
+        now_iso = utc_iso(now)
+        countries = {
+            i["country"]["S"]
+            for i in response.get("Items", [])
+            if "visible_until" not in i or now_iso < i["visible_until"]["S"]
+        }
+        return sorted(countries)
+
+    def batch_get_subscriptions(self, ids: list[str]) -> list[Subscription]:
+        return [subscription_from_item(i) for i in self._batch_get([_sub_key(i) for i in ids])]
+
+    def expired_pending(self, now: datetime, limit: int, start: str | None) -> tuple[list[str], str | None]:
+        kwargs: dict[str, Any] = {
+            "IndexName": "pending_by_deadline",
+            "KeyConditionExpression": "DLPK = :pk AND DLSK < :bound",
+            # '~' sorts after '#', so a deadline equal to now counts as passed.
+            "ExpressionAttributeValues": {":pk": {"S": PENDING_PARTITION}, ":bound": {"S": utc_iso(now) + "~"}},
+            "Limit": limit,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = json.loads(start)
+        response = self._client.query(TableName=self._table, **kwargs)
+        ids = [i["PK"]["S"][4:] for i in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        return ids, json.dumps(last) if last else None
+
+    # -- outbox ---------------------------------------------------------------------------------------------------
+    def due_emails(self, now: datetime, limit: int) -> list[OutgoingEmail]:
+        response = self._client.query(
+            TableName=self._table,
+            IndexName="unsent_emails",
+            KeyConditionExpression="OBPK = :pk AND OBSK < :bound",
+            ExpressionAttributeValues={":pk": {"S": UNSENT_PARTITION}, ":bound": {"S": utc_iso(now) + "~"}},
+            Limit=limit,
+        )
+        return [_mail_from_item(i) for i in response.get("Items", [])]
+
+    def claim_email(self, email: OutgoingEmail, lease_until: datetime) -> OutgoingEmail | None:
+        claimed = OutgoingEmail(**{**email.__dict__, "due_at": lease_until})
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=_mail_key(email.mail_id),
+                UpdateExpression="SET OBSK = :lease, due_at = :due",
+                ConditionExpression="OBSK = :expected",
+                ExpressionAttributeValues=_dump(
+                    {":lease": _due_key(claimed), ":due": utc_iso(lease_until), ":expected": _due_key(email)}
+                ),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _is_conflict(error):
+                return None
+            raise
+        return _mail_from_item(response["Attributes"])
+
+    def mark_sent(self, email: OutgoingEmail, provider_id: str, now: datetime) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_mail_key(email.mail_id),
+                UpdateExpression="SET #s = :sent, sent_at = :now, provider_message_id = :pid REMOVE OBPK, OBSK",
+                ConditionExpression="OBSK = :expected",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=_dump(
+                    {":sent": "sent", ":now": utc_iso(now), ":pid": provider_id, ":expected": _due_key(email)}
+                ),
+            )
+        except ClientError as error:
+            if _is_conflict(error):
+                return False
+            raise
+        return True
+
+    def mark_failed(self, email: OutgoingEmail, error: str, retry_at: datetime) -> None:
+        retry = OutgoingEmail(**{**email.__dict__, "due_at": retry_at})
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_mail_key(email.mail_id),
+                UpdateExpression="SET OBSK = :retry, due_at = :due, last_error = :err ADD attempts :one",
+                ConditionExpression="OBSK = :expected",
+                ExpressionAttributeValues=_dump(
+                    {
+                        ":retry": _due_key(retry),
+                        ":due": utc_iso(retry_at),
+                        ":err": error,
+                        ":one": 1,
+                        ":expected": _due_key(email),
+                    }
+                ),
+            )
+        except ClientError as err:
+            if not _is_conflict(err):
+                raise
+
+    # -- helpers --------------------------------------------------------------------------------------------------
+    def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        return self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        pending: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+        for _ in range(8):
+            response = self._client.batch_get_item(RequestItems=pending)
+            found += response.get("Responses", {}).get(self._table, [])
+            pending = response.get("UnprocessedKeys") or {}
+            if not pending:
+                return found
+        raise RuntimeError("DynamoDB kept keys unprocessed after 8 attempts")
+
+    def _query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while True:
+            response = self._client.query(TableName=self._table, **kwargs)
+            items += response.get("Items", [])
+            if "LastEvaluatedKey" not in response:
+                return items
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _token_item(token: ActivationToken) -> dict[str, Any]:
+    return {
+        "PK": f"TOKEN#{token.token_hash}",
+        "SK": "TOKEN",
+        "type": "token",
+        "subscription_id": token.subscription_id,
+        "admin_email": token.admin_email,
+        "expires_at": utc_iso(token.expires_at),
+        "expires_at_epoch": _epoch(token.expires_at + TOKEN_RETENTION_AFTER_EXPIRY),
+    }
+
+
+def _event_item(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "PK": f"SUB#{event.subscription_id}",
+        "SK": f"EVENT#{utc_iso(event.at)}#{secrets.token_hex(4)}",
+        "type": "event",
+        "at": utc_iso(event.at),
+        "actor": event.actor,
+        "action": event.action,
+        "details": event.details,
+    }
+
+
+def _access_entry(data: dict[str, Any]) -> AccessEntry:
+    until = data.get("visible_until")
+    return AccessEntry(
+        subscription_id=data["subscription_id"], country=data["country"], visible_until=parse_utc(until) if until else None
+    )
+
+
+def chunks(values: list[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

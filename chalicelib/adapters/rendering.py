@@ -1,0 +1,92 @@
+"""Emails and pages rendered with Jinja; every customer-supplied value is escaped by autoescape."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from chalicelib.config import Settings
+from chalicelib.domain.models import language_of, parse_utc
+from chalicelib.domain.tokens import derive_token
+from chalicelib.services.ports import LinkSecret, OutgoingEmail, RenderedEmail
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+LANGUAGES = ("en", "fr", "de")
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Any:
+    import jinja2  # imported on first render: keeps cold start of read-only routes lean
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(["html"], default_for_string=False),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+@lru_cache(maxsize=8)
+def messages(language: str) -> dict[str, Any]:
+    chosen = language if language in LANGUAGES else "en"
+    return json.loads((TEMPLATES / "i18n" / f"{chosen}.json").read_text(encoding="utf-8"))
+
+
+def format_date(value: date | datetime | str | None, language: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = parse_utc(value) if "T" in value else date.fromisoformat(value)
+    return value.strftime(messages(language)["date_format"])
+
+
+def render_template(name: str, **context: Any) -> str:
+    return str(_environment().get_template(name).render(**context))
+
+
+class _SafeDict(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+class EmailRenderer:
+    def __init__(self, settings: Settings, link_secret: LinkSecret) -> None:
+        self._settings = settings
+        self._link_secret = link_secret
+
+    def action_url(self, email: OutgoingEmail) -> str:
+        urls = self._settings.urls_for(email.country)
+        if email.kind == "activation_request":
+            return f"{urls.activation}/activate/{derive_token(self._link_secret(), email.params['token_id'])}"
+        return urls.portal
+
+    def render(self, email: OutgoingEmail) -> RenderedEmail:
+        language = language_of(email.locale)
+        catalog = messages(language)["email"]
+        strings = catalog[email.kind]
+        values = _SafeDict(
+            {k: v for k, v in email.params.items() if k != "token_id"},
+            vendor_name=self._settings.vendor_name,
+            action_url=self.action_url(email),
+            activation_deadline_date=format_date(email.params.get("activation_deadline"), language),
+            next_renewal_date=format_date(email.params.get("next_renewal_date"), language),
+        )
+        context = {
+            "lang": messages(language)["page"]["lang"],
+            "subject": strings["subject"].format_map(values),
+            "heading": strings["heading"].format_map(values),
+            "greeting": catalog["greeting"].format_map(values),
+            "paragraphs": [p.format_map(values) for p in strings["paragraphs"]],
+            "action_label": strings["action"],
+            "action_url": values["action_url"],
+            "footer": catalog["footer"].format_map(values),
+        }
+        return RenderedEmail(
+            to=email.to,
+            subject=context["subject"],
+            text=render_template("email.txt", **context),
+            html=render_template("email.html", **context),
+        )

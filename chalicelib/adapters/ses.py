@@ -1,0 +1,42 @@
+"""SES mailer: one raw MIME message per email, so both the text and the HTML part always travel."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.services.ports import MailDeliveryFailed, RenderedEmail
+
+
+class SesMailer:
+    def __init__(self, client: Any, sender: str, sender_name: str, configuration_set: str | None = None) -> None:
+        self._client = client
+        self._sender = sender
+        self._sender_name = sender_name
+        self._configuration_set = configuration_set
+
+    def build(self, email: RenderedEmail) -> EmailMessage:
+        message = EmailMessage()
+        message["Subject"] = " ".join(email.subject.split())  # no header injection through customer values
+        message["From"] = formataddr((self._sender_name, self._sender))
+        message["To"] = email.to
+        message["Message-ID"] = make_msgid(domain=self._sender.split("@")[-1])
+        message.set_content(email.text, charset="utf-8")
+        message.add_alternative(email.html, subtype="html", charset="utf-8")
+        return message
+
+    def send(self, email: RenderedEmail) -> str:
+        kwargs: dict[str, Any] = {
+            "Source": self._sender,
+            "Destinations": [email.to],
+            "RawMessage": {"Data": self.build(email).as_bytes()},
+        }
+        if self._configuration_set:
+            kwargs["ConfigurationSetName"] = self._configuration_set
+        try:
+            return str(self._client.send_raw_email(**kwargs)["MessageId"])
+        except (ClientError, BotoCoreError) as error:
+            raise MailDeliveryFailed(str(error)) from error

@@ -1,0 +1,147 @@
+"""The HTTP edge: the one table that turns domain errors into status codes, and the response conventions.
+
+Chalice middleware never sees exceptions raised in views, so every view is wrapped by `json_view` or `page_view`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.domain import errors
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 16 * 1024
+
+ERROR_STATUS: dict[type[errors.DomainError], int] = {
+    errors.InvalidInput: 400,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.DeadlinePassed: 410,
+    errors.PreconditionFailed: 412,
+    errors.PayloadTooLarge: 413,
+}
+
+JSON_HEADERS = {
+    "Content-Type": "application/json",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+
+PAGE_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+}
+
+_SUBSCRIPTION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def status_for(error: errors.DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in ERROR_STATUS:
+            return ERROR_STATUS[cls]  # type: ignore[index]
+    return 500
+
+
+def check_subscription_id(subscription_id: str) -> str:
+    if not _SUBSCRIPTION_ID.match(subscription_id):
+        from chalicelib.services.portal import NOT_VISIBLE
+
+        raise errors.NotFound(NOT_VISIBLE)
+    return subscription_id
+
+
+def cors_headers() -> dict[str, str]:
+    from chalicelib.container import get_container
+
+    return {"Access-Control-Allow-Origin": get_container().settings.portal_origin, "Vary": "Origin"}
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=json.dumps(body) if body is not None else "",
+        status_code=status,
+        headers={**JSON_HEADERS, **_safe_cors(), **(headers or {})},
+    )
+
+
+def _safe_cors() -> dict[str, str]:
+    try:
+        return cors_headers()
+    except Exception:  # configuration broken: the error response still goes out
+        return {}
+
+
+def error_response(error: errors.DomainError) -> Response:
+    return json_response({"Code": error.code, "Message": error.message}, status_for(error))
+
+
+def parse_json_body(raw: bytes | None) -> dict[str, Any]:
+    if raw is not None and len(raw) > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
+    if not raw:
+        raise errors.InvalidInput("The request needs a JSON object body.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise errors.InvalidInput("The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise errors.InvalidInput("The request body must be a JSON object.")
+    return body
+
+
+def json_view(view: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            result = view(*args, **kwargs)
+        except errors.DomainError as error:
+            return error_response(error)
+        except Exception:
+            log.exception("unexpected error in %s", view.__name__)
+            return json_response({"Code": "InternalServerError", "Message": "Something went wrong; nothing was changed "
+                                  "unless the response said so. Please retry."}, 500)
+        if isinstance(result, Response):
+            result.headers = {**JSON_HEADERS, **_safe_cors(), **result.headers}
+            return result
+        return json_response(result)
+
+    return wrapper
+
+
+def register_preflight(blueprint: Blueprint, path: str, methods: list[str]) -> None:
+    """CORS preflight answered by the app itself: the allowed origin is configuration, read at request time."""
+    allowed = ", ".join(sorted({*methods, "OPTIONS"}))
+
+    def preflight(**_: Any) -> Response:
+        return Response(
+            body="",
+            status_code=204,
+            headers={
+                **_safe_cors(),
+                "Access-Control-Allow-Methods": allowed,
+                "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match, Idempotency-Key",
+                "Access-Control-Expose-Headers": "ETag",
+                "Access-Control-Max-Age": "600",
+                "Cache-Control": "no-store",
+            },
+        )
+
+    preflight.__name__ = "preflight_" + re.sub(r"\W+", "_", path).strip("_")
+    blueprint.route(path, methods=["OPTIONS"])(preflight)

@@ -1,0 +1,168 @@
+"""Activation pages reached from the emailed link (HTML, no login). GET and HEAD never change anything."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from chalice import Blueprint, Response
+
+from chalicelib.adapters.rendering import format_date, messages, render_template
+from chalicelib.api.http import MAX_BODY_BYTES, PAGE_HEADERS, status_for
+from chalicelib.container import get_container
+from chalicelib.domain import errors
+from chalicelib.domain.models import language_of
+from chalicelib.services import activation
+
+log = logging.getLogger(__name__)
+
+pages = Blueprint(__name__)
+
+FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "text/plain", "application/json"]
+
+
+def _page(body: str, status: int = 200) -> Response:
+    return Response(body=body, status_code=status, headers=dict(PAGE_HEADERS))
+
+
+def _language_from_request() -> str:
+    accept = (pages.current_request.headers.get("accept-language") or "en").split(",")[0]
+    return language_of(accept.strip())
+
+
+def _message_page(title_key: str, text_key: str, status: int, language: str, portal_url: str | None = None,
+                  **values: Any) -> Response:
+    t = messages(language)["page"]
+    return _page(
+        render_template(
+            "pages/message.html", t=t, title=t[title_key], message=t[text_key].format(**values), portal_url=portal_url
+        ),
+        status,
+    )
+
+
+_ERROR_PAGES: dict[int, tuple[str, str]] = {
+    403: ("forbidden_title", "forbidden_text"),
+    404: ("not_found_title", "not_found_text"),
+    410: ("gone_title", "gone_text"),
+}
+
+
+def page_view(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Domain errors become the uniform pages: one 404 for every unknown or superseded link, 410 after the deadline."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            response = view(*args, **kwargs)
+        except errors.DomainError as error:
+            status = status_for(error)
+            title, text = _ERROR_PAGES.get(status, ("error_title", "error_text"))
+            response = _message_page(title, text, status, _language_from_request())
+        except Exception:
+            log.exception("unexpected error on the activation page")
+            response = _message_page("error_title", "error_text", 500, _language_from_request())
+        if pages.current_request.method == "HEAD":
+            response.body = ""
+        return response
+
+    return wrapper
+
+
+def _agreement_page(token: str, notice_key: str | None = None, status: int = 200) -> Response:
+    c = get_container()
+    page = activation.agreement_page(token, repo=c.repo, clock=c.clock, agreements=c.agreements)
+    s = page.subscription
+    language = s.language
+    t = messages(language)["page"]
+    if page.already_active:
+        return _message_page(
+            "already_title", "already_text", 200, language, c.settings.urls_for(s.country).portal,
+            product_name=s.product.name, activated_at_date=format_date(s.activated_at, language),
+        )
+    return _page(
+        render_template(
+            "pages/agreement.html",
+            t=t,
+            title=t["agreement_title"],
+            s=s,
+            agreement=page.agreement,
+            deadline=format_date(s.activation_deadline, language),
+            form_action=f"/activate/{token}",
+            notice=t[notice_key] if notice_key else None,
+        ),
+        status,
+    )
+
+
+def _foreign_origin() -> bool:
+    origin = pages.current_request.headers.get("origin")
+    # Browsers send "Origin: null" for our own form because the page is no-referrer; only a real foreign origin is
+    # a cross-site post.
+    if origin is None or origin == "null":
+        return False
+    parts = urlsplit(origin)
+    return f"{parts.scheme}://{parts.netloc}" not in get_container().settings.activation_origins()
+
+
+def _form_fields() -> dict[str, str]:
+    request = pages.current_request
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge("The form is too large.")
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        return {}
+    try:
+        parsed = parse_qs(raw.decode("utf-8"), max_num_fields=20)
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return {k: v[0] for k, v in parsed.items() if v}
+
+
+@pages.route("/activate/{token}", methods=["GET", "HEAD", "POST"], content_types=FORM_TYPES)
+@page_view
+def activation_page(token: str) -> Response:
+    request = pages.current_request
+    if request.method in ("GET", "HEAD"):
+        return _agreement_page(token)
+    if _foreign_origin():
+        raise errors.Forbidden("cross-site form post")
+    fields = _form_fields()
+    accepted = fields.get("accept") == "yes"
+    version = fields.get("agreement_version", "")
+    c = get_container()
+    identity = (request.context or {}).get("identity") or {}
+    try:
+        outcome = activation.activate_by_link(
+            token,
+            accepted=accepted,
+            agreement_version=version,
+            context=activation.RequestContext(
+                ip=str(identity.get("sourceIp") or "unknown"),
+                user_agent=str(request.headers.get("user-agent") or "")[:512],
+            ),
+            repo=c.repo,
+            clock=c.clock,
+            agreements=c.agreements,
+            delivery=c.delivery,
+        )
+    except errors.AgreementVersionMismatch as error:
+        return _agreement_page(token, "version_changed", status_for(error))
+    except errors.InvalidInput as error:
+        return _agreement_page(token, "must_accept", status_for(error))
+    s = outcome.subscription
+    language = s.language
+    portal_url = c.settings.urls_for(s.country).portal
+    if not outcome.newly_activated:
+        return _message_page(
+            "already_title", "already_text", 200, language, portal_url,
+            product_name=s.product.name, activated_at_date=format_date(s.activated_at, language),
+        )
+    return _message_page(
+        "confirmed_title", "confirmed_text", 200, language, portal_url,
+        product_name=s.product.name, next_renewal_date=format_date(s.next_renewal_date, language),
+    )

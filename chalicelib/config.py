@@ -1,0 +1,82 @@
+"""Runtime configuration, read from the environment at first use (never at import)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+
+class SiteUrls(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    activation: str  # base URL serving /activate/{token} for this country's customers
+    portal: str  # the portal single-page app
+
+    @field_validator("activation", "portal")
+    @classmethod
+    def _absolute_https_or_local(cls, value: str) -> str:
+        parts = urlsplit(value)
+        local = parts.hostname in ("127.0.0.1", "localhost")
+        if parts.scheme != "https" and not (local and parts.scheme == "http"):
+            raise ValueError(f"{value!r} must be an absolute https URL")
+        return value.rstrip("/")
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    table_name: str
+    region: str
+    sender_email: str
+    vendor_name: str = "Subscription Portal"
+    ses_configuration_set: str | None = None
+    country_urls: dict[str, SiteUrls]
+    portal_origin: str
+    jwt_issuer: str
+    jwt_audience: str
+    jwks_url: str
+    country_claim: str = "country"
+    link_secret_arn: str
+
+    @field_validator("country_urls")
+    @classmethod
+    def _needs_default(cls, value: dict[str, SiteUrls]) -> dict[str, SiteUrls]:
+        if "default" not in value:
+            raise ValueError("COUNTRY_URLS needs a 'default' entry")
+        return value
+
+    def urls_for(self, country: str) -> SiteUrls:
+        return self.country_urls.get(country, self.country_urls["default"])
+
+    def activation_origins(self) -> frozenset[str]:
+        return frozenset(_origin(u.activation) for u in self.country_urls.values())
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        def need(name: str) -> str:
+            value = env.get(name)
+            if not value:
+                raise RuntimeError(f"configuration {name} is not set (see README, Configuration)")
+            return value
+
+        return cls(
+            table_name=need("TABLE_NAME"),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-1",
+            sender_email=need("SENDER_EMAIL"),
+            vendor_name=env.get("VENDOR_NAME") or "Subscription Portal",
+            ses_configuration_set=env.get("SES_CONFIGURATION_SET") or None,
+            country_urls=json.loads(need("COUNTRY_URLS")),
+            portal_origin=need("PORTAL_ORIGIN"),
+            jwt_issuer=need("JWT_ISSUER"),
+            jwt_audience=need("JWT_AUDIENCE"),
+            jwks_url=need("JWKS_URL"),
+            country_claim=env.get("COUNTRY_CLAIM") or "country",
+            link_secret_arn=need("LINK_SECRET_ARN"),
+        )
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

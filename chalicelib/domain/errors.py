@@ -1,0 +1,78 @@
+"""Domain errors. Adapters translate AWS errors into these; the HTTP edge maps these to status codes."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error a use case may raise on purpose."""
+
+    code = "DomainError"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(DomainError):
+    code = "BadRequestError"
+
+
+class OrderRejected(InvalidInput):
+    """An order message that can never be accepted as it is (goes to the dead-letter queue)."""
+
+    code = "InvalidOrder"
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("Order rejected: " + "; ".join(reasons))
+        self.reasons = reasons
+
+
+class Unauthenticated(DomainError):
+    code = "UnauthorizedError"
+
+
+class Forbidden(DomainError):
+    code = "ForbiddenError"
+
+
+class NotFound(DomainError):
+    code = "NotFoundError"
+
+
+class Conflict(DomainError):
+    code = "ConflictError"
+
+
+class AlreadyActive(Conflict):
+    code = "AlreadyActive"
+
+
+class AgreementVersionMismatch(Conflict):
+    code = "AgreementVersionMismatch"
+
+
+class DeadlinePassed(DomainError):
+    code = "ActivationDeadlinePassed"
+
+
+class PreconditionFailed(DomainError):
+    code = "PreconditionFailed"
+
+
+class PayloadTooLarge(DomainError):
+    code = "PayloadTooLarge"
+
+
+# Persistence outcomes that the services interpret; raised by adapters, never reach HTTP.
+class PersistenceError(Exception):
+    """Base for storage outcomes a use case must interpret."""
+
+
+class WriteConflict(PersistenceError):
+    """A conditional write lost: the stored item was not in the state the write expected."""
+
+
+class DuplicateOrder(PersistenceError):
+    def __init__(self, order_id: str) -> None:
+        super().__init__(order_id)
+        self.order_id = order_id

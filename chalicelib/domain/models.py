@@ -1,0 +1,150 @@
+"""Domain model of a subscription and its lifecycle rules. No I/O here."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+ACTIVATION_WINDOW = timedelta(days=90)
+
+
+class SubscriptionStatus(StrEnum):
+    PENDING_ACTIVATION = "pending_activation"
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    USER = "user"
+
+
+class ActivationChannel(StrEnum):
+    EMAIL_LINK = "email_link"
+    PORTAL = "portal"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Person(Frozen):
+    email: str
+    name: str
+
+    @property
+    def key(self) -> str:
+        return normalize_email(self.email)
+
+
+class Product(Frozen):
+    code: str
+    name: str
+
+
+class Customer(Frozen):
+    id: str
+    name: str
+
+
+class PaymentMethod(Frozen):
+    type: Literal["invoice", "card"]
+    token: str | None = None
+    brand: str | None = None
+    last4: str | None = None
+    exp_month: int | None = None
+    exp_year: int | None = None
+
+
+class ActivationEvidence(Frozen):
+    """What proves the agreement was accepted: kept for as long as the subscription exists."""
+
+    accepted_by: str
+    accepted_at: datetime
+    agreement_version: str
+    ip: str
+    user_agent: str
+    channel: ActivationChannel
+
+
+class Subscription(Frozen):
+    id: str
+    order_id: str
+    status: SubscriptionStatus
+    product: Product
+    country: str
+    locale: str
+    customer: Customer
+    admin: Person
+    license_quantity: int
+    seats_used: int = 0
+    term_months: int
+    unit_price: Decimal
+    currency: str
+    po_number: str | None = None
+    payment_method: PaymentMethod
+    ordered_at: datetime
+    activation_deadline: datetime
+    activated_at: datetime | None = None
+    next_renewal_date: date | None = None
+    cancel_at_renewal: bool = False
+    agreement_version: str
+    evidence: ActivationEvidence | None = None
+    activation_token_hash: str | None = None
+    version: int = 1
+
+    def is_visible_at(self, now: datetime) -> bool:
+        """Pending subscriptions vanish at their deadline, before any cleanup has run."""
+        return not (self.status is SubscriptionStatus.PENDING_ACTIVATION and now >= self.activation_deadline)
+
+    def role_of(self, email: str, holds_seat: bool) -> Role | None:
+        if normalize_email(email) == self.admin.key:
+            return Role.ADMIN
+        return Role.USER if holds_seat else None
+
+    @property
+    def language(self) -> str:
+        return language_of(self.locale)
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().casefold()
+
+
+def language_of(locale: str) -> str:
+    return locale.split("-")[0].lower() if locale else "en"
+
+
+def activation_deadline(ordered_at: datetime) -> datetime:
+    return ordered_at + ACTIVATION_WINDOW
+
+
+def add_months(day: date, months: int) -> date:
+    """Calendar months, clamped to the month's last day (31 Jan + 1 month = 28/29 Feb)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def utc_iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_utc(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError("timestamp must carry a time zone (e.g. 'Z')")
+    return value.astimezone(timezone.utc)
+
+
+_PRINTABLE = re.compile(r"^[\x20-\x7E\u00A0-\uFFFF]*$")
+
+
+def is_printable(text: str) -> bool:
+    return bool(_PRINTABLE.match(text))

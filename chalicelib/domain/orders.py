@@ -1,0 +1,238 @@
+"""The "order placed" message (DESIGN section 4) and its strict validation."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from chalicelib.domain.errors import OrderRejected
+from chalicelib.domain.models import Customer, PaymentMethod, Person, Product, is_printable, parse_utc
+from chalicelib.domain.reference import COUNTRIES, CURRENCIES
+
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_BCP47 = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|[0-9]{3}))?(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*$")
+_ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MAX_PO_LENGTH = 35
+MAX_NAME_LENGTH = 200
+
+
+def validate_email(value: str) -> str:
+    value = value.strip()
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise ValueError(f"'{value[:80]}' is not a valid email address")
+    return value
+
+
+def validate_po_number(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if len(value) > MAX_PO_LENGTH:
+        raise ValueError(f"PO number is {len(value)} characters long; at most {MAX_PO_LENGTH} are allowed")
+    if not is_printable(value):
+        raise ValueError("PO number may contain printable characters only")
+    return value
+
+
+def _clean_text(value: str, what: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError(f"{what} must not be empty")
+    if len(value) > MAX_NAME_LENGTH or not is_printable(value):
+        raise ValueError(f"{what} must be at most {MAX_NAME_LENGTH} printable characters")
+    return value
+
+
+class _PersonIn(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    email: str
+    name: str
+
+    _email = field_validator("email")(lambda cls, v: validate_email(v))
+    _name = field_validator("name")(lambda cls, v: _clean_text(v, "name"))
+
+
+class _NamedIn(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    name: str
+    _name = field_validator("name")(lambda cls, v: _clean_text(v, "name"))
+
+
+class _CustomerIn(_NamedIn):
+    id: str
+    _id = field_validator("id")(lambda cls, v: _clean_text(v, "customer id"))
+
+
+class _ProductIn(_NamedIn):
+    code: str
+    _code = field_validator("code")(lambda cls, v: _clean_text(v, "product code"))
+
+
+class _PaymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    type: str
+
+    @field_validator("type")
+    @classmethod
+    def _only_invoice_or_card_token(cls, value: str) -> str:
+        if value not in ("invoice", "card"):
+            raise ValueError("payment method type must be 'invoice' or 'card'")
+        return value
+
+
+class OrderPlaced(BaseModel):
+    """A validated order. Construct with `parse_order`, which turns every problem into readable reasons."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    order_id: str
+    ordered_at: datetime
+    country: str
+    locale: str
+    customer: Customer
+    admin: Person
+    product: Product
+    license_quantity: int
+    term_months: int
+    unit_price: Decimal
+    currency: str
+    po_number: str | None
+    payment_method: PaymentMethod
+
+
+def _reason(error: dict[str, Any]) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "message"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "missing":
+        return f"{where} is required"
+    return f"{where}: {message}"
+
+
+def parse_order(raw: str | bytes | dict[str, Any]) -> OrderPlaced:
+    """Validate an order message strictly; raise OrderRejected listing every reason."""
+    if isinstance(raw, (str, bytes)):
+        try:
+            raw = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise OrderRejected([f"message is not valid JSON ({exc})"]) from None
+    if not isinstance(raw, dict):
+        raise OrderRejected(["message must be a JSON object"])
+    return _OrderValidator.validate(raw)
+
+
+class _OrderValidator:
+    @staticmethod
+    def validate(raw: dict[str, Any]) -> OrderPlaced:
+        reasons: list[str] = []
+
+        def check(name: str, fn: Any) -> Any:
+            if name not in raw or raw[name] is None:
+                if name in ("po_number",):
+                    return None
+                if name == "locale":
+                    return "en"
+                reasons.append(f"{name} is required")
+                return None
+            try:
+                return fn(raw[name])
+            except ValidationError as exc:
+                reasons.extend(f"{name}.{_reason(e)}" for e in exc.errors())
+            except (ValueError, TypeError, InvalidOperation) as exc:
+                reasons.append(f"{name}: {exc}")
+            return None
+
+        order_id = check("order_id", _order_id)
+        ordered_at = check("ordered_at", _timestamp)
+        country = check("country", _country)
+        locale = check("locale", _locale)
+        customer = check("customer", lambda v: _CustomerIn.model_validate(v))
+        admin = check("admin", lambda v: _PersonIn.model_validate(v))
+        product = check("product", lambda v: _ProductIn.model_validate(v))
+        quantity = check("license_quantity", lambda v: _bounded_int(v, 1, 10000, "license_quantity"))
+        term = check("term_months", lambda v: _bounded_int(v, 1, 60, "term_months"))
+        price = check("unit_price", _price)
+        currency = check("currency", _currency)
+        po_number = check("po_number", _po)
+        payment = check("payment_method", lambda v: _PaymentIn.model_validate(v))
+        if reasons:
+            raise OrderRejected(reasons)
+        return OrderPlaced(
+            order_id=order_id,
+            ordered_at=ordered_at,
+            country=country,
+            locale=locale,
+            customer=Customer(id=customer.id, name=customer.name),
+            admin=Person(email=admin.email, name=admin.name),
+            product=Product(code=product.code, name=product.name),
+            license_quantity=quantity,
+            term_months=term,
+            unit_price=price,
+            currency=currency,
+            po_number=po_number,
+            payment_method=PaymentMethod(type=payment.type),
+        )
+
+
+def _order_id(value: Any) -> str:
+    if not isinstance(value, str) or not _ORDER_ID.match(value):
+        raise ValueError("must be 1 to 64 letters, digits, '.', '_' or '-'")
+    return value
+
+
+def _timestamp(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 timestamp string such as 2026-11-26T09:30:00Z")
+    try:
+        return parse_utc(value)
+    except ValueError:
+        raise ValueError(f"'{value[:40]}' is not an ISO 8601 timestamp with a time zone") from None
+
+
+def _country(value: Any) -> str:
+    if not isinstance(value, str) or value not in COUNTRIES:
+        raise ValueError(f"'{str(value)[:10]}' is not an ISO 3166-1 alpha-2 country code (e.g. FR)")
+    return value
+
+
+def _locale(value: Any) -> str:
+    if not isinstance(value, str) or not _BCP47.match(value):
+        raise ValueError(f"'{str(value)[:35]}' is not a BCP 47 language tag (e.g. fr-FR)")
+    return value
+
+
+def _bounded_int(value: Any, low: int, high: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be a whole number between {low} and {high}")
+    if not low <= value <= high:
+        raise ValueError(f"{value} is out of range; allowed {low} to {high}")
+    return value
+
+
+def _price(value: Any) -> Decimal:
+    if not isinstance(value, str):
+        raise ValueError("must be a decimal string such as \"450.00\"")
+    try:
+        price = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"'{value[:20]}' is not a decimal number") from None
+    if not price.is_finite() or price < 0:
+        raise ValueError("must be a finite amount >= 0")
+    if price.as_tuple().exponent < -4 or len(value) > 20:  # type: ignore[operator]
+        raise ValueError("has too many digits")
+    return price
+
+
+def _currency(value: Any) -> str:
+    if not isinstance(value, str) or value not in CURRENCIES:
+        raise ValueError(f"'{str(value)[:10]}' is not an ISO 4217 currency code (e.g. EUR)")
+    return value
+
+
+def _po(value: Any) -> str | None:
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    return validate_po_number(value)

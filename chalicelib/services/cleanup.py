@@ -1,0 +1,56 @@
+"""Scheduled removal of subscriptions whose 90-day activation period ended without activation."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from chalicelib.services.ports import Clock, PortalRepository, TimeLeft
+
+log = logging.getLogger(__name__)
+
+# A redelivered order older than its deadline creates nothing anyway; the tombstone only has to outlive the deadline.
+TOMBSTONE_RETENTION = timedelta(days=400)
+
+
+@dataclass
+class CleanupSummary:
+    examined: int = 0
+    removed: int = 0
+    skipped: int = 0
+    complete: bool = True
+
+    def as_dict(self) -> dict[str, object]:
+        return {"examined": self.examined, "removed": self.removed, "skipped": self.skipped, "complete": self.complete}
+
+
+def cleanup_unactivated(
+    *, repo: PortalRepository, clock: Clock, time_left: TimeLeft, page_size: int = 100, stop_margin_s: float = 15.0
+) -> CleanupSummary:
+    """Reads only expired entries of the sparse deadline index. Each removal is conditional on the subscription still
+    being pending and past its deadline, so an activation that wins the race is never undone, and two runs at once
+    simply skip each other's work."""
+    summary = CleanupSummary()
+    now = clock.now()
+    start: str | None = None
+    while True:
+        if time_left() < stop_margin_s:
+            summary.complete = False
+            break
+        expired, start = repo.expired_pending(now, page_size, start)
+        for subscription_id in expired:
+            if time_left() < stop_margin_s:
+                summary.complete = False
+                log.info("cleanup stopping before the timeout: %s", summary.as_dict())
+                return summary
+            summary.examined += 1
+            if repo.remove_expired(subscription_id, now, now + TOMBSTONE_RETENTION):
+                summary.removed += 1
+                log.info("removed unactivated subscription %s", subscription_id)
+            else:
+                summary.skipped += 1
+        if start is None:
+            break
+    log.info("cleanup finished: %s", summary.as_dict())
+    return summary

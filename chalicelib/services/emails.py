@@ -1,0 +1,43 @@
+"""Builds outbox entries for each kind of email; rendering happens when the entry is delivered."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.models import Subscription, utc_iso
+from chalicelib.services.ports import OutgoingEmail
+
+# The request that queued an email delivers it itself; the outbox job only takes entries older than this, so the two
+# never send the same entry (an API Lambda times out long before).
+DELIVERY_GRACE = timedelta(minutes=2)
+
+ACTIVATION_REQUEST = "activation_request"
+ACTIVATION_CONFIRMED = "activation_confirmed"
+
+
+def subscription_params(subscription: Subscription) -> dict[str, Any]:
+    return {
+        "subscription_id": subscription.id,
+        "order_id": subscription.order_id,
+        "product_name": subscription.product.name,
+        "customer_name": subscription.customer.name,
+        "admin_name": subscription.admin.name,
+        "license_quantity": subscription.license_quantity,
+        "activation_deadline": utc_iso(subscription.activation_deadline),
+        "next_renewal_date": subscription.next_renewal_date.isoformat() if subscription.next_renewal_date else None,
+    }
+
+
+def outgoing(kind: str, subscription: Subscription, to: str, now: datetime, mail_key: str, **extra: Any) -> OutgoingEmail:
+    """`mail_key` names the state change, so a retried change can never queue a second copy."""
+    return OutgoingEmail(
+        mail_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{subscription.id}/{kind}/{mail_key}")),
+        kind=kind,
+        to=to,
+        locale=subscription.locale,
+        country=subscription.country,
+        params={**subscription_params(subscription), **extra},
+        due_at=now + DELIVERY_GRACE,
+    )

@@ -1,0 +1,98 @@
+"""Order intake: one "order placed" message becomes one pending subscription and its activation email."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.domain.errors import DuplicateOrder
+from chalicelib.domain.models import Subscription, SubscriptionStatus, activation_deadline
+from chalicelib.domain.orders import OrderPlaced, parse_order
+from chalicelib.domain.tokens import new_token_id
+from chalicelib.services import emails
+from chalicelib.services.outbox import Delivery
+from chalicelib.services.ports import AgreementCatalog, Clock, LinkSecret, PortalRepository
+from chalicelib.services.tokens import issue_token
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    outcome: str  # "created" | "duplicate" | "expired"
+    subscription_id: str | None
+
+    @property
+    def created(self) -> bool:
+        return self.outcome == "created"
+
+
+def fingerprint(raw: str | bytes | dict[str, Any]) -> str:
+    body = raw if isinstance(raw, (str, bytes)) else json.dumps(raw, sort_keys=True)
+    return hashlib.sha256(body.encode() if isinstance(body, str) else body).hexdigest()
+
+
+def receive_order(
+    raw: str | bytes | dict[str, Any],
+    *,
+    repo: PortalRepository,
+    clock: Clock,
+    agreements: AgreementCatalog,
+    link_secret: LinkSecret,
+    delivery: Delivery,
+) -> IntakeResult:
+    """Raises OrderRejected for a message that can never be accepted; safe to call again with the same message."""
+    order = parse_order(raw)
+    existing = repo.get_order(order.order_id)
+    if existing is not None:
+        log.info("order %s redelivered; subscription %s unchanged", order.order_id, existing.subscription_id)
+        return IntakeResult("duplicate", existing.subscription_id)
+    now = clock.now()
+    deadline = activation_deadline(order.ordered_at)
+    if now >= deadline:
+        log.warning("order %s arrived after its activation deadline %s; nothing created", order.order_id, deadline)
+        return IntakeResult("expired", None)
+    subscription = _new_subscription(order, agreements)
+    token_id = new_token_id()
+    token = issue_token(link_secret(), token_id, subscription)
+    subscription = subscription.model_copy(update={"activation_token_hash": token.token_hash})
+    email = emails.outgoing(
+        emails.ACTIVATION_REQUEST, subscription, subscription.admin.email, now, f"token/{token.token_hash}",
+        token_id=token_id,
+    )
+    try:
+        repo.create_pending(subscription, token, email, fingerprint(raw))
+    except DuplicateOrder:
+        # A concurrent delivery of the same message won the race.
+        winner = repo.get_order(order.order_id)
+        return IntakeResult("duplicate", winner.subscription_id if winner else None)
+    delivery.deliver_now([email])
+    log.info("order %s created subscription %s", order.order_id, subscription.id)
+    return IntakeResult("created", subscription.id)
+
+
+def _new_subscription(order: OrderPlaced, agreements: AgreementCatalog) -> Subscription:
+    agreement = agreements.current(order.country, order.locale.split("-")[0].lower())
+    return Subscription(
+        id=str(uuid.uuid4()),
+        order_id=order.order_id,
+        status=SubscriptionStatus.PENDING_ACTIVATION,
+        product=order.product,
+        country=order.country,
+        locale=order.locale,
+        customer=order.customer,
+        admin=order.admin,
+        license_quantity=order.license_quantity,
+        term_months=order.term_months,
+        unit_price=order.unit_price,
+        currency=order.currency,
+        po_number=order.po_number,
+        payment_method=order.payment_method,
+        ordered_at=order.ordered_at,
+        activation_deadline=activation_deadline(order.ordered_at),
+        agreement_version=agreement.version,
+    )

@@ -1,0 +1,147 @@
+"""Ports the use cases depend on. Adapters implement them; services never import adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from chalicelib.domain.models import Subscription
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """An email waiting in the outbox: what to render, for whom, in which language."""
+
+    mail_id: str
+    kind: str
+    to: str
+    locale: str
+    country: str
+    params: dict[str, Any]
+    due_at: datetime
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class ActivationToken:
+    token_hash: str
+    subscription_id: str
+    admin_email: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    subscription_id: str
+    at: datetime
+    actor: str
+    action: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    order_id: str
+    subscription_id: str
+    removed: bool
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    subscription_id: str
+    country: str
+    visible_until: datetime | None
+
+
+@dataclass(frozen=True)
+class Page:
+    entries: list[AccessEntry]
+    next_cursor: str | None
+
+
+class PortalRepository(Protocol):
+    def create_pending(
+        self, subscription: Subscription, token: ActivationToken, email: OutgoingEmail, order_fingerprint: str
+    ) -> None: ...
+
+    def get_order(self, order_id: str) -> OrderRecord | None: ...
+
+    def get_subscription(self, subscription_id: str) -> Subscription | None: ...
+
+    def get_subscription_and_seat(self, subscription_id: str, email: str) -> tuple[Subscription | None, bool]: ...
+
+    def get_token(self, token_hash: str) -> ActivationToken | None: ...
+
+    def activate(
+        self, before: Subscription, after: Subscription, email: OutgoingEmail, event: AuditEvent, now: datetime
+    ) -> None: ...
+
+    def rotate_token(
+        self, before: Subscription, after: Subscription, token: ActivationToken, email: OutgoingEmail
+    ) -> None: ...
+
+    def list_access(self, email: str, country: str, limit: int, cursor: str | None) -> Page: ...
+
+    def countries_of(self, email: str, now: datetime) -> list[str]: ...
+
+    def batch_get_subscriptions(self, ids: list[str]) -> list[Subscription]: ...
+
+    def expired_pending(self, now: datetime, limit: int, start: str | None) -> tuple[list[str], str | None]: ...
+
+    def remove_expired(self, subscription_id: str, now: datetime, tombstone_ttl: datetime) -> bool: ...
+
+    def due_emails(self, now: datetime, limit: int) -> list[OutgoingEmail]: ...
+
+    def claim_email(self, email: OutgoingEmail, lease_until: datetime) -> OutgoingEmail | None: ...
+
+    def mark_sent(self, email: OutgoingEmail, provider_id: str, now: datetime) -> bool: ...
+
+    def mark_failed(self, email: OutgoingEmail, error: str, retry_at: datetime) -> None: ...
+
+
+class Mailer(Protocol):
+    def send(self, email: RenderedEmail) -> str: ...
+
+
+class EmailRenderer(Protocol):
+    def render(self, email: OutgoingEmail) -> RenderedEmail: ...
+
+
+@dataclass(frozen=True)
+class AgreementText:
+    country: str
+    language: str
+    version: str
+    title: str
+    text: str
+
+
+class AgreementCatalog(Protocol):
+    def current(self, country: str, language: str) -> AgreementText: ...
+
+    def get(self, country: str, language: str, version: str) -> AgreementText | None: ...
+
+
+TimeLeft = Callable[[], float]
+"""Seconds a job may still run before it must stop cleanly."""
+
+LinkSecret = Callable[[], bytes]
+"""The secret activation links are derived from (fetched lazily, cached by the adapter)."""
+
+
+class MailDeliveryFailed(Exception):
+    """The mail provider did not accept a message; the outbox keeps it for a retry."""

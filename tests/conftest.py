@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from chalice.test import Client
+from moto import mock_aws
+
+from app import app
+from chalicelib.adapters.clock import FixedClock
+from chalicelib.container import Container, use_container
+from tests.support import NOW, REGION, Stack, provision, shared_issuer
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    with mock_aws():
+        env, ddb = provision(tmp_path)
+        clock = FixedClock(NOW)
+        container = Container(env, clock=clock)
+        use_container(container)
+        try:
+            yield Stack(container=container, clock=clock, issuer=shared_issuer(), ddb=ddb)
+        finally:
+            use_container(None)
+
+
+@pytest.fixture
+def client(stack: Stack) -> Iterator[Client]:
+    with Client(app, stage_name="dev") as test_client:
+        yield test_client

@@ -1,0 +1,175 @@
+"""Shared test helpers: the AWS stack on moto, a token issuer, orders, mailbox readers."""
+
+from __future__ import annotations
+
+import copy
+import email
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import boto3
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from chalicelib.adapters.clock import FixedClock
+from chalicelib.container import Container
+from infra.tables import create_table
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+TABLE = "portal-test"
+SENDER = "no-reply@vendor.example"
+ISSUER = "https://idp.test.example/pool"
+AUDIENCE = "portal-client"
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
+
+ORDER: dict[str, Any] = {
+    "order_id": "4500012345",
+    "ordered_at": "2026-11-26T09:30:00Z",
+    "country": "FR",
+    "locale": "fr-FR",
+    "customer": {"id": "0001234567", "name": "Dupont BTP SARL"},
+    "admin": {"email": "marie.dupont@example.fr", "name": "Marie Dupont"},
+    "product": {"code": "PROFIS-ENG", "name": "PROFIS Engineering Suite"},
+    "license_quantity": 5,
+    "term_months": 12,
+    "unit_price": "450.00",
+    "currency": "EUR",
+    "po_number": "PO-7781",
+    "payment_method": {"type": "invoice"},
+}
+
+
+def order(**changes: Any) -> dict[str, Any]:
+    message = copy.deepcopy(ORDER)
+    for key, value in changes.items():
+        if value is DELETE:
+            message.pop(key, None)
+        else:
+            message[key] = value
+    return message
+
+
+DELETE = object()
+
+
+class TokenIssuer:
+    def __init__(self, kid: str = "test-key") -> None:
+        self.kid = kid
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def jwks(self) -> dict[str, Any]:
+        public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
+        public.update(kid=self.kid, use="sig", alg="RS256")
+        return {"keys": [public]}
+
+    def token(self, email_address: str, country: str, **claims: Any) -> str:
+        now = int(time.time())
+        payload = {"iss": ISSUER, "aud": AUDIENCE, "email": email_address, "custom:country": country,
+                   "iat": now, "exp": now + 3600, **claims}
+        payload = {k: v for k, v in payload.items() if v is not None}
+        return jwt.encode(payload, self.key, algorithm="RS256", headers={"kid": self.kid})
+
+    def bearer(self, email_address: str, country: str, **claims: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(email_address, country, **claims)}"}
+
+
+_ISSUER: TokenIssuer | None = None
+_ISSUER_LOCK = threading.Lock()
+
+
+def shared_issuer() -> TokenIssuer:
+    """RSA key generation is slow; one key serves the whole session."""
+    global _ISSUER
+    with _ISSUER_LOCK:
+        if _ISSUER is None:
+            _ISSUER = TokenIssuer()
+        return _ISSUER
+
+
+def env_for(jwks_path: Path, secret_arn: str) -> dict[str, str]:
+    return {
+        "TABLE_NAME": TABLE,
+        "AWS_DEFAULT_REGION": REGION,
+        "SENDER_EMAIL": SENDER,
+        "VENDOR_NAME": "Example Software",
+        "COUNTRY_URLS": json.dumps(
+            {
+                "default": {"activation": "https://subscriptions.example.com", "portal": "https://portal.example.com"},
+                "FR": {"activation": "https://abonnements.example.fr", "portal": "https://portail.example.fr"},
+            }
+        ),
+        "PORTAL_ORIGIN": "https://portal.example.com",
+        "JWT_ISSUER": ISSUER,
+        "JWT_AUDIENCE": AUDIENCE,
+        "JWKS_URL": jwks_path.as_uri(),
+        "COUNTRY_CLAIM": "custom:country",
+        "LINK_SECRET_ARN": secret_arn,
+    }
+
+
+@dataclass
+class Stack:
+    container: Container
+    clock: FixedClock
+    issuer: TokenIssuer
+    ddb: Any
+    calls: list[str] = field(default_factory=list)
+
+    @property
+    def repo(self) -> Any:
+        return self.container.repo
+
+    def sent(self) -> list[Message]:
+        from moto.ses.models import ses_backends
+
+        return [email.message_from_bytes(m.raw_data.encode() if isinstance(m.raw_data, str) else m.raw_data)
+                for m in ses_backends[ACCOUNT][REGION].sent_messages]
+
+    def mails_to(self, address: str) -> list[Message]:
+        return [m for m in self.sent() if m["To"] == address]
+
+
+def provision(tmp_path: Path) -> tuple[dict[str, str], Any]:
+    """Creates the table (from infra), the SES identity and the link secret inside an active mock_aws."""
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    create_table(ddb, TABLE)
+    boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
+    secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name="link-secret", SecretString="x" * 48
+    )
+    jwks_path = tmp_path / "jwks.json"
+    jwks_path.write_text(json.dumps(shared_issuer().jwks()))
+    return env_for(jwks_path, secret["ARN"]), ddb
+
+
+def text_part(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            return part.get_payload(decode=True).decode()
+    raise AssertionError("no text part")
+
+
+def html_part(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            return part.get_payload(decode=True).decode()
+    raise AssertionError("no html part")
+
+
+def activation_link(message: Message) -> str:
+    import re
+
+    match = re.search(r"https?://\S+/activate/([A-Za-z0-9_-]{43})", text_part(message))
+    assert match, "no activation link in the email"
+    return match.group(0)
+
+
+def token_of(message: Message) -> str:
+    return activation_link(message).rsplit("/", 1)[1]
