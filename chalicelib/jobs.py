@@ -38,8 +38,11 @@ def intake_batch(records: Iterable[Any]) -> dict[str, list[dict[str, str]]]:
         message_id = record.to_dict().get("messageId", "")
         try:
             result = receive_order(record.body)
-            log.info(json.dumps({"message_id": message_id, "outcome": result.outcome,
-                                 "subscription_id": result.subscription_id}))
+            log.info(
+                json.dumps(
+                    {"message_id": message_id, "outcome": result.outcome, "subscription_id": result.subscription_id}
+                )
+            )
         except OrderRejected as rejected:
             log.error(json.dumps({"message_id": message_id, "rejected": rejected.reasons}))
             failures.append({"itemIdentifier": message_id})
@@ -56,7 +59,8 @@ def run_cleanup(context: Any = None) -> dict[str, object]:
 
 def run_outbox(context: Any = None) -> dict[str, object]:
     c = get_container()
-    return c.delivery.deliver_due(time_left_of(context)).as_dict()
+    summary: dict[str, object] = c.delivery.deliver_due(time_left_of(context)).as_dict()
+    return summary
 
 
 JOBS = {"cleanup_unactivated": run_cleanup, "deliver_outbox": run_outbox}

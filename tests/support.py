@@ -8,7 +8,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ TABLE = "portal-test"
 SENDER = "no-reply@vendor.example"
 ISSUER = "https://idp.test.example/pool"
 AUDIENCE = "portal-client"
-NOW = datetime(2026, 11, 26, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
 ORDER: dict[str, Any] = {
     "order_id": "4500012345",

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class SettableClock:
@@ -19,14 +19,14 @@ class SettableClock:
 
     def now(self) -> datetime:
         with self._lock:
-            real = datetime.now(timezone.utc)
+            real = datetime.now(UTC)
             if self._offset is None or self._set_at is None:
                 return real
             return self._offset + (real - self._set_at)
 
     def set(self, moment: datetime) -> None:
         with self._lock:
-            self._offset, self._set_at = moment, datetime.now(timezone.utc)
+            self._offset, self._set_at = moment, datetime.now(UTC)
 
     def reset(self) -> None:
         with self._lock:

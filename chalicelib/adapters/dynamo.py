@@ -230,7 +230,11 @@ class DynamoPortalRepository:
                         "ConditionExpression": "#v = :v AND #s = :pending AND deadline_at > :now",
                         "ExpressionAttributeNames": {"#v": "version", "#s": "status"},
                         "ExpressionAttributeValues": _dump(
-                            {":v": before.version, ":pending": SubscriptionStatus.PENDING_ACTIVATION.value, ":now": utc_iso(now)}
+                            {
+                                ":v": before.version,
+                                ":pending": SubscriptionStatus.PENDING_ACTIVATION.value,
+                                ":now": utc_iso(now),
+                            }
                         ),
                     }
                 },
@@ -277,7 +281,9 @@ class DynamoPortalRepository:
             {"Put": {"Item": _dump(_mail_item(email)), "ConditionExpression": "attribute_not_exists(PK)"}},
         ]
         if before.activation_token_hash:
-            items.append({"Delete": {"Key": {"PK": {"S": f"TOKEN#{before.activation_token_hash}"}, "SK": {"S": "TOKEN"}}}})
+            items.append(
+                {"Delete": {"Key": {"PK": {"S": f"TOKEN#{before.activation_token_hash}"}, "SK": {"S": "TOKEN"}}}}
+            )
         self._transact(items)
 
     def remove_expired(self, subscription_id: str, now: datetime, tombstone_ttl: datetime) -> bool:
@@ -501,7 +507,10 @@ class DynamoPortalRepository:
 
     # -- helpers --------------------------------------------------------------------------------------------------
     def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
-        return self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        item: dict[str, Any] | None = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get(
+            "Item"
+        )
+        return item
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -551,7 +560,9 @@ def _event_item(event: AuditEvent) -> dict[str, Any]:
 def _access_entry(data: dict[str, Any]) -> AccessEntry:
     until = data.get("visible_until")
     return AccessEntry(
-        subscription_id=data["subscription_id"], country=data["country"], visible_until=parse_utc(until) if until else None
+        subscription_id=data["subscription_id"],
+        country=data["country"],
+        visible_until=parse_utc(until) if until else None,
     )
 
 

@@ -23,7 +23,8 @@ def fetch_jwks(url: str) -> dict[str, Any]:
     if not url.startswith(("https://", "file://", "http://127.0.0.1", "http://localhost")):
         raise RuntimeError("JWKS_URL must be https (or file:// / loopback http for local runs)")
     with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - scheme checked above
-        return json.loads(response.read())
+        document: dict[str, Any] = json.loads(response.read())
+        return document
 
 
 class JwtVerifier:

@@ -32,7 +32,8 @@ def _environment() -> Any:
 @lru_cache(maxsize=8)
 def messages(language: str) -> dict[str, Any]:
     chosen = language if language in LANGUAGES else "en"
-    return json.loads((TEMPLATES / "i18n" / f"{chosen}.json").read_text(encoding="utf-8"))
+    catalog: dict[str, Any] = json.loads((TEMPLATES / "i18n" / f"{chosen}.json").read_text(encoding="utf-8"))
+    return catalog
 
 
 def format_date(value: date | datetime | str | None, language: str) -> str:

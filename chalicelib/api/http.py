@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib.domain import errors
 
@@ -115,8 +115,13 @@ def json_view(view: Callable[..., Any]) -> Callable[..., Any]:
             return error_response(error)
         except Exception:
             log.exception("unexpected error in %s", view.__name__)
-            return json_response({"Code": "InternalServerError", "Message": "Something went wrong; nothing was changed "
-                                  "unless the response said so. Please retry."}, 500)
+            return json_response(
+                {
+                    "Code": "InternalServerError",
+                    "Message": "Something went wrong; nothing was changed unless the response said so. Please retry.",
+                },
+                500,
+            )
         if isinstance(result, Response):
             result.headers = {**JSON_HEADERS, **_safe_cors(), **result.headers}
             return result

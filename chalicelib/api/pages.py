@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib.adapters.rendering import format_date, messages, render_template
 from chalicelib.api.http import MAX_BODY_BYTES, PAGE_HEADERS, status_for
@@ -33,8 +33,9 @@ def _language_from_request() -> str:
     return language_of(accept.strip())
 
 
-def _message_page(title_key: str, text_key: str, status: int, language: str, portal_url: str | None = None,
-                  **values: Any) -> Response:
+def _message_page(
+    title_key: str, text_key: str, status: int, language: str, portal_url: str | None = None, **values: Any
+) -> Response:
     t = messages(language)["page"]
     return _page(
         render_template(
@@ -80,8 +81,13 @@ def _agreement_page(token: str, notice_key: str | None = None, status: int = 200
     t = messages(language)["page"]
     if page.already_active:
         return _message_page(
-            "already_title", "already_text", 200, language, c.settings.urls_for(s.country).portal,
-            product_name=s.product.name, activated_at_date=format_date(s.activated_at, language),
+            "already_title",
+            "already_text",
+            200,
+            language,
+            c.settings.urls_for(s.country).portal,
+            product_name=s.product.name,
+            activated_at_date=format_date(s.activated_at, language),
         )
     return _page(
         render_template(
@@ -111,6 +117,8 @@ def _foreign_origin() -> bool:
 def _form_fields() -> dict[str, str]:
     request = pages.current_request
     raw = request.raw_body or b""
+    if isinstance(raw, str):
+        raw = raw.encode()
     if len(raw) > MAX_BODY_BYTES:
         raise errors.PayloadTooLarge("The form is too large.")
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
@@ -159,10 +167,20 @@ def activation_page(token: str) -> Response:
     portal_url = c.settings.urls_for(s.country).portal
     if not outcome.newly_activated:
         return _message_page(
-            "already_title", "already_text", 200, language, portal_url,
-            product_name=s.product.name, activated_at_date=format_date(s.activated_at, language),
+            "already_title",
+            "already_text",
+            200,
+            language,
+            portal_url,
+            product_name=s.product.name,
+            activated_at_date=format_date(s.activated_at, language),
         )
     return _message_page(
-        "confirmed_title", "confirmed_text", 200, language, portal_url,
-        product_name=s.product.name, next_renewal_date=format_date(s.next_renewal_date, language),
+        "confirmed_title",
+        "confirmed_text",
+        200,
+        language,
+        portal_url,
+        product_name=s.product.name,
+        next_renewal_date=format_date(s.next_renewal_date, language),
     )

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 from pydantic import ValidationError
 
 from chalicelib.api.http import check_subscription_id, json_view, parse_json_body, register_preflight
 from chalicelib.api.schemas import ActivationIn, subscription_out
 from chalicelib.container import get_container
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.models import utc_iso
+from chalicelib.domain.models import Role, utc_iso
 from chalicelib.services import activation, portal
 from chalicelib.services.identity import Caller
 
@@ -27,7 +28,8 @@ def _route(path: str, methods: list[str]) -> Any:
 
 def _caller() -> Caller:
     headers = api.current_request.headers
-    return get_container().verifier.verify(headers.get("authorization"))
+    caller: Caller = get_container().verifier.verify(headers.get("authorization"))
+    return caller
 
 
 def _context() -> activation.RequestContext:
@@ -37,6 +39,11 @@ def _context() -> activation.RequestContext:
         ip=str(identity.get("sourceIp") or "unknown"),
         user_agent=str(request.headers.get("user-agent") or "")[:512],
     )
+
+
+def _raw_body() -> bytes:
+    raw = api.current_request.raw_body
+    return raw.encode() if isinstance(raw, str) else raw
 
 
 def _limit(raw: str | None) -> int:
@@ -57,7 +64,7 @@ def health() -> dict[str, str]:
 @json_view
 def list_subscriptions() -> dict[str, Any]:
     caller = _caller()
-    params = api.current_request.query_params or {}
+    params: Mapping[str, str] = api.current_request.query_params or {}
     c = get_container()
     result = portal.list_subscriptions(
         caller, limit=_limit(params.get("limit")), cursor=params.get("cursor") or None, repo=c.repo, clock=c.clock
@@ -84,12 +91,12 @@ def get_subscription(subscription_id: str) -> Response:
 @json_view
 def activate(subscription_id: str) -> Response:
     caller = _caller()
-    body = parse_json_body(api.current_request.raw_body)
+    body = parse_json_body(_raw_body())
     try:
         request = ActivationIn.model_validate(body)
     except ValidationError as exc:
         raise InvalidInput(
-            "Send {\"accept_agreement\": true, \"agreement_version\": \"<version shown with the agreement>\"}: "
+            'Send {"accept_agreement": true, "agreement_version": "<version shown with the agreement>"}: '
             + "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
         ) from None
     c = get_container()
@@ -106,7 +113,7 @@ def activate(subscription_id: str) -> Response:
     )
     subscription = outcome.subscription
     return Response(
-        body=subscription_out(subscription, subscription.role_of(caller.email, False) or portal.Role.ADMIN),
+        body=subscription_out(subscription, Role.ADMIN),
         headers={"ETag": f'"{subscription.version}"'},
     )
 

@@ -102,7 +102,8 @@ def subscription_out(subscription: Subscription, role: Role) -> dict[str, object
         ),
         version=s.version,
     ).model_dump(mode="json")
-    out["payment_method"] = {k: v for k, v in out["payment_method"].items() if v is not None}  # type: ignore[union-attr]
+    payment: dict[str, object] = out["payment_method"]  # type: ignore[assignment]
+    out["payment_method"] = {k: v for k, v in payment.items() if v is not None}
     return out
 
 

@@ -14,8 +14,12 @@ from chalicelib.domain.errors import OrderRejected
 from chalicelib.domain.models import Customer, PaymentMethod, Person, Product, is_printable, parse_utc
 from chalicelib.domain.reference import COUNTRIES, CURRENCIES
 
-_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
-_BCP47 = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|[0-9]{3}))?(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*$")
+_EMAIL = re.compile(
+    r"^[^@\s\x00-\x1f\x7f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+_BCP47 = re.compile(
+    r"^[A-Za-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|[0-9]{3}))?(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*$"
+)
 _ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_PO_LENGTH = 35
 MAX_NAME_LENGTH = 200
@@ -104,7 +108,7 @@ class OrderPlaced(BaseModel):
     payment_method: PaymentMethod
 
 
-def _reason(error: dict[str, Any]) -> str:
+def _reason(error: Any) -> str:
     where = ".".join(str(part) for part in error["loc"]) or "message"
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "missing":
@@ -214,7 +218,7 @@ def _bounded_int(value: Any, low: int, high: int, name: str) -> int:
 
 def _price(value: Any) -> Decimal:
     if not isinstance(value, str):
-        raise ValueError("must be a decimal string such as \"450.00\"")
+        raise ValueError('must be a decimal string such as "450.00"')
     try:
         price = Decimal(value)
     except InvalidOperation:

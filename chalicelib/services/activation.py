@@ -30,6 +30,7 @@ from chalicelib.domain.tokens import looks_like_token, new_token_id, token_hash
 from chalicelib.services import emails
 from chalicelib.services.identity import Caller
 from chalicelib.services.outbox import Delivery
+from chalicelib.services.portal import visible_subscription
 from chalicelib.services.ports import (
     AgreementCatalog,
     AgreementText,
@@ -38,7 +39,6 @@ from chalicelib.services.ports import (
     LinkSecret,
     PortalRepository,
 )
-from chalicelib.services.portal import visible_subscription
 from chalicelib.services.tokens import issue_token
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,9 @@ def _resolve_link(raw_token: str, repo: PortalRepository, clock: Clock) -> tuple
     return subscription, token.admin_email
 
 
-def agreement_page(raw_token: str, *, repo: PortalRepository, clock: Clock, agreements: AgreementCatalog) -> AgreementPage:
+def agreement_page(
+    raw_token: str, *, repo: PortalRepository, clock: Clock, agreements: AgreementCatalog
+) -> AgreementPage:
     subscription, admin_email = _resolve_link(raw_token, repo, clock)
     agreement = _agreement_for(subscription, agreements)
     return AgreementPage(
@@ -108,7 +110,7 @@ def activate_by_link(
     agreements: AgreementCatalog,
     delivery: Delivery,
 ) -> ActivationOutcome:
-    subscription, admin_email = _resolve_link(raw_token, repo, clock)
+    subscription, _ = _resolve_link(raw_token, repo, clock)
     if subscription.status is SubscriptionStatus.ACTIVE:
         return ActivationOutcome(subscription, newly_activated=False)
     return _activate(
@@ -179,7 +181,9 @@ def resend_activation_email(
     now = clock.now()
     token_id = new_token_id()
     token = issue_token(link_secret(), token_id, subscription)
-    after = subscription.model_copy(update={"activation_token_hash": token.token_hash, "version": subscription.version + 1})
+    after = subscription.model_copy(
+        update={"activation_token_hash": token.token_hash, "version": subscription.version + 1}
+    )
     email = emails.outgoing(
         emails.ACTIVATION_REQUEST, after, after.admin.email, now, f"token/{token.token_hash}", token_id=token_id
     )

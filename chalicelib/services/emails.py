@@ -30,7 +30,9 @@ def subscription_params(subscription: Subscription) -> dict[str, Any]:
     }
 
 
-def outgoing(kind: str, subscription: Subscription, to: str, now: datetime, mail_key: str, **extra: Any) -> OutgoingEmail:
+def outgoing(
+    kind: str, subscription: Subscription, to: str, now: datetime, mail_key: str, **extra: Any
+) -> OutgoingEmail:
     """`mail_key` names the state change, so a retried change can never queue a second copy."""
     return OutgoingEmail(
         mail_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{subscription.id}/{kind}/{mail_key}")),

@@ -61,7 +61,11 @@ def receive_order(
     token = issue_token(link_secret(), token_id, subscription)
     subscription = subscription.model_copy(update={"activation_token_hash": token.token_hash})
     email = emails.outgoing(
-        emails.ACTIVATION_REQUEST, subscription, subscription.admin.email, now, f"token/{token.token_hash}",
+        emails.ACTIVATION_REQUEST,
+        subscription,
+        subscription.admin.email,
+        now,
+        f"token/{token.token_hash}",
         token_id=token_id,
     )
     try:
