@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import email
+import email.policy
 import json
 import threading
 import time
@@ -129,11 +130,14 @@ class Stack:
     def sent(self) -> list[Message]:
         from moto.ses.models import ses_backends
 
-        return [email.message_from_bytes(m.raw_data.encode() if isinstance(m.raw_data, str) else m.raw_data)
-                for m in ses_backends[ACCOUNT][REGION].sent_messages]
+        return [parse_mail(m.raw_data) for m in ses_backends[ACCOUNT][REGION].sent_messages]
 
     def mails_to(self, address: str) -> list[Message]:
         return [m for m in self.sent() if m["To"] == address]
+
+
+def parse_mail(raw: str | bytes) -> Message:
+    return email.message_from_bytes(raw.encode() if isinstance(raw, str) else raw, policy=email.policy.default)
 
 
 def provision(tmp_path: Path) -> tuple[dict[str, str], Any]:
