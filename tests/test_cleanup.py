@@ -1,0 +1,116 @@
+"""The hourly cleanup of unactivated subscriptions (invariant 2)."""
+
+from __future__ import annotations
+
+from chalicelib import jobs
+from chalicelib.services.activation import RequestContext, activate_in_portal
+from chalicelib.services.cleanup import cleanup_unactivated
+from chalicelib.services.identity import Caller
+from tests.support import order
+
+
+def _order(n: int, day: int = 1) -> str:
+    return jobs.receive_order(
+        order(order_id=f"C-{n}", ordered_at=f"2026-11-{day:02d}T08:00:00Z",
+              admin={"email": f"admin{n}@example.fr", "name": f"Admin {n}"})
+    ).subscription_id
+
+
+def _activate(stack, subscription_id: str, n: int) -> None:
+    c = stack.container
+    activate_in_portal(Caller(f"admin{n}@example.fr", "FR"), subscription_id, accepted=True,
+                       agreement_version="FR-fr-2026.1", context=RequestContext("1.2.3.4", "t"), repo=c.repo,
+                       clock=c.clock, agreements=c.agreements, delivery=c.delivery)
+
+
+def _run(stack, **kwargs):
+    return cleanup_unactivated(repo=stack.repo, clock=stack.clock, time_left=lambda: 900, **kwargs)
+
+
+def test_removes_every_expired_pending_and_keeps_active_and_unexpired(stack):
+    expired = [_order(n, day=1) for n in range(3)]
+    active = _order(10, day=1)
+    _activate(stack, active, 10)
+    fresh = _order(20, day=25)
+    stack.clock.advance(days=70)  # now 2027-02-04: orders of 2026-11-01 expired on 2027-01-30
+
+    summary = _run(stack)
+
+    assert summary.as_dict() == {"examined": 3, "removed": 3, "skipped": 0, "complete": True}
+    assert all(stack.repo.get_subscription(i) is None for i in expired)
+    assert stack.repo.get_subscription(active).status.value == "active"
+    assert stack.repo.get_subscription(fresh).status.value == "pending_activation"
+    assert stack.repo.get_order("C-0").removed
+    leftovers = stack.ddb.scan(TableName="portal-test", FilterExpression="begins_with(PK, :p)",
+                               ExpressionAttributeValues={":p": {"S": f"SUB#{expired[0]}"}})["Items"]
+    assert leftovers == []
+
+
+def test_deadline_exactly_now_counts_as_passed(stack):
+    subscription_id = _order(1, day=1)
+    stack.clock.moment = stack.repo.get_subscription(subscription_id).activation_deadline
+    assert _run(stack).removed == 1
+
+
+def test_a_second_run_finds_nothing(stack):
+    _order(1)
+    stack.clock.advance(days=91)
+    assert _run(stack).removed == 1
+    assert _run(stack).as_dict() == {"examined": 0, "removed": 0, "skipped": 0, "complete": True}
+
+
+def test_pagination_reaches_everything(stack):
+    for n in range(7):
+        _order(n)
+    stack.clock.advance(days=91)
+    assert _run(stack, page_size=2).removed == 7
+
+
+def test_stops_cleanly_before_the_timeout_and_the_next_run_finishes(stack):
+    for n in range(5):
+        _order(n)
+    stack.clock.advance(days=91)
+    budget = iter([60.0, 60.0, 60.0, 5.0] + [5.0] * 20)
+    first = cleanup_unactivated(repo=stack.repo, clock=stack.clock, time_left=lambda: next(budget))
+    assert first.complete is False and first.removed == 2
+    assert _run(stack).removed == 3
+
+
+def test_an_activated_subscription_is_never_removed_even_if_the_index_still_lists_it(stack, monkeypatch):
+    subscription_id = _order(1)
+    stale_listing = [subscription_id]
+    _activate(stack, subscription_id, 1)
+    stack.clock.advance(days=200)
+    monkeypatch.setattr(stack.repo, "expired_pending", lambda now, limit, start: (stale_listing, None))
+
+    summary = _run(stack)
+
+    assert summary.removed == 0 and summary.skipped == 1
+    assert stack.repo.get_subscription(subscription_id).status.value == "active"
+
+
+def test_cleanup_reads_only_expired_entries(stack):
+    for n in range(3):
+        _order(n, day=1)
+    for n in range(10, 20):
+        _order(n, day=25)
+    stack.clock.advance(days=70)
+    expired, _ = stack.repo.expired_pending(stack.clock.now(), 100, None)
+    assert len(expired) == 3
+
+
+def test_cleanup_handler_is_scheduled_and_returns_its_summary(stack, client):
+    from chalice.local import LambdaContext
+
+    from app import app
+
+    _order(1)
+    stack.clock.advance(days=91)
+    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                            resources=[])
+    stopped_early = client.lambda_.invoke("cleanup_unactivated", event).payload  # chalice.test claims 3 s left
+    assert stopped_early["complete"] is False and stack.repo.get_order("C-1").removed is False
+
+    context = LambdaContext("cleanup_unactivated", memory_size=512, max_runtime_ms=900_000)
+    assert app.handler_map["cleanup_unactivated"](event, context) == {
+        "examined": 1, "removed": 1, "skipped": 0, "complete": True}
