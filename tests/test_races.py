@@ -1,0 +1,157 @@
+"""Races on a moto whose DynamoDB backend is serialized like the real service (DEVELOPERS.md: plain moto oversells).
+
+Requests go through the real Chalice handler with a thread-local current request, as `chalice local` does.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from chalice.local import LambdaContext, LocalChalice
+
+from app import app
+from chalicelib import jobs
+from chalicelib.adapters.clock import FixedClock
+from chalicelib.services.activation import RequestContext, activate_in_portal
+from chalicelib.services.cleanup import cleanup_unactivated
+from chalicelib.services.identity import Caller
+from devstack.moto_lock import serialize_dynamodb
+from tests.support import ORDER, order, token_of
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.fixture(autouse=True)
+def linearizable_moto():
+    serialize_dynamodb()
+
+
+@pytest.fixture
+def gateway(client):
+    """The test client's gateway, on an app whose current_request is per thread (as chalice local makes it)."""
+    if not isinstance(app, LocalChalice):
+        from chalice.local import CustomLocalChalice
+
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+    return client.http._local_gateway
+
+
+def test_fifty_parallel_posts_of_one_link_activate_once_and_confirm_once(stack, gateway):
+    subscription_id = jobs.receive_order(ORDER).subscription_id
+    token = token_of(stack.sent()[0])
+    start = threading.Barrier(50)
+
+    def post(n: int) -> tuple[int, str]:
+        start.wait()
+        response = gateway.handle_request(
+            "POST", f"/activate/{token}", {**FORM, "user-agent": f"client-{n}"},
+            b"accept=yes&agreement_version=FR-fr-2026.1")
+        body = response["body"]
+        return response["statusCode"], body.decode() if isinstance(body, bytes) else body
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = list(pool.map(post, range(50)))
+
+    assert {status for status, _ in results} == {200}
+    confirmed = [body for _, body in results if "Votre abonnement est activé" in body]
+    already = [body for _, body in results if "déjà activé" in body]
+    assert len(confirmed) == 1 and len(already) == 49
+    subscription = stack.repo.get_subscription(subscription_id)
+    assert subscription.status.value == "active" and subscription.version == 2
+    assert len([m for m in stack.sent() if m["Subject"].endswith("est activé")]) == 1
+    events = stack.ddb.query(TableName="portal-test", KeyConditionExpression="PK = :pk AND begins_with(SK, :e)",
+                             ExpressionAttributeValues={":pk": {"S": f"SUB#{subscription_id}"},
+                                                        ":e": {"S": "EVENT#"}})["Items"]
+    assert len(events) == 1
+    jobs_summary = (stack.clock.advance(minutes=3), jobs.run_outbox())[1]
+    assert jobs_summary["sent"] == 0
+
+
+def test_activation_racing_cleanup_at_the_deadline_never_activates_then_removes(stack):
+    c = stack.container
+    rounds = 30
+    ids = [
+        jobs.receive_order(order(order_id=f"R-{n}", admin={"email": f"r{n}@example.fr", "name": "R"})).subscription_id
+        for n in range(rounds)
+    ]
+    deadline = stack.repo.get_subscription(ids[0]).activation_deadline
+    just_before = FixedClock(deadline - timedelta(milliseconds=1))
+    at_deadline = FixedClock(deadline)
+    outcomes: dict[str, bool] = {}
+
+    def activate(n: int, barrier: threading.Barrier) -> None:
+        barrier.wait()
+        try:
+            result = activate_in_portal(
+                Caller(f"r{n}@example.fr", "FR"), ids[n], accepted=True, agreement_version="FR-fr-2026.1",
+                context=RequestContext("1.1.1.1", "race"), repo=c.repo, clock=just_before, agreements=c.agreements,
+                delivery=c.delivery)
+            outcomes[ids[n]] = result.newly_activated
+        except Exception:  # lost to the cleanup: 404/410 for the caller
+            outcomes[ids[n]] = False
+
+    def clean(barrier: threading.Barrier) -> None:
+        barrier.wait()
+        cleanup_unactivated(repo=c.repo, clock=at_deadline, time_left=lambda: 900, page_size=3)
+
+    for n in range(rounds):
+        barrier = threading.Barrier(2)
+        threads = [threading.Thread(target=activate, args=(n, barrier)), threading.Thread(target=clean, args=(barrier,))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    activated = [i for i, won in outcomes.items() if won]
+    for subscription_id in ids:
+        stored = stack.repo.get_subscription(subscription_id)
+        if subscription_id in activated:
+            assert stored is not None and stored.status.value == "active", "activated, then removed"
+        else:
+            assert stored is None or stored.status.value == "pending_activation"
+    # A final run at the deadline leaves no pending subscription behind (invariant 2, second half).
+    cleanup_unactivated(repo=c.repo, clock=at_deadline, time_left=lambda: 900)
+    survivors = [stack.repo.get_subscription(i) for i in ids]
+    assert all(s is None or s.status.value == "active" for s in survivors)
+    confirmations = [m for m in stack.sent() if m["Subject"].endswith("est activé")]
+    assert len(confirmations) == len(activated)
+
+
+def test_parallel_redeliveries_of_one_order_create_one_subscription_and_one_email(stack):
+    barrier = threading.Barrier(20)
+
+    def deliver(_: int):
+        barrier.wait()
+        return jobs.receive_order(ORDER)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(deliver, range(20)))
+
+    assert len({r.subscription_id for r in results}) == 1
+    assert sum(r.created for r in results) == 1
+    assert len(stack.sent()) == 1
+
+
+def test_two_outbox_jobs_at_once_send_each_email_once(stack, monkeypatch):
+    from chalicelib.services.outbox import Delivery
+
+    monkeypatch.setattr(Delivery, "deliver_now", lambda self, emails: None)  # leave everything to the jobs
+    for n in range(12):
+        jobs.receive_order(order(order_id=f"O-{n}", admin={"email": f"o{n}@example.fr", "name": "O"}))
+    stack.clock.advance(minutes=3)
+    monkeypatch.undo()
+    barrier = threading.Barrier(2)
+
+    def run(_: int):
+        barrier.wait()
+        return jobs.run_outbox(LambdaContext("deliver_outbox", 128, max_runtime_ms=120_000))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        summaries = list(pool.map(run, range(2)))
+
+    assert sum(s["sent"] for s in summaries) == 12
+    assert sorted(m["To"] for m in stack.sent()) == sorted(f"o{n}@example.fr" for n in range(12))
