@@ -1,0 +1,367 @@
+"""The deployment as it ships: `chalice package --merge-template infra/resources.json`, linted and inspected.
+
+Packaging runs once per module and stage. The first run on a machine downloads the Lambda (manylinux) wheels through
+pip; chalice then caches the dependency zip in `.chalice/deployments/<md5 of requirements>-python3.11.zip` (gitignored)
+and later runs only re-add the app's own code, so the whole module takes a few seconds. If packaging fails (no package
+registry, a broken import in app.py), the tests fail with chalice's output: nothing here is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra.tables import create_table, table_properties
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+REGION = "eu-west-1"
+STAGES = ("dev", "prod")
+RESOURCES = ROOT / "infra" / "resources.json"
+DYNAMO_ADAPTER = ROOT / "chalicelib" / "adapters" / "dynamo.py"
+
+# What every function must get from the stack (not from .chalice/config.json).
+STACK_ENVIRONMENT = {
+    "TABLE_NAME": {"Ref": "PortalTable"},
+    "LINK_SECRET_ARN": {"Ref": "LinkSecret"},
+    "SES_CONFIGURATION_SET": {"Ref": "MailConfigurationSet"},
+    "SENDER_EMAIL": {"Ref": "SenderEmail"},
+}
+
+# cfn-lint findings tolerated on the packaged template, by rule id, each with its reason. Empty on purpose: add an id
+# here only with a comment saying why it cannot be fixed in infra/resources.json or the policy files.
+IGNORED_LINT_RULES: frozenset[str] = frozenset()
+
+# The only "*" any IAM statement may contain: the log-stream part of one of this stack's own function log groups.
+# Lambda names its streams at runtime (YYYY/MM/DD/<function>[<version>]<guid>), so IAM cannot list them; AWS documents
+# `arn:...:log-group:<name>:*` as the form for stream-level actions (CreateLogStream, PutLogEvents).
+LOG_STREAMS_OF_GROUP = re.compile(
+    r"^arn:\$\{AWS::Partition\}:logs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:log-group:\$\{(?P<group>\w+)\}:\*$"
+)
+STACK_ARN = re.compile(r"^arn:\$\{AWS::Partition\}:[a-z0-9-]+:\$\{AWS::Region\}:\$\{AWS::AccountId\}:")
+PSEUDO_PARAMETERS = {"AWS::Partition", "AWS::Region", "AWS::AccountId", "AWS::StackName", "AWS::URLSuffix"}
+
+
+# -- packaging ------------------------------------------------------------------------------------------------------
+def _tool(name: str) -> str:
+    path = BIN / name
+    if not path.exists():
+        pytest.fail(f"{name} is not installed next to {sys.executable} (run `make` to build the virtualenv)")
+    return str(path)
+
+
+def _run(command: list[str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AWS_DEFAULT_REGION": REGION}
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="module")
+def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """stage -> directory holding sam.json and deployment.zip."""
+    base = tmp_path_factory.mktemp("package")
+    out: dict[str, Path] = {}
+    for stage in STAGES:
+        target = base / stage
+        result = _run([_tool("chalice"), "package", "--stage", stage, "--merge-template", str(RESOURCES), str(target)])
+        if result.returncode != 0 or not (target / "sam.json").is_file():
+            pytest.fail(
+                f"chalice package --stage {stage} failed (exit {result.returncode}):\n"
+                f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}",
+                pytrace=False,
+            )
+        out[stage] = target
+    return out
+
+
+@pytest.fixture(scope="module")
+def templates(packages: dict[str, Path]) -> dict[str, dict[str, Any]]:
+    return {stage: json.loads((path / "sam.json").read_text()) for stage, path in packages.items()}
+
+
+@pytest.fixture(scope="module")
+def policies() -> dict[str, dict[str, Any]]:
+    return {stage: json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text()) for stage in STAGES}
+
+
+# -- helpers --------------------------------------------------------------------------------------------------------
+def _resources(template: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r.get("Type") == type_}
+
+
+def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    functions = _resources(template, "AWS::Serverless::Function")
+    assert functions, "the packaged template has no functions"
+    return functions
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _as_sub(value: Any) -> str:
+    """One spelling per reference: {"Ref": "X"} -> "${X}", {"Fn::GetAtt": ["X", "Arn"]} -> "${X.Arn}"."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        ((function, argument),) = value.items()
+        if function == "Ref":
+            return f"${{{argument}}}"
+        if function == "Fn::GetAtt":
+            return f"${{{'.'.join(_as_list(argument))}}}"
+        if function == "Fn::Sub" and isinstance(argument, str):
+            return argument
+    raise AssertionError(f"unsupported resource expression in a policy: {value!r}")
+
+
+def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return _as_list(document.get("Statement", []))
+
+
+def _grants(policy: dict[str, Any], action: str, resource: str) -> bool:
+    return any(
+        s.get("Effect") == "Allow"
+        and action in _as_list(s.get("Action", []))
+        and resource in {_as_sub(r) for r in _as_list(s.get("Resource", []))}
+        for s in _statements(policy)
+    )
+
+
+def _policy_documents(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        if resource.get("Type") == "AWS::IAM::Role":
+            yield f"{name}.AssumeRolePolicyDocument", properties["AssumeRolePolicyDocument"]
+            for policy in properties.get("Policies", []):
+                yield f"{name}.{policy['PolicyName']}", policy["PolicyDocument"]
+            assert not properties.get("ManagedPolicyArns"), f"{name} attaches managed policies (they hold '*')"
+        elif resource.get("Type") in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            yield name, properties["PolicyDocument"]
+        elif resource.get("Type") == "AWS::Serverless::Function":
+            assert "Policies" not in properties, f"{name}: SAM policy templates would bypass the policy files"
+
+
+def _index_names_used_by_code() -> set[str]:
+    return set(re.findall(r"""["']?IndexName["']?\s*[=:]\s*["'](\w+)["']""", DYNAMO_ADAPTER.read_text()))
+
+
+def _camel(operation: str) -> str:
+    return "".join(part.capitalize() for part in operation.split("_"))
+
+
+def _iam_actions_catalog() -> dict[str, Any]:
+    """The IAM service/action catalog cfn-lint ships (its W3037 check is switched off for SAM templates)."""
+    import cfnlint.data.AdditionalSpecs
+    from cfnlint.helpers import load_resource
+
+    return load_resource(cfnlint.data.AdditionalSpecs, "Policies.json")
+
+
+# -- (1) cfn-lint -----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("stage", STAGES)
+def test_packaged_template_passes_cfn_lint(packages: dict[str, Path], stage: str) -> None:
+    result = _run([_tool("cfn-lint"), "--format", "json", "--regions", REGION, "--", str(packages[stage] / "sam.json")])
+    try:
+        findings = json.loads(result.stdout or "[]")
+    except json.JSONDecodeError:
+        pytest.fail(
+            f"cfn-lint did not run (exit {result.returncode}):\n{result.stdout}\n{result.stderr}", pytrace=False
+        )
+    problems = [
+        f"{f['Rule']['Id']} {f['Level']} {f['Location']['Path']}: {f['Message']}"
+        for f in findings
+        if f["Level"] in ("Error", "Warning") and f["Rule"]["Id"] not in IGNORED_LINT_RULES
+    ]
+    assert problems == [], "\n".join(problems)
+
+
+def test_package_contains_the_app_and_linux_wheels(packages: dict[str, Path]) -> None:
+    with zipfile.ZipFile(packages["dev"] / "deployment.zip") as archive:
+        names = set(archive.namelist())
+    assert {"app.py", "chalicelib/container.py", "chalicelib/adapters/dynamo.py"} <= names
+    binaries = [n for n in names if n.endswith(".so")]
+    for package in ("pydantic_core/", "cryptography/"):
+        built = [n for n in binaries if n.startswith(package)]
+        assert built, f"no compiled module for {package} in the zip"
+        assert all("x86_64-linux" in n or n.endswith(".abi3.so") for n in built), built
+
+
+# -- (2) IAM: exact actions and resources ---------------------------------------------------------------------------
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_wildcards_in_iam_statements(templates: dict[str, dict[str, Any]], stage: str) -> None:
+    template = templates[stage]
+    names = set(template["Resources"]) | set(template.get("Parameters", {})) | PSEUDO_PARAMETERS
+    function_log_groups = {
+        f["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        for f in _functions(template).values()
+        if "LoggingConfig" in f["Properties"]
+    }
+    checked = 0
+    for where, document in _policy_documents(template):
+        for statement in _statements(document):
+            assert "NotAction" not in statement and "NotResource" not in statement, where
+            for action in _as_list(statement.get("Action", [])):
+                assert "*" not in action and "?" not in action, f"{where}: wildcard action {action!r}"
+            for raw in _as_list(statement.get("Resource", [])):
+                assert not isinstance(raw, str), f"{where}: literal resource {raw!r} (use the stack's own resources)"
+                resource = _as_sub(raw)
+                checked += 1
+                for variable in re.findall(r"\$\{([^}]+)\}", resource):
+                    assert variable.split(".")[0] in names, f"{where}: {resource} refers to unknown {variable}"
+                if resource.startswith("arn:"):
+                    assert STACK_ARN.match(resource), (
+                        f"{where}: {resource} is not in the stack's partition/region/account"
+                    )
+                if "*" in resource or "?" in resource:
+                    log_streams = LOG_STREAMS_OF_GROUP.match(resource)
+                    assert log_streams, f"{where}: wildcard resource {resource}"
+                    assert log_streams["group"] in function_log_groups, f"{where}: {resource} is no function's log"
+    assert checked, "no IAM resources found: did the policy files get lost?"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_function_role_carries_the_stage_policy_file(
+    templates: dict[str, dict[str, Any]], policies: dict[str, dict[str, Any]], stage: str
+) -> None:
+    template = templates[stage]
+    for name, function in _functions(template).items():
+        role = function["Properties"]["Role"]
+        assert isinstance(role, dict) and "Fn::GetAtt" in role, f"{name} uses a role from outside the stack: {role}"
+        role_properties = template["Resources"][role["Fn::GetAtt"][0]]["Properties"]
+        assert [p["PolicyDocument"] for p in role_properties["Policies"]] == [policies[stage]], name
+
+
+def test_policy_actions_exist_in_iam(policies: dict[str, dict[str, Any]]) -> None:
+    catalog = _iam_actions_catalog()
+    for stage, policy in policies.items():
+        for statement in _statements(policy):
+            for action in _as_list(statement["Action"]):
+                service, _, name = action.partition(":")
+                assert name.lower() in catalog[service]["Actions"], f"policy-{stage}.json: {action} is no IAM action"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_policy_grants_what_the_adapters_call(policies: dict[str, dict[str, Any]], stage: str) -> None:
+    """Every AWS call the adapters make is allowed on the stack's own resource (adapters and policy move together)."""
+    policy = policies[stage]
+    adapters = ROOT / "chalicelib" / "adapters"
+    dynamo_source = DYNAMO_ADAPTER.read_text()
+
+    table_actions: set[str] = set()
+    for operation in set(re.findall(r"_client\.(\w+)\(", dynamo_source)):
+        if operation == "transact_write_items":  # authorised item by item, by the kind of each entry
+            kinds = set(re.findall(r"""["'](Put|Update|Delete|ConditionCheck)["']\s*:\s*\{""", dynamo_source))
+            assert kinds, "transact_write_items without recognisable entries"
+            table_actions |= {f"dynamodb:{kind}Item" for kind in kinds}
+        else:
+            table_actions.add(f"dynamodb:{_camel(operation)}")
+    assert {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"} <= table_actions, table_actions
+    for action in sorted(table_actions):
+        assert _grants(policy, action, "${PortalTable.Arn}"), f"policy-{stage}.json lacks {action} on PortalTable"
+
+    for operation in re.findall(r"_client\.(\w+)\(", (adapters / "ses.py").read_text()):
+        for identity in (
+            "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderEmail}",
+            "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${MailConfigurationSet}",
+        ):
+            assert _grants(policy, f"ses:{_camel(operation)}", identity), f"policy-{stage}.json: {operation} {identity}"
+
+    for operation in re.findall(r"_client\.(\w+)\(", (adapters / "secrets.py").read_text()):
+        assert _grants(policy, f"secretsmanager:{_camel(operation)}", "${LinkSecret}"), f"policy-{stage}.json"
+
+
+# -- (3) order intake from the stack's queue --------------------------------------------------------------------------
+@pytest.mark.parametrize("stage", STAGES)
+def test_intake_reads_orders_queue_with_partial_batch_responses(
+    templates: dict[str, dict[str, Any]], policies: dict[str, dict[str, Any]], stage: str
+) -> None:
+    template = templates[stage]
+    sqs_sources = [
+        (name, function, event["Properties"])
+        for name, function in _functions(template).items()
+        for event in function["Properties"].get("Events", {}).values()
+        if event["Type"] == "SQS"
+    ]
+    assert [(name, fn["Properties"]["Handler"]) for name, fn, _ in sqs_sources] == [
+        ("IntakeOrders", "app.intake_orders")
+    ]
+    _, function, source = sqs_sources[0]
+    assert source.get("FunctionResponseTypes") == ["ReportBatchItemFailures"], source
+    assert _as_sub(source["Queue"]) == "${OrdersQueue.Arn}", source["Queue"]
+    queue = template["Resources"]["OrdersQueue"]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    # Lambda refuses an event source whose queue hides messages for less time than the function may run.
+    assert queue["Properties"]["VisibilityTimeout"] >= function["Properties"]["Timeout"]
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"):
+        assert _grants(policies[stage], action, "${OrdersQueue.Arn}"), f"policy-{stage}.json lacks {action}"
+
+
+# -- (4) configuration of every function ----------------------------------------------------------------------------
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_function_gets_the_stack_configuration(templates: dict[str, dict[str, Any]], stage: str) -> None:
+    template = templates[stage]
+    required = set(re.findall(r"""need\(["'](\w+)["']\)""", (ROOT / "chalicelib" / "config.py").read_text()))
+    log_groups: set[str] = set()
+    for name, function in _functions(template).items():
+        variables = function["Properties"].get("Environment", {}).get("Variables", {})
+        for key, value in STACK_ENVIRONMENT.items():
+            assert variables.get(key) == value, f"{stage} {name}: {key}={variables.get(key)!r}, expected {value}"
+        missing = required - set(variables)
+        assert not missing, f"{stage} {name} lacks configuration {sorted(missing)}"
+        log_group = function["Properties"].get("LoggingConfig", {}).get("LogGroup", {}).get("Ref")
+        assert template["Resources"].get(log_group, {}).get("Type") == "AWS::Logs::LogGroup", f"{name}: {log_group}"
+        log_groups.add(log_group)
+    assert len(log_groups) == len(_functions(template)), "each function logs into its own group"
+
+
+# -- (5) indexes: code, template and policies agree ---------------------------------------------------------------
+def test_indexes_used_by_the_code_exist_and_may_be_queried(policies: dict[str, dict[str, Any]]) -> None:
+    used = _index_names_used_by_code()
+    assert used, f"no IndexName found in {DYNAMO_ADAPTER}"
+    defined = {index["IndexName"] for index in table_properties()["GlobalSecondaryIndexes"]}
+    assert used <= defined, f"indexes queried but not in infra/resources.json: {sorted(used - defined)}"
+    for stage, policy in policies.items():
+        for index in sorted(used):
+            assert _grants(policy, "dynamodb:Query", "${PortalTable.Arn}/index/" + index), (
+                f"policy-{stage}.json: {index}"
+            )
+        granted = {
+            _as_sub(r).removeprefix("${PortalTable.Arn}/index/")
+            for s in _statements(policy)
+            for r in _as_list(s["Resource"])
+            if _as_sub(r).startswith("${PortalTable.Arn}/index/")
+        }
+        assert granted <= defined, f"policy-{stage}.json grants indexes that do not exist: {sorted(granted - defined)}"
+
+
+# -- (6) the tables tests build are the tables that deploy ---------------------------------------------------------
+def _index_shape(indexes: list[dict[str, Any]]) -> dict[str, tuple[Any, Any]]:
+    return {i["IndexName"]: (i["KeySchema"], i["Projection"]["ProjectionType"]) for i in indexes}
+
+
+def test_table_built_by_the_tests_matches_the_packaged_template(templates: dict[str, dict[str, Any]]) -> None:
+    packaged = templates["dev"]["Resources"]["PortalTable"]["Properties"]
+    assert packaged == table_properties(), "chalice's merge changed PortalTable"
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        create_table(client, "portal-infra-check")
+        table = client.describe_table(TableName="portal-infra-check")["Table"]
+        ttl = client.describe_time_to_live(TableName="portal-infra-check")["TimeToLiveDescription"]
+    assert table["KeySchema"] == packaged["KeySchema"]
+    by_name = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    assert by_name == {a["AttributeName"]: a["AttributeType"] for a in packaged["AttributeDefinitions"]}
+    assert _index_shape(table["GlobalSecondaryIndexes"]) == _index_shape(packaged["GlobalSecondaryIndexes"])
+    assert not table.get("LocalSecondaryIndexes") and "LocalSecondaryIndexes" not in packaged
+    assert table["BillingModeSummary"]["BillingMode"] == packaged["BillingMode"]
+    assert ttl["AttributeName"] == packaged["TimeToLiveSpecification"]["AttributeName"]
+    assert ttl["TimeToLiveStatus"] in ("ENABLED", "ENABLING")
