@@ -48,6 +48,12 @@ class Container:
         return DynamoPortalRepository(self.dynamodb, self.settings.table_name)
 
     @cached_property
+    def idempotency(self) -> Any:
+        from chalicelib.adapters.idempotency import DynamoIdempotencyStore
+
+        return DynamoIdempotencyStore(self.dynamodb, self.settings.table_name)
+
+    @cached_property
     def link_secret(self) -> Any:
         from chalicelib.adapters.secrets import SecretsManagerLinkSecret
 

@@ -163,7 +163,7 @@ def test_a_storage_failure_on_one_message_is_retried_without_blocking_the_others
     assert [f["itemIdentifier"] for f in response.payload["batchItemFailures"]] == [event["Records"][0]["messageId"]]
     assert stack.repo.get_order("FINE") is not None
     assert stack.repo.get_order("FLAKY") is None
-    assert _count_items(stack) == 5  # FINE's order, subscription, access, token, mail: nothing of FLAKY
+    assert _count_items(stack) == 6  # FINE's order, subscription, access, contact, token, mail: nothing of FLAKY
 
 
 def test_app_handler_is_registered_for_the_orders_queue():

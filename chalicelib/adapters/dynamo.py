@@ -18,7 +18,6 @@ import base64
 import binascii
 import json
 import secrets
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,14 +25,17 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from chalicelib.domain.errors import DuplicateOrder, InvalidInput, WriteConflict
-from chalicelib.domain.models import Subscription, SubscriptionStatus, parse_utc, utc_iso
+from chalicelib.domain.models import Person, Subscription, SubscriptionStatus, normalize_email, parse_utc, utc_iso
 from chalicelib.services.ports import (
     AccessEntry,
     ActivationToken,
     AuditEvent,
+    Contact,
     OrderRecord,
     OutgoingEmail,
     Page,
+    Seat,
+    SubscriptionChange,
 )
 
 _serializer = TypeSerializer()
@@ -194,7 +196,8 @@ class DynamoPortalRepository:
                             "ConditionExpression": "attribute_not_exists(PK)",
                         }
                     },
-                    {"Put": {"Item": _dump(self._access_item(subscription, subscription.admin.key, ["admin"]))}},
+                    {"Put": {"Item": _dump(self._access_item(subscription, subscription.admin.key, {"admin"}))}},
+                    {"Put": {"Item": _dump(_contact_item(subscription, subscription.admin))}},
                     {"Put": {"Item": _dump(_token_item(token)), "ConditionExpression": "attribute_not_exists(PK)"}},
                     {"Put": {"Item": _dump(_mail_item(email)), "ConditionExpression": "attribute_not_exists(PK)"}},
                 ]
@@ -203,7 +206,7 @@ class DynamoPortalRepository:
             raise DuplicateOrder(subscription.order_id) from None
 
     @staticmethod
-    def _access_item(subscription: Subscription, email_key: str, roles: list[str]) -> dict[str, Any]:
+    def _access_item(subscription: Subscription, email_key: str, roles: set[str]) -> dict[str, Any]:
         item: dict[str, Any] = {
             "PK": f"SUB#{subscription.id}",
             "SK": f"ACCESS#{email_key}",
@@ -347,7 +350,7 @@ class DynamoPortalRepository:
         items = self._batch_get([_sub_key(subscription_id), _access_key(subscription_id, email)])
         subscription = next((subscription_from_item(i) for i in items if i["SK"]["S"] == "SUB"), None)
         access = next((_load(i) for i in items if i["SK"]["S"].startswith("ACCESS#")), None)
-        return subscription, bool(access and "seat" in access.get("roles", []))
+        return subscription, bool(access and "seat" in access.get("roles", set()))
 
     def get_token(self, token_hash: str) -> ActivationToken | None:
         item = self._get({"PK": {"S": f"TOKEN#{token_hash}"}, "SK": {"S": "TOKEN"}})
@@ -505,6 +508,246 @@ class DynamoPortalRepository:
             if not _is_conflict(err):
                 raise
 
+    # -- administration -------------------------------------------------------------------------------------------
+    def get_roles(self, subscription_id: str, emails: list[str]) -> dict[str, frozenset[str]]:
+        keys = [_access_key(subscription_id, e) for e in dict.fromkeys(emails)]
+        found = {
+            _load(i)["SK"][len("ACCESS#") :]: frozenset(_load(i).get("roles") or ()) for i in self._batch_get(keys)
+        }
+        return {e: found.get(e, frozenset()) for e in emails}
+
+    def get_seat(self, subscription_id: str, email_key: str) -> Seat | None:
+        item = self._get({"PK": {"S": f"SUB#{subscription_id}"}, "SK": {"S": f"SEAT#{email_key}"}})
+        return _seat_from(_load(item)) if item else None
+
+    def assign_seat(self, subscription: Subscription, seat: Seat, email: OutgoingEmail, event: AuditEvent) -> None:
+        key = normalize_email(seat.email)
+        access = self._access_item(subscription, key, set())
+        self._transact(
+            [
+                {
+                    "Update": {
+                        "Key": _sub_key(subscription.id),
+                        "UpdateExpression": "SET seats_used = seats_used + :one, version = version + :one",
+                        "ConditionExpression": "#s = :active AND seats_used < license_quantity",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": _dump({":one": 1, ":active": SubscriptionStatus.ACTIVE.value}),
+                    }
+                },
+                {
+                    "Put": {
+                        "Item": _dump(_seat_item(subscription.id, seat)),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+                {
+                    "Update": {
+                        "Key": _access_key(subscription.id, key),
+                        "UpdateExpression": "ADD #roles :seat SET #type = :type, subscription_id = :sid, country = :c, "
+                        "GSI1PK = :gpk, GSI1SK = :gsk",
+                        "ExpressionAttributeNames": {"#roles": "roles", "#type": "type"},
+                        "ExpressionAttributeValues": _dump(
+                            {
+                                ":seat": {"seat"},
+                                ":type": "access",
+                                ":sid": subscription.id,
+                                ":c": subscription.country,
+                                ":gpk": access["GSI1PK"],
+                                ":gsk": access["GSI1SK"],
+                            }
+                        ),
+                    }
+                },
+                {"Put": {"Item": _dump(_contact_item(subscription, Person(email=seat.email, name=seat.name)))}},
+                {"Put": {"Item": _dump(_event_item(event))}},
+                {"Put": {"Item": _dump(_mail_item(email)), "ConditionExpression": "attribute_not_exists(PK)"}},
+            ]
+        )
+
+    def remove_seat(
+        self, subscription: Subscription, email_key: str, roles: frozenset[str], email: OutgoingEmail, event: AuditEvent
+    ) -> None:
+        self._transact(
+            [
+                {
+                    "Update": {
+                        "Key": _sub_key(subscription.id),
+                        "UpdateExpression": "SET seats_used = seats_used - :one, version = version + :one",
+                        "ConditionExpression": "#s = :active AND seats_used > :zero",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": _dump(
+                            {":one": 1, ":zero": 0, ":active": SubscriptionStatus.ACTIVE.value}
+                        ),
+                    }
+                },
+                {
+                    "Delete": {
+                        "Key": {"PK": {"S": f"SUB#{subscription.id}"}, "SK": {"S": f"SEAT#{email_key}"}},
+                        "ConditionExpression": "attribute_exists(PK)",
+                    }
+                },
+                self._drop_role(subscription.id, email_key, roles, "seat"),
+                {"Put": {"Item": _dump(_event_item(event))}},
+                {"Put": {"Item": _dump(_mail_item(email)), "ConditionExpression": "attribute_not_exists(PK)"}},
+            ]
+        )
+
+    def _drop_role(self, subscription_id: str, email_key: str, roles: frozenset[str], role: str) -> dict[str, Any]:
+        """Removes one role from a person's access entry; the entry goes when no role is left. Conditional on the
+        roles read before, so a concurrent change of the same person retries instead of being lost."""
+        if roles == {role}:
+            return {
+                "Delete": {
+                    "Key": _access_key(subscription_id, email_key),
+                    "ConditionExpression": "#roles = :roles",
+                    "ExpressionAttributeNames": {"#roles": "roles"},
+                    "ExpressionAttributeValues": _dump({":roles": set(roles)}),
+                }
+            }
+        return {
+            "Update": {
+                "Key": _access_key(subscription_id, email_key),
+                "UpdateExpression": "DELETE #roles :role",
+                "ConditionExpression": "#roles = :roles",
+                "ExpressionAttributeNames": {"#roles": "roles"},
+                "ExpressionAttributeValues": _dump({":roles": set(roles), ":role": {role}}),
+            }
+        }
+
+    def transfer_admin(
+        self,
+        before: Subscription,
+        after: Subscription,
+        old_roles: frozenset[str],
+        new_roles: frozenset[str],
+        emails: list[OutgoingEmail],
+        event: AuditEvent,
+    ) -> None:
+        new_key = after.admin.key
+        if new_roles:
+            grant: dict[str, Any] = {
+                "Update": {
+                    "Key": _access_key(after.id, new_key),
+                    "UpdateExpression": "ADD #roles :admin",
+                    "ConditionExpression": "#roles = :roles",
+                    "ExpressionAttributeNames": {"#roles": "roles"},
+                    "ExpressionAttributeValues": _dump({":roles": set(new_roles), ":admin": {"admin"}}),
+                }
+            }
+        else:
+            grant = {
+                "Put": {
+                    "Item": _dump(self._access_item(after, new_key, {"admin"})),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            }
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "Key": _sub_key(before.id),
+                    "UpdateExpression": "SET #admin = :admin, version = version + :one",
+                    "ConditionExpression": "#s = :active AND #admin.#email = :old",
+                    "ExpressionAttributeNames": {"#s": "status", "#admin": "admin", "#email": "email"},
+                    "ExpressionAttributeValues": _dump(
+                        {
+                            ":admin": after.admin.model_dump(mode="json"),
+                            ":one": 1,
+                            ":active": SubscriptionStatus.ACTIVE.value,
+                            ":old": before.admin.email,
+                        }
+                    ),
+                }
+            },
+            self._drop_role(before.id, before.admin.key, old_roles, "admin"),
+            grant,
+            {"Put": {"Item": _dump(_contact_item(after, after.admin))}},
+            {"Put": {"Item": _dump(_event_item(event))}},
+        ]
+        if before.activation_token_hash:
+            items.append(
+                {"Delete": {"Key": {"PK": {"S": f"TOKEN#{before.activation_token_hash}"}, "SK": {"S": "TOKEN"}}}}
+            )
+        items += [
+            {"Put": {"Item": _dump(_mail_item(m)), "ConditionExpression": "attribute_not_exists(PK)"}} for m in emails
+        ]
+        self._transact(items)
+
+    def change_subscription(
+        self, before: Subscription, change: SubscriptionChange, emails: list[OutgoingEmail], event: AuditEvent
+    ) -> Subscription:
+        names = {"#s": "status", "#v": "version"}
+        values: dict[str, Any] = {":one": 1, ":active": SubscriptionStatus.ACTIVE.value}
+        sets = ["#v = #v + :one"]
+        for n, (name, value) in enumerate(change.fields.items()):
+            names[f"#f{n}"] = name
+            values[f":f{n}"] = value
+            sets.append(f"#f{n} = :f{n}")
+        conditions = ["#s = :active"]
+        if change.expected_version is not None:
+            values[":expected"] = change.expected_version
+            conditions.append("#v = :expected")
+        for n, (name, value) in enumerate(change.require.items()):
+            names[f"#r{n}"] = name
+            values[f":r{n}"] = value
+            conditions.append(f"#r{n} = :r{n}")
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "Key": _sub_key(before.id),
+                    "UpdateExpression": "SET " + ", ".join(sets),
+                    "ConditionExpression": " AND ".join(conditions),
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": _dump(values),
+                }
+            },
+            {"Put": {"Item": _dump(_event_item(event))}},
+        ]
+        items += [
+            {"Put": {"Item": _dump(_mail_item(m)), "ConditionExpression": "attribute_not_exists(PK)"}} for m in emails
+        ]
+        self._transact(items)
+        after = self.get_subscription(before.id)
+        assert after is not None
+        return after
+
+    def list_seats(self, subscription_id: str, limit: int, cursor: str | None) -> tuple[list[Seat], str | None]:
+        items, next_sk = self._page(f"SUB#{subscription_id}", "SEAT#", limit, cursor, forward=True)
+        return [_seat_from(i) for i in items], next_sk
+
+    def history(self, subscription_id: str, limit: int, cursor: str | None) -> tuple[list[AuditEvent], str | None]:
+        items, next_sk = self._page(f"SUB#{subscription_id}", "EVENT#", limit, cursor, forward=False)
+        events = [
+            AuditEvent(
+                subscription_id=subscription_id,
+                at=parse_utc(i["at"]),
+                actor=i["actor"],
+                action=i["action"],
+                details=_plain(i.get("details") or {}),
+            )
+            for i in items
+        ]
+        return events, next_sk
+
+    def contacts_of(self, country: str, customer_id: str, limit: int) -> list[Contact]:
+        items, _ = self._page(f"CUSTOMER#{country}#{customer_id}", "CONTACT#", limit, None, forward=True)
+        return [Contact(email=i["email"], name=i["name"]) for i in items]
+
+    def _page(
+        self, partition: str, prefix: str, limit: int, cursor: str | None, forward: bool
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": partition}, ":prefix": {"S": prefix}},
+            "ScanIndexForward": forward,
+            "Limit": limit,
+            "ConsistentRead": True,
+        }
+        if cursor:
+            kwargs["ExclusiveStartKey"] = {"PK": {"S": partition}, "SK": {"S": _decode_cursor(cursor, prefix)}}
+        response = self._client.query(TableName=self._table, **kwargs)
+        last = response.get("LastEvaluatedKey")
+        return [_load(i) for i in response.get("Items", [])], _encode_cursor(last["SK"]["S"]) if last else None
+
     # -- helpers --------------------------------------------------------------------------------------------------
     def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
         item: dict[str, Any] | None = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get(
@@ -531,6 +774,10 @@ class DynamoPortalRepository:
             if "LastEvaluatedKey" not in response:
                 return items
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _seat_from(data: dict[str, Any]) -> Seat:
+    return Seat(email=data["email"], name=data["name"], assigned_at=parse_utc(data["assigned_at"]))
 
 
 def _token_item(token: ActivationToken) -> dict[str, Any]:
@@ -563,9 +810,41 @@ def _access_entry(data: dict[str, Any]) -> AccessEntry:
         subscription_id=data["subscription_id"],
         country=data["country"],
         visible_until=parse_utc(until) if until else None,
+        roles=frozenset(data.get("roles") or ()),
     )
 
 
-def chunks(values: list[Any], size: int) -> Iterable[list[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+def _contact_item(subscription: Subscription, person: Person) -> dict[str, Any]:
+    return {
+        "PK": f"CUSTOMER#{subscription.country}#{subscription.customer.id}",
+        "SK": f"CONTACT#{person.key}",
+        "type": "contact",
+        "email": person.email,
+        "name": person.name,
+    }
+
+
+def _seat_item(subscription_id: str, seat: Seat) -> dict[str, Any]:
+    return {
+        "PK": f"SUB#{subscription_id}",
+        "SK": f"SEAT#{normalize_email(seat.email)}",
+        "type": "seat",
+        "email": seat.email,
+        "name": seat.name,
+        "assigned_at": utc_iso(seat.assigned_at),
+    }
+
+
+def _encode_cursor(sort_key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"sk": sort_key}).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, prefix: str) -> str:
+    """Only a sort key inside the caller's own partition and prefix comes back: a forged cursor reads nothing else."""
+    try:
+        sort_key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["sk"]
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise InvalidInput(BAD_CURSOR) from None
+    if not isinstance(sort_key, str) or not sort_key.startswith(prefix) or len(sort_key) > 600:
+        raise InvalidInput(BAD_CURSOR)
+    return sort_key

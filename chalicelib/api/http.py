@@ -130,9 +130,16 @@ def json_view(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+_preflight_methods: dict[tuple[int, str], set[str]] = {}
+
+
 def register_preflight(blueprint: Blueprint, path: str, methods: list[str]) -> None:
     """CORS preflight answered by the app itself: the allowed origin is configuration, read at request time."""
-    allowed = ", ".join(sorted({*methods, "OPTIONS"}))
+    key = (id(blueprint), path)
+    if key in _preflight_methods:
+        _preflight_methods[key].update(methods)
+        return
+    allowed = _preflight_methods[key] = {*methods, "OPTIONS"}
 
     def preflight(**_: Any) -> Response:
         return Response(
@@ -140,9 +147,9 @@ def register_preflight(blueprint: Blueprint, path: str, methods: list[str]) -> N
             status_code=204,
             headers={
                 **_safe_cors(),
-                "Access-Control-Allow-Methods": allowed,
+                "Access-Control-Allow-Methods": ", ".join(sorted(allowed)),
                 "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match, Idempotency-Key",
-                "Access-Control-Expose-Headers": "ETag",
+                "Access-Control-Expose-Headers": "ETag, Idempotent-Replayed",
                 "Access-Control-Max-Age": "600",
                 "Cache-Control": "no-store",
             },

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from chalice.app import Blueprint, Response
 from pydantic import ValidationError
 
 from chalicelib.api.http import check_subscription_id, json_view, parse_json_body, register_preflight
+from chalicelib.api.idempotency import idempotent
 from chalicelib.api.schemas import ActivationIn, subscription_out
 from chalicelib.container import get_container
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.models import Role, utc_iso
-from chalicelib.services import activation, portal
+from chalicelib.domain.models import Role, Subscription, utc_iso
+from chalicelib.domain.payment import CARD_NUMBER_REFUSED, contains_card_number
+from chalicelib.services import activation, administration, portal
 from chalicelib.services.identity import Caller
 
 api = Blueprint(__name__)
@@ -88,6 +91,7 @@ def get_subscription(subscription_id: str) -> Response:
 
 
 @_route("/subscriptions/{subscription_id}/activation", ["POST"])
+@idempotent(lambda: api.current_request)
 @json_view
 def activate(subscription_id: str) -> Response:
     caller = _caller()
@@ -119,6 +123,7 @@ def activate(subscription_id: str) -> Response:
 
 
 @_route("/subscriptions/{subscription_id}/activation-email", ["POST"])
+@idempotent(lambda: api.current_request)
 @json_view
 def resend_activation_email(subscription_id: str) -> Response:
     caller = _caller()
@@ -138,3 +143,164 @@ def resend_activation_email(subscription_id: str) -> Response:
         },
         status_code=202,
     )
+
+
+# -- administration (active subscriptions, admin only) ---------------------------------------------------------------
+def _ports() -> administration.Ports:
+    c = get_container()
+    return administration.Ports(repo=c.repo, clock=c.clock, delivery=c.delivery)
+
+
+def _cursor() -> str | None:
+    params: Mapping[str, str] = api.current_request.query_params or {}
+    return params.get("cursor") or None
+
+
+def _admin_view(subscription: Subscription) -> Response:
+    return Response(body=subscription_out(subscription, Role.ADMIN), headers={"ETag": f'"{subscription.version}"'})
+
+
+@_route("/subscriptions/{subscription_id}/users", ["GET"])
+@json_view
+def list_users(subscription_id: str) -> dict[str, Any]:
+    caller = _caller()
+    params: Mapping[str, str] = api.current_request.query_params or {}
+    result = administration.list_seats(
+        caller, check_subscription_id(subscription_id), _limit(params.get("limit")), _cursor(), _ports()
+    )
+    return {
+        "items": [{"email": s.email, "name": s.name, "assigned_at": utc_iso(s.assigned_at)} for s in result.seats],
+        "seats": {"quantity": result.subscription.license_quantity, "used": result.subscription.seats_used},
+        "next_cursor": result.next_cursor,
+    }
+
+
+@_route("/subscriptions/{subscription_id}/users", ["POST"])
+@idempotent(lambda: api.current_request)
+@json_view
+def assign_user(subscription_id: str) -> Response:
+    caller = _caller()
+    body = parse_json_body(_raw_body())
+    seat = administration.assign_seat(caller, check_subscription_id(subscription_id), body, _ports())
+    return Response(
+        body={"email": seat.email, "name": seat.name, "assigned_at": utc_iso(seat.assigned_at)}, status_code=201
+    )
+
+
+@_route("/subscriptions/{subscription_id}/users/{email}", ["DELETE"])
+@idempotent(lambda: api.current_request)
+@json_view
+def remove_user(subscription_id: str, email: str) -> Response:
+    caller = _caller()
+    administration.remove_seat(caller, check_subscription_id(subscription_id), unquote(email), _ports())
+    return Response(body="", status_code=204)
+
+
+@_route("/subscriptions/{subscription_id}/admin-candidates", ["GET"])
+@json_view
+def admin_candidates(subscription_id: str) -> dict[str, Any]:
+    caller = _caller()
+    return {"items": administration.admin_candidates(caller, check_subscription_id(subscription_id), _ports())}
+
+
+@_route("/subscriptions/{subscription_id}/admin-transfer", ["POST"])
+@idempotent(lambda: api.current_request)
+@json_view
+def transfer_admin(subscription_id: str) -> dict[str, Any]:
+    caller = _caller()
+    body = parse_json_body(_raw_body())
+    after = administration.transfer_admin(caller, check_subscription_id(subscription_id), body, _ports())
+    return {
+        "id": after.id,
+        "admin": {"email": after.admin.email, "name": after.admin.name},
+        "message": f"{after.admin.email} is now the administrator and was told by email.",
+    }
+
+
+@_route("/subscriptions/{subscription_id}", ["PATCH"])
+@idempotent(lambda: api.current_request)
+@json_view
+def patch_subscription(subscription_id: str) -> Response:
+    caller = _caller()
+    body = parse_json_body(_raw_body())
+    after = administration.edit_po_number(
+        caller, check_subscription_id(subscription_id), body, api.current_request.headers.get("if-match"), _ports()
+    )
+    return _admin_view(after)
+
+
+@_route("/subscriptions/{subscription_id}/payment-method", ["PUT"])
+@idempotent(lambda: api.current_request)
+@json_view
+def put_payment_method(subscription_id: str) -> Response:
+    raw = _raw_body()
+    if contains_card_number(raw.decode("utf-8", errors="replace")):
+        raise InvalidInput(CARD_NUMBER_REFUSED)
+    caller = _caller()
+    after = administration.change_payment_method(
+        caller, check_subscription_id(subscription_id), parse_json_body(raw), _ports()
+    )
+    return _admin_view(after)
+
+
+@_route("/subscriptions/{subscription_id}/agreement", ["GET"])
+@json_view
+def get_agreement(subscription_id: str) -> dict[str, Any]:
+    caller = _caller()
+    view = administration.agreement_of(
+        caller, check_subscription_id(subscription_id), _ports(), get_container().agreements
+    )
+    return {
+        "version": view.agreement.version,
+        "title": view.agreement.title,
+        "text": view.agreement.text,
+        "accepted_at": view.accepted_at,
+        "accepted_by": view.accepted_by,
+    }
+
+
+@_route("/subscriptions/{subscription_id}/cancellation", ["POST", "DELETE"])
+@idempotent(lambda: api.current_request)
+@json_view
+def cancellation(subscription_id: str) -> Response:
+    caller = _caller()
+    cancel = api.current_request.method == "POST"
+    after, _ = administration.set_cancellation(caller, check_subscription_id(subscription_id), cancel, _ports())
+    return _admin_view(after)
+
+
+@_route("/subscriptions/{subscription_id}/history", ["GET"])
+@json_view
+def history(subscription_id: str) -> dict[str, Any]:
+    caller = _caller()
+    params: Mapping[str, str] = api.current_request.query_params or {}
+    events, next_cursor = administration.history(
+        caller, check_subscription_id(subscription_id), _limit(params.get("limit")), _cursor(), _ports()
+    )
+    return {
+        "items": [{"at": utc_iso(e.at), "actor": e.actor, "action": e.action, "details": e.details} for e in events],
+        "next_cursor": next_cursor,
+    }
+
+
+@_route("/me/entitlements", ["GET"])
+@json_view
+def my_entitlements() -> dict[str, Any]:
+    caller = _caller()
+    params: Mapping[str, str] = api.current_request.query_params or {}
+    c = get_container()
+    usable, next_cursor = administration.entitlements(
+        caller, _limit(params.get("limit")), _cursor(), repo=c.repo, clock=c.clock
+    )
+    return {
+        "items": [
+            {
+                "subscription_id": s.id,
+                "product": {"code": s.product.code, "name": s.product.name},
+                "customer": {"id": s.customer.id, "name": s.customer.name},
+                "valid_until": s.next_renewal_date.isoformat() if s.next_renewal_date else None,
+            }
+            for s in usable
+        ],
+        "next_cursor": next_cursor,
+    }

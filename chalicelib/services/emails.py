@@ -15,6 +15,12 @@ DELIVERY_GRACE = timedelta(minutes=2)
 
 ACTIVATION_REQUEST = "activation_request"
 ACTIVATION_CONFIRMED = "activation_confirmed"
+SEAT_ASSIGNED = "seat_assigned"
+SEAT_REMOVED = "seat_removed"
+ADMIN_TRANSFERRED_NEW = "admin_transferred_new"
+ADMIN_TRANSFERRED_OLD = "admin_transferred_old"
+CANCELLATION_SCHEDULED = "cancellation_scheduled"
+CANCELLATION_WITHDRAWN = "cancellation_withdrawn"
 
 
 def subscription_params(subscription: Subscription) -> dict[str, Any]:
@@ -24,6 +30,8 @@ def subscription_params(subscription: Subscription) -> dict[str, Any]:
         "product_name": subscription.product.name,
         "customer_name": subscription.customer.name,
         "admin_name": subscription.admin.name,
+        "admin_email": subscription.admin.email,
+        "recipient_name": subscription.admin.name,
         "license_quantity": subscription.license_quantity,
         "activation_deadline": utc_iso(subscription.activation_deadline),
         "next_renewal_date": subscription.next_renewal_date.isoformat() if subscription.next_renewal_date else None,

@@ -65,6 +65,29 @@ class AccessEntry:
     subscription_id: str
     country: str
     visible_until: datetime | None
+    roles: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Seat:
+    email: str
+    name: str
+    assigned_at: datetime
+
+
+@dataclass(frozen=True)
+class Contact:
+    email: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SubscriptionChange:
+    """A targeted update of a subscription: only `fields` change, under `expected_version` when given."""
+
+    fields: dict[str, Any]
+    expected_version: int | None = None
+    require: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -111,6 +134,46 @@ class PortalRepository(Protocol):
     def mark_sent(self, email: OutgoingEmail, provider_id: str, now: datetime) -> bool: ...
 
     def mark_failed(self, email: OutgoingEmail, error: str, retry_at: datetime) -> None: ...
+
+
+class ManagementRepository(Protocol):
+    def get_subscription(self, subscription_id: str) -> Subscription | None: ...
+
+    def get_subscription_and_seat(self, subscription_id: str, email: str) -> tuple[Subscription | None, bool]: ...
+
+    def get_roles(self, subscription_id: str, emails: list[str]) -> dict[str, frozenset[str]]: ...
+
+    def get_seat(self, subscription_id: str, email_key: str) -> Seat | None: ...
+
+    def assign_seat(self, subscription: Subscription, seat: Seat, email: OutgoingEmail, event: AuditEvent) -> None: ...
+
+    def remove_seat(
+        self, subscription: Subscription, email_key: str, roles: frozenset[str], email: OutgoingEmail, event: AuditEvent
+    ) -> None: ...
+
+    def list_seats(self, subscription_id: str, limit: int, cursor: str | None) -> tuple[list[Seat], str | None]: ...
+
+    def contacts_of(self, country: str, customer_id: str, limit: int) -> list[Contact]: ...
+
+    def transfer_admin(
+        self,
+        before: Subscription,
+        after: Subscription,
+        old_roles: frozenset[str],
+        new_roles: frozenset[str],
+        emails: list[OutgoingEmail],
+        event: AuditEvent,
+    ) -> None: ...
+
+    def change_subscription(
+        self, before: Subscription, change: SubscriptionChange, emails: list[OutgoingEmail], event: AuditEvent
+    ) -> Subscription: ...
+
+    def history(self, subscription_id: str, limit: int, cursor: str | None) -> tuple[list[AuditEvent], str | None]: ...
+
+    def list_access(self, email: str, country: str, limit: int, cursor: str | None) -> Page: ...
+
+    def batch_get_subscriptions(self, ids: list[str]) -> list[Subscription]: ...
 
 
 class Mailer(Protocol):
