@@ -16,9 +16,10 @@ from chalicelib.services.ports import Clock
 
 
 class Container:
-    def __init__(self, env: Mapping[str, str] | None = None, clock: Clock | None = None) -> None:
+    def __init__(self, env: Mapping[str, str] | None = None, clock: Clock | None = None, session: Any = None) -> None:
         self._env = env
         self._clock = clock
+        self._session = session
 
     @cached_property
     def settings(self) -> Settings:
@@ -32,10 +33,16 @@ class Container:
 
         return SystemClock()
 
-    def _client(self, service: str) -> Any:
+    @cached_property
+    def _boto_session(self) -> Any:
+        if self._session is not None:
+            return self._session
         import boto3
 
-        return boto3.session.Session().client(service, region_name=self.settings.region)
+        return boto3.session.Session()
+
+    def _client(self, service: str) -> Any:
+        return self._boto_session.client(service, region_name=self.settings.region)
 
     @cached_property
     def dynamodb(self) -> Any:

@@ -11,7 +11,7 @@ from moto import mock_aws
 from app import app
 from chalicelib.adapters.clock import FixedClock
 from chalicelib.container import Container, use_container
-from tests.support import NOW, REGION, Stack, provision, shared_issuer
+from tests.support import NOW, REGION, Stack, provision, shared_issuer, shared_session
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -24,7 +24,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     with mock_aws():
         env, ddb = provision(tmp_path)
         clock = FixedClock(NOW)
-        container = Container(env, clock=clock)
+        container = Container(env, clock=clock, session=shared_session())
         use_container(container)
         try:
             yield Stack(container=container, clock=clock, issuer=shared_issuer(), ddb=ddb)

@@ -140,12 +140,25 @@ def parse_mail(raw: str | bytes) -> Message:
     return email.message_from_bytes(raw.encode() if isinstance(raw, str) else raw, policy=email.policy.default)
 
 
+_SESSION: boto3.session.Session | None = None
+
+
+def shared_session() -> boto3.session.Session:
+    """One botocore session for the test run: loading the service models anew for every test costs ~0.4 s."""
+    global _SESSION
+    with _ISSUER_LOCK:
+        if _SESSION is None:
+            _SESSION = boto3.session.Session()
+        return _SESSION
+
+
 def provision(tmp_path: Path) -> tuple[dict[str, str], Any]:
     """Creates the table (from infra), the SES identity and the link secret inside an active mock_aws."""
-    ddb = boto3.client("dynamodb", region_name=REGION)
+    session = shared_session()
+    ddb = session.client("dynamodb", region_name=REGION)
     create_table(ddb, TABLE)
-    boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
-    secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
+    session.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
+    secret = session.client("secretsmanager", region_name=REGION).create_secret(
         Name="link-secret", SecretString="x" * 48
     )
     jwks_path = tmp_path / "jwks.json"
