@@ -18,6 +18,7 @@ import base64
 import binascii
 import json
 import secrets
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -795,7 +796,8 @@ def _token_item(token: ActivationToken) -> dict[str, Any]:
 def _event_item(event: AuditEvent) -> dict[str, Any]:
     return {
         "PK": f"SUB#{event.subscription_id}",
-        "SK": f"EVENT#{utc_iso(event.at)}#{secrets.token_hex(4)}",
+        # Wall-clock nanoseconds break ties between events of the same millisecond, keeping newest-first order.
+        "SK": f"EVENT#{utc_iso(event.at)}#{time.time_ns():020d}{secrets.token_hex(2)}",
         "type": "event",
         "at": utc_iso(event.at),
         "actor": event.actor,

@@ -88,7 +88,7 @@ class SeatList:
 
 
 def list_seats(caller: Caller, subscription_id: str, limit: int, cursor: str | None, ports: Ports) -> SeatList:
-    subscription = _admin_subscription(caller, subscription_id, ports, active=False)
+    subscription = _admin_subscription(caller, subscription_id, ports)
     seats, next_cursor = ports.repo.list_seats(subscription.id, limit, cursor)
     return SeatList(subscription, seats, next_cursor)
 
@@ -357,5 +357,5 @@ def agreement_of(caller: Caller, subscription_id: str, ports: Ports, agreements:
 def history(
     caller: Caller, subscription_id: str, limit: int, cursor: str | None, ports: Ports
 ) -> tuple[list[AuditEvent], str | None]:
-    subscription = _admin_subscription(caller, subscription_id, ports, active=False)
+    subscription = _admin_subscription(caller, subscription_id, ports)
     return ports.repo.history(subscription.id, limit, cursor)

@@ -1,0 +1,159 @@
+"""One cold-start sample, run in a fresh interpreter: `python -m bench._child MODE CONFIG.json`.
+
+Modes:
+  app         provision moto, then time `import app` + the first `GET /subscriptions` through `app.app(event, context)`
+  floor       provision moto, then time importing chalice + boto3 and creating the request's only client (dynamodb)
+  floor-bare  no moto at all: the same floor in an interpreter where nothing is imported yet (boto3 import counted)
+
+Prints one line `BENCH_RESULT {json}`. Nothing of the app package is imported before the timed section.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HEAVY = ("boto3", "botocore", "jinja2", "cryptography", "jwt", "pydantic", "pydantic_core", "chalice")
+
+
+class LambdaContext:
+    function_name = "subscription-portal-prod"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:subscription-portal-prod"
+    memory_limit_in_mb = 512
+    aws_request_id = "bench-request"
+    log_group_name = "/aws/lambda/subscription-portal-prod"
+    log_stream_name = "bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
+
+def api_gateway_event(path: str, resource: str, token: str, method: str = "GET") -> dict[str, Any]:
+    """An API Gateway REST proxy event, as Lambda hands it to Chalice's api_handler."""
+    headers = {
+        "accept": "application/json",
+        "authorization": f"Bearer {token}",
+        "host": "api.example.com",
+        "user-agent": "bench/1.0",
+        "x-forwarded-proto": "https",
+    }
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": method,
+            "path": f"/api{path}",
+            "stage": "api",
+            "requestId": "bench-request",
+            "identity": {"sourceIp": "203.0.113.7", "userAgent": "bench/1.0"},
+        },
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+def _floor(region: str) -> None:
+    from chalice import Chalice  # noqa: F401
+
+    import boto3
+
+    boto3.session.Session().client("dynamodb", region_name=region)
+
+
+def _warm_moto(client: Any, table: str) -> None:
+    """moto builds its response serializers on the first response of each operation; real DynamoDB has no such cost,
+    so the operations the list route uses are served once here, outside the timed section."""
+    client.query(
+        TableName=table,
+        IndexName="by_person",
+        KeyConditionExpression="GSI1PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": "PERSON#nobody@example.com"}},
+    )
+    client.query(TableName=table, KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "X"}})
+    client.batch_get_item(RequestItems={table: {"Keys": [{"PK": {"S": "X"}, "SK": {"S": "SUB"}}]}})
+    client.get_item(TableName=table, Key={"PK": {"S": "X"}, "SK": {"S": "SUB"}})
+
+
+def main() -> None:
+    mode, config_path = sys.argv[1], Path(sys.argv[2])
+    config = json.loads(config_path.read_text())
+    result: dict[str, Any] = {"mode": mode}
+
+    if mode == "floor-bare":
+        preloaded = sorted(m for m in HEAVY if m in sys.modules)
+        before = len(sys.modules)
+        t0 = time.perf_counter()
+        _floor(config["region"])
+        t1 = time.perf_counter()
+        result.update(total_ms=(t1 - t0) * 1000, modules=len(sys.modules) - before, preloaded=preloaded)
+        print("BENCH_RESULT " + json.dumps(result), flush=True)
+        return
+
+    from bench.provision import batch_write, fake_credentials, provision
+
+    fake_credentials()
+    import boto3
+    from moto import mock_aws
+
+    mock = mock_aws()
+    mock.start()
+    env = provision(Path(config["jwks"]))
+    client = boto3.client("dynamodb", region_name=config["region"])
+    batch_write(client, config["items"])
+    _warm_moto(client, env["TABLE_NAME"])
+    os.environ.update(env)
+    event = api_gateway_event("/subscriptions", "/subscriptions", config["token"])
+    context = LambdaContext()
+
+    leaked = sorted(m for m in sys.modules if m == "app" or m.split(".")[0] == "chalicelib")
+    if leaked:
+        raise SystemExit(f"the app was imported before the timed section: {leaked[:5]}")
+    result["preloaded"] = sorted(m for m in HEAVY if m in sys.modules)
+    before = len(sys.modules)
+
+    if mode == "app":
+        t0 = time.perf_counter()
+        import app
+
+        t1 = time.perf_counter()
+        response = app.app(event, context)
+        t2 = time.perf_counter()
+        second = app.app(event, context)
+        t3 = time.perf_counter()
+        body = json.loads(response["body"])
+        result.update(
+            import_ms=(t1 - t0) * 1000,
+            request_ms=(t2 - t1) * 1000,
+            total_ms=(t2 - t0) * 1000,
+            warm_request_ms=(t3 - t2) * 1000,
+            status=response["statusCode"],
+            second_status=second["statusCode"],
+            items=len(body.get("items", [])),
+            modules=len(sys.modules) - before,
+        )
+    elif mode == "floor":
+        t0 = time.perf_counter()
+        _floor(config["region"])
+        t1 = time.perf_counter()
+        result.update(total_ms=(t1 - t0) * 1000, modules=len(sys.modules) - before)
+    else:
+        raise SystemExit(f"unknown mode {mode}")
+    mock.stop()
+    print("BENCH_RESULT " + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""The developer routes under /_dev. Only the local stack registers this blueprint; the deployed app never has it.
+
+Every route works through the Container the runner installed (`get_container()`), so orders, jobs and the clock are the
+app's own; the token issuer is the runner's local IdP.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib import jobs
+from chalicelib.adapters.clock import SettableClock
+from chalicelib.api.http import json_view, parse_json_body
+from chalicelib.container import get_container
+from chalicelib.domain import errors
+from chalicelib.domain.models import parse_utc, utc_iso
+from chalicelib.domain.orders import validate_email
+from chalicelib.domain.reference import COUNTRIES
+from devstack import mailbox
+from devstack.issuer import LocalIssuer
+
+URL_PREFIX = "/_dev"
+HERE = Path(__file__).resolve().parent
+# Developers post with curl as often as with the console: any of these is read as JSON.
+BODY_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
+
+# DESIGN section 4: the sample "order placed" message.
+SAMPLE_ORDER: dict[str, Any] = {
+    "order_id": "4500012345",
+    "ordered_at": "2026-11-26T09:30:00Z",
+    "country": "FR",
+    "locale": "fr-FR",
+    "customer": {"id": "0001234567", "name": "Dupont BTP SARL"},
+    "admin": {"email": "marie.dupont@example.fr", "name": "Marie Dupont"},
+    "product": {"code": "PROFIS-ENG", "name": "PROFIS Engineering Suite"},
+    "license_quantity": 5,
+    "term_months": 12,
+    "unit_price": "450.00",
+    "currency": "EUR",
+    "po_number": "PO-7781",
+    "payment_method": {"type": "invoice"},
+}
+
+dev = Blueprint(__name__)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    url: str
+    moto_url: str
+    issuer: LocalIssuer
+
+
+_runtime: Runtime | None = None
+
+
+def bind(runtime: Runtime | None) -> None:
+    """The runner tells the routes which stack they belong to (None when it stops)."""
+    global _runtime
+    _runtime = runtime
+
+
+def _bound() -> Runtime:
+    if _runtime is None:
+        raise errors.Conflict("The local stack is not running.")
+    return _runtime
+
+
+def fresh_order(now: datetime, **changes: Any) -> dict[str, Any]:
+    """The sample order with a new order_id, ordered now (app time)."""
+    order = copy.deepcopy(SAMPLE_ORDER)
+    order.update(order_id=f"DEV-{secrets.token_hex(5).upper()}", ordered_at=utc_iso(now))
+    order.update(changes)
+    return order
+
+
+def _settable_clock() -> SettableClock:
+    clock = get_container().clock
+    if not isinstance(clock, SettableClock):
+        raise errors.Conflict("The installed clock cannot be set.")
+    return clock
+
+
+def _body() -> dict[str, Any]:
+    return parse_json_body(dev.current_request.raw_body)
+
+
+# ---------------------------------------------------------------------------------------------------------------- API
+
+
+@dev.route("/orders", methods=["POST"], content_types=BODY_TYPES)
+@json_view
+def post_order() -> Response:
+    """The order system's message, through the same intake code as the SQS handler."""
+    result = jobs.receive_order(_body())  # OrderRejected -> 400 InvalidOrder with the reasons
+    if result.outcome == "expired":
+        raise errors.DeadlinePassed(
+            "The order's activation deadline (ordered_at + 90 days) has already passed; nothing was created. "
+            "A new order is needed."
+        )
+    return Response(body={"subscription_id": result.subscription_id}, status_code=201 if result.created else 200)
+
+
+@dev.route("/mailbox", methods=["GET"])
+@json_view
+def get_mailbox() -> dict[str, Any]:
+    to = (dev.current_request.query_params or {}).get("to")
+    return {"messages": [_public(m) for m in mailbox.messages(to)]}
+
+
+def _public(message: dict[str, Any]) -> dict[str, Any]:
+    return {k: message[k] for k in ("to", "subject", "text", "html", "sent_at")}
+
+
+@dev.route("/tokens", methods=["POST"], content_types=BODY_TYPES)
+@json_view
+def post_token() -> dict[str, str]:
+    body = _body()
+    email, country, name = body.get("email"), body.get("country"), body.get("name")
+    if not isinstance(email, str):
+        raise errors.InvalidInput("email is required (the signed-in person's address).")
+    try:
+        email = validate_email(email)
+    except ValueError as error:
+        raise errors.InvalidInput(f"email: {error}") from None
+    if not isinstance(country, str) or country.strip().upper() not in COUNTRIES:
+        raise errors.InvalidInput("country must be an ISO 3166-1 alpha-2 code such as FR or GB.")
+    if name is not None and (not isinstance(name, str) or len(name) > 200):
+        raise errors.InvalidInput("name must be a string of at most 200 characters.")
+    return {"token": _bound().issuer.token(email, country.strip().upper(), name or None)}
+
+
+@dev.route("/issuer/.well-known/jwks.json", methods=["GET"])
+@json_view
+def get_jwks() -> dict[str, Any]:
+    """The local issuer's public keys (the app itself reads them from the JWKS file)."""
+    return _bound().issuer.jwks()
+
+
+@dev.route("/clock", methods=["POST", "DELETE"], content_types=BODY_TYPES)
+@json_view
+def clock() -> dict[str, Any]:
+    settable = _settable_clock()
+    if dev.current_request.method == "DELETE":
+        settable.reset()
+    else:
+        now = _body().get("now")
+        if not isinstance(now, str):
+            raise errors.InvalidInput('Send {"now": "<ISO 8601 timestamp with a zone, e.g. 2027-03-01T10:00:00Z>"}.')
+        try:
+            moment = parse_utc(now)
+        except ValueError:
+            raise errors.InvalidInput(f"'{now[:40]}' is not an ISO 8601 timestamp with a time zone.") from None
+        settable.set(moment)
+    return {"now": utc_iso(settable.now()), "set": settable.is_set}
+
+
+@dev.route("/jobs/{name}", methods=["POST"], content_types=BODY_TYPES)
+@json_view
+def run_job(name: str) -> dict[str, Any]:
+    job = jobs.JOBS.get(name)
+    if job is None:
+        raise errors.NotFound(f"No job named '{name[:40]}'. Jobs: {', '.join(sorted(jobs.JOBS))}.")
+    summary: dict[str, Any] = job()
+    return summary
+
+
+# ------------------------------------------------------------------------------------------------------------ console
+
+
+@lru_cache(maxsize=1)
+def _templates() -> Any:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(HERE)), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+
+
+_URL = re.compile(r"https?://(?:(?!&quot;|&#x27;|&lt;|&gt;)[^\s<>\"'])+")
+
+
+def linkify(text: str) -> str:
+    """Escapes the text, then turns its http(s) URLs into links. Safe for mail content."""
+
+    def link(match: re.Match[str]) -> str:
+        url = match.group(0)
+        trail = ""
+        while url and url[-1] in ".,;:!?)]":
+            url, trail = url[:-1], url[-1] + trail
+        return f'<a href="{url}" rel="noreferrer">{url}</a>{trail}'
+
+    return _URL.sub(link, html.escape(text))
+
+
+CONSOLE_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@dev.route("/", methods=["GET"])
+def console() -> Response:
+    from markupsafe import Markup
+
+    runtime = _bound()
+    container = get_container()
+    to = (dev.current_request.query_params or {}).get("to") or ""
+    messages = list(reversed(mailbox.messages(to or None)))  # newest first
+    for message in messages:
+        message["text_html"] = Markup(linkify(message["text"]))
+    clock = container.clock
+    now = clock.now()
+    page = _templates().get_template("console.html").render(
+        url=runtime.url,
+        moto_url=runtime.moto_url,
+        now=utc_iso(now),
+        clock_set=isinstance(clock, SettableClock) and clock.is_set,
+        messages=messages,
+        to=to,
+        jobs=sorted(jobs.JOBS),
+        sample_order=json.dumps(fresh_order(now), indent=2),
+        settings=container.settings,
+    )
+    return Response(body=page, status_code=200, headers=dict(CONSOLE_HEADERS))

@@ -1,0 +1,355 @@
+"""The local stack (DESIGN section 10) over real HTTP: `python -m devstack` in a child process, driven with urllib.
+
+The session stack is shared: every test uses its own order ids and addresses, and puts the clock back in a finally.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+pytest.register_assert_rewrite("tests.devstack_fixture")  # before the import below: readable failures
+
+from tests.devstack_fixture import (  # noqa: E402
+    PROJECT_DIR,
+    DevstackProcess,
+    free_port,
+    http,
+    iso,
+    launch,
+    new_order,
+    port_open,
+    unique,
+)
+
+pytest_plugins = ["tests.devstack_fixture"]  # the session fixture `devstack`
+
+DEMO_ADMIN = "marie.dupont@example.fr"
+
+
+def _version_on(page: str) -> str:
+    match = re.search(r'name="agreement_version" value="([^"]+)"', page)
+    assert match, "no agreement_version hidden input on the agreement page"
+    return match.group(1)
+
+
+def _subscriptions(stack: DevstackProcess, email: str, country: str) -> list[dict]:
+    result = stack.get("/subscriptions", headers=stack.bearer(email, country))
+    assert result.status == 200, result.text
+    items: list[dict] = result.json()["items"]
+    return items
+
+
+# ------------------------------------------------------------------------------------------------------- console/mail
+
+
+def test_console_shows_the_mailbox_forms_and_job_buttons(devstack: DevstackProcess) -> None:
+    result = devstack.get("/_dev/")
+    assert result.status == 200
+    assert result.headers["Content-Type"].startswith("text/html")
+    page = result.text
+    assert 'id="mailbox"' in page and 'id="messages"' in page
+    for job in ("cleanup_unactivated", "deliver_outbox"):
+        assert f'data-job="{job}"' in page
+    assert 'id="token-form"' in page and 'id="order-form"' in page and 'id="clock-form"' in page
+    assert 'id="api-form"' in page
+    # The demo's activation link is clickable in the console.
+    assert re.search(r'<a href="http://127\.0\.0\.1:\d+/activate/[A-Za-z0-9_-]{43}"', page)
+
+
+def test_console_escapes_mail_content(devstack: DevstackProcess) -> None:
+    order = new_order(customer={"id": "C-1", "name": '<script>alert("x")</script> & Co'})
+    assert devstack.post_order(order).status == 201
+    page = devstack.get(f"/_dev/?to={order['admin']['email']}").text
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert" in page
+
+
+def test_the_demo_orders_activation_email_is_waiting(devstack: DevstackProcess) -> None:
+    messages = devstack.mailbox(DEMO_ADMIN.upper())  # the filter ignores case
+    assert messages, "the demo order's activation email is missing"
+    first = messages[0]
+    assert set(first) == {"to", "subject", "text", "html", "sent_at"}
+    assert first["to"] == [DEMO_ADMIN]
+    assert "PROFIS Engineering Suite" in first["subject"]
+    assert f"{devstack.url}/activate/" in first["text"]
+    assert "<html" in first["html"].lower()
+    assert datetime.fromisoformat(first["sent_at"].replace("Z", "+00:00")).tzinfo is not None
+
+
+def test_mailbox_is_oldest_first_and_filters_by_recipient(devstack: DevstackProcess) -> None:
+    email = f"{unique('mbox')}@example.fr"
+    first, second = new_order(email), new_order(email)
+    assert devstack.post_order(first).status == 201
+    assert devstack.post_order(second).status == 201
+    messages = devstack.mailbox(email)
+    assert [first["order_id"] in m["text"] for m in messages] == [True, False]
+    assert [second["order_id"] in m["text"] for m in messages] == [False, True]
+    everyone = devstack.get("/_dev/mailbox").json()["messages"]
+    assert len(everyone) > len(messages)
+
+
+# ------------------------------------------------------------------------------------------------------------- orders
+
+
+def test_order_is_created_then_redelivery_changes_nothing(devstack: DevstackProcess) -> None:
+    order = new_order()
+    created = devstack.post_order(order)
+    assert created.status == 201, created.text
+    subscription_id = created.json()["subscription_id"]
+    assert re.fullmatch(r"[0-9a-f-]{36}", subscription_id)
+
+    again = devstack.post_order(order)
+    assert again.status == 200, again.text
+    assert again.json() == created.json()
+    assert len(devstack.mailbox(order["admin"]["email"])) == 1, "a redelivered order must send no second email"
+
+
+def test_invalid_order_is_400_with_the_reason(devstack: DevstackProcess) -> None:
+    order = new_order(country="France")
+    result = devstack.post_order(order)
+    assert result.status == 400, result.text
+    body = result.json()
+    assert body["Code"] == "InvalidOrder"
+    assert "country" in body["Message"] and "France" in body["Message"]
+    assert devstack.mailbox(order["admin"]["email"]) == []
+
+
+def test_order_past_its_deadline_is_410_and_creates_nothing(devstack: DevstackProcess) -> None:
+    order = new_order(ordered_at=datetime.now(UTC) - timedelta(days=91))
+    result = devstack.post_order(order)
+    assert result.status == 410, result.text
+    assert "deadline" in result.json()["Message"]
+    assert devstack.mailbox(order["admin"]["email"]) == []
+
+
+def test_order_that_is_not_json_is_400(devstack: DevstackProcess) -> None:
+    result = devstack.post("/_dev/orders", b"{not json", headers={"Content-Type": "application/json"})
+    assert result.status == 400
+    assert result.json()["Code"]
+
+
+# ------------------------------------------------------------------------------------------------------------- tokens
+
+
+def test_local_token_is_accepted_and_a_foreign_key_is_not(devstack: DevstackProcess) -> None:
+    email = f"{unique('tok')}@example.fr"
+    order = new_order(email)
+    assert devstack.post_order(order).status == 201
+    token = devstack.token(email, "FR", "Token Tester")
+
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["email"] == email and claims["country"] == "FR" and claims["name"] == "Token Tester"
+    assert claims["aud"] == "local-portal" and claims["iss"] == f"{devstack.url}/_dev/issuer"
+    assert claims["exp"] - claims["iat"] == 12 * 3600
+    header = jwt.get_unverified_header(token)
+    assert header["alg"] == "RS256" and header["kid"]
+
+    listing = devstack.get("/subscriptions", headers={"Authorization": f"Bearer {token}"})
+    assert listing.status == 200, listing.text
+    assert [item["order_id"] for item in listing.json()["items"]] == [order["order_id"]]
+
+    forged = jwt.encode(claims, rsa.generate_private_key(public_exponent=65537, key_size=2048), algorithm="RS256",
+                        headers={"kid": header["kid"]})
+    refused = devstack.get("/subscriptions", headers={"Authorization": f"Bearer {forged}"})
+    assert refused.status == 401, refused.text
+
+
+def test_token_request_needs_a_valid_email_and_country(devstack: DevstackProcess) -> None:
+    for body in ({"country": "FR"}, {"email": "not-an-address", "country": "FR"}, {"email": "a@example.fr"},
+                 {"email": "a@example.fr", "country": "France"}):
+        result = devstack.post("/_dev/tokens", body)
+        assert result.status == 400, (body, result.text)
+        assert result.json()["Message"]
+
+
+# ---------------------------------------------------------------------------------------------------- clock and jobs
+
+
+def test_clock_and_cleanup_remove_an_expired_pending_subscription(devstack: DevstackProcess) -> None:
+    email = f"{unique('exp')}@example.fr"
+    ordered_at = datetime.now(UTC) - timedelta(days=1)
+    order = new_order(email, ordered_at=ordered_at)
+    created = devstack.post_order(order)
+    assert created.status == 201, created.text
+    path = f"/subscriptions/{created.json()['subscription_id']}"
+    headers = devstack.bearer(email, "FR")
+    assert devstack.get(path, headers=headers).status == 200
+
+    try:
+        after_deadline = (ordered_at + timedelta(days=90, minutes=5)).replace(microsecond=0)
+        moved = devstack.post("/_dev/clock", {"now": iso(after_deadline)})
+        assert moved.status == 200, moved.text
+        now = datetime.fromisoformat(moved.json()["now"].replace("Z", "+00:00"))
+        assert after_deadline <= now < after_deadline + timedelta(minutes=1)
+        assert devstack.get(path, headers=headers).status == 404, "invisible as soon as the deadline passed"
+
+        summary = devstack.post("/_dev/jobs/cleanup_unactivated", {})
+        assert summary.status == 200, summary.text
+        assert summary.json()["removed"] >= 1 and summary.json()["complete"] is True
+    finally:
+        reset = devstack.delete("/_dev/clock")
+    assert reset.status == 200, reset.text
+    real = datetime.fromisoformat(reset.json()["now"].replace("Z", "+00:00"))
+    assert abs(real - datetime.now(UTC)) < timedelta(minutes=1)
+    # Back in real time the subscription would be visible again had the job not removed it.
+    assert devstack.get(path, headers=headers).status == 404
+    assert devstack.get("/subscriptions", headers=headers).json()["items"] == []
+
+
+def test_clock_rejects_bad_input(devstack: DevstackProcess) -> None:
+    try:
+        for body in ({}, {"now": "tomorrow"}, {"now": "2027-01-01T10:00:00"}, {"now": 5}):
+            result = devstack.post("/_dev/clock", body)
+            assert result.status == 400, (body, result.text)
+    finally:
+        devstack.delete("/_dev/clock")
+
+
+def test_jobs_run_on_demand_and_unknown_jobs_are_404(devstack: DevstackProcess) -> None:
+    outbox = devstack.post("/_dev/jobs/deliver_outbox", {})
+    assert outbox.status == 200, outbox.text
+    assert {"sent", "failed", "complete"} <= set(outbox.json())
+    unknown = devstack.post("/_dev/jobs/no_such_job", {})
+    assert unknown.status == 404
+    assert "cleanup_unactivated" in unknown.json()["Message"]
+
+
+# ---------------------------------------------------------------------------------------------------- newcomer flow
+
+
+def test_newcomer_activates_from_the_email_and_sees_it_active(devstack: DevstackProcess) -> None:
+    email = f"{unique('new')}@example.fr"
+    order = new_order(email)
+    assert devstack.post_order(order).status == 201
+
+    link = devstack.activation_link(email)
+    page = http("GET", link)
+    assert page.status == 200, page.text
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Cache-Control"] == "no-store"
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert "PROFIS Engineering Suite" in page.text and order["order_id"] in page.text
+
+    form = f"accept=yes&agreement_version={_version_on(page.text)}"
+    done = http("POST", link, form, headers={"Content-Type": "application/x-www-form-urlencoded",
+                                             "Origin": devstack.url})
+    assert done.status == 200, done.text
+    assert 'id="title"' in done.text
+
+    [item] = _subscriptions(devstack, email.upper(), "FR")
+    assert item["order_id"] == order["order_id"]
+    assert item["status"] == "active"
+    assert item["role"] == "admin"
+
+
+# ---------------------------------------------------------------------------------------------------------- schedule
+
+
+def test_scheduler_runs_jobs_on_their_period_and_stops() -> None:
+    from devstack.scheduler import Job, Scheduler
+
+    ran = threading.Event()
+    runs: list[str] = []
+
+    def job() -> dict[str, bool]:
+        runs.append("fast")
+        if len(runs) >= 3:
+            ran.set()
+        return {"complete": True}
+
+    def failing() -> None:
+        raise RuntimeError("a failing job must not stop the scheduler")
+
+    scheduler = Scheduler([Job("fast", 0.01, job), Job("failing", 0.01, failing), Job("hourly", 3600, job)])
+    scheduler.start()
+    try:
+        assert ran.wait(10), "the scheduler did not run the job on its period"
+    finally:
+        scheduler.stop(timeout_s=10)
+    assert not scheduler.running
+    assert set(runs) == {"fast"}
+
+
+# ---------------------------------------------------------------------------------------------------------- stopping
+
+
+def test_ctrl_c_stops_everything(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    stack = launch(tmp_path, port=free_port())
+    moto_url = stack.moto_url
+    assert moto_url
+    moto_port = urlsplit(moto_url).port
+    assert moto_port and port_open(moto_port)
+
+    code = stack.stop(signal.SIGINT)
+
+    assert code == 0, stack.log()
+    assert "Console (mailbox, tokens, orders, jobs, clock):  " + f"{stack.url}/_dev/" in stack.log()
+    assert not port_open(stack.port), "the app's port still answers after Ctrl-C"
+    assert not port_open(moto_port), "the moto server still answers after Ctrl-C"
+
+
+def test_start_and_stop_from_python_leave_nothing_running(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The importable runner: start() serves in threads, stop() ends every one of them and frees both ports."""
+    script = textwrap.dedent(
+        """
+        import json, socket, threading, urllib.request
+        from devstack.server import start
+
+        def answers(port):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+
+        from devstack.moto_lock import is_serialized
+
+        before = {t.ident for t in threading.enumerate()}
+        stack = start(port=0, demo_order=False)
+        serialized = is_serialized()
+        moto_port = int(stack.moto_url.rsplit(":", 1)[1])
+        # A keep-alive connection held open across stop(), as a browser would.
+        keep = socket.create_connection(("127.0.0.1", stack.port))
+        keep.sendall(b"GET /health HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
+        first = b""
+        while not first.endswith(b'"ok"}'):
+            chunk = keep.recv(4096)
+            if not chunk:
+                break
+            first += chunk
+        with urllib.request.urlopen(stack.url + "/_dev/mailbox") as response:
+            status = response.status
+        stack.stop()
+        stack.stop()  # idempotent
+        try:
+            closed = keep.recv(1) == b""
+        except ConnectionResetError:
+            closed = True
+        left = [t.name for t in threading.enumerate() if t.ident not in before and t.is_alive()]
+        print(json.dumps({"serialized": serialized, "health": first.split(b"\\r\\n")[0].decode(), "mailbox": status,
+                          "left": left, "app_port": answers(stack.port), "moto_port": answers(moto_port),
+                          "held_connection_closed": closed}))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["serialized"] is True, "moto's DynamoDB backend must be serialized before the stack serves"
+    assert report["health"] == "HTTP/1.1 200 OK" and report["mailbox"] == 200
+    assert report["app_port"] is False and report["moto_port"] is False
+    assert report["held_connection_closed"] is True
+    assert report["left"] == [], f"threads still running after stop(): {report['left']}"
