@@ -95,8 +95,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_NoRedirect)
 
 
-def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
-         timeout: float = 30.0) -> HttpResult:
+def http(
+    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 30.0
+) -> HttpResult:
     """One request with urllib; any status comes back as a result (no exception for 4xx/5xx)."""
     data: bytes | None
     headers = dict(headers or {})
@@ -174,8 +175,10 @@ class DevstackProcess:
         try:
             return self.process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"python -m devstack did not exit within {timeout_s:.0f}s of signal {sig}; "
-                                 f"it was killed. Its output:\n{self.log()}") from None
+            raise AssertionError(
+                f"python -m devstack did not exit within {timeout_s:.0f}s of signal {sig}; "
+                f"it was killed. Its output:\n{self.log()}"
+            ) from None
         finally:
             self.kill()
 
@@ -234,7 +237,11 @@ def launch(log_dir: Path, port: int | None = None) -> DevstackProcess:
     log_file = log_path.open("wb")
     env = {**os.environ, "PORT": str(port), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "devstack"], cwd=PROJECT_DIR, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "devstack"],
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
     )
     stack = DevstackProcess(port=port, process=process, log_path=log_path, _log_file=log_file)

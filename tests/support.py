@@ -72,8 +72,15 @@ class TokenIssuer:
 
     def token(self, email_address: str, country: str, **claims: Any) -> str:
         now = int(time.time())
-        payload = {"iss": ISSUER, "aud": AUDIENCE, "email": email_address, "custom:country": country,
-                   "iat": now, "exp": now + 3600, **claims}
+        payload = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "email": email_address,
+            "custom:country": country,
+            "iat": now,
+            "exp": now + 3600,
+            **claims,
+        }
         payload = {k: v for k, v in payload.items() if v is not None}
         return jwt.encode(payload, self.key, algorithm="RS256", headers={"kid": self.kid})
 

@@ -36,8 +36,16 @@ def test_agreement_page_names_everything_and_changes_nothing(stack, client, pend
 
     assert page.status_code == 200
     html = page.body.decode()
-    for expected in ("PROFIS Engineering Suite", "Dupont BTP SARL", "4500012345", "marie.dupont@example.fr",
-                     "24/02/2027", "Activer l’abonnement", "TEXTE D", "FR-fr-2026.1"):
+    for expected in (
+        "PROFIS Engineering Suite",
+        "Dupont BTP SARL",
+        "4500012345",
+        "marie.dupont@example.fr",
+        "24/02/2027",
+        "Activer l’abonnement",
+        "TEXTE D",
+        "FR-fr-2026.1",
+    ):
         assert expected in html, expected
     assert f'action="/activate/{token}"' in html
     assert stack.repo.get_subscription(subscription_id).status.value == "pending_activation"
@@ -77,7 +85,10 @@ def test_accepting_activates_records_evidence_and_confirms_by_email(stack, clien
     assert subscription.next_renewal_date.isoformat() == "2027-11-26"
     evidence = subscription.evidence
     assert (evidence.accepted_by, evidence.agreement_version, evidence.channel.value) == (
-        "marie.dupont@example.fr", "FR-fr-2026.1", "email_link")
+        "marie.dupont@example.fr",
+        "FR-fr-2026.1",
+        "email_link",
+    )
     assert evidence.user_agent == "Browser/1.0" and evidence.ip
     assert evidence.accepted_at == stack.clock.now()
     confirmation = stack.sent()[-1]
@@ -100,9 +111,13 @@ def test_repeating_the_post_shows_already_activated_and_sends_nothing_more(stack
 
 @pytest.mark.parametrize(
     ("body", "content_type"),
-    [("", "application/x-www-form-urlencoded"), ("agreement_version=FR-fr-2026.1", "application/x-www-form-urlencoded"),
-     ("accept=no&agreement_version=FR-fr-2026.1", "application/x-www-form-urlencoded"),
-     ('{"accept": "yes"}', "application/json"), ("accept=yes", "text/plain")],
+    [
+        ("", "application/x-www-form-urlencoded"),
+        ("agreement_version=FR-fr-2026.1", "application/x-www-form-urlencoded"),
+        ("accept=no&agreement_version=FR-fr-2026.1", "application/x-www-form-urlencoded"),
+        ('{"accept": "yes"}', "application/json"),
+        ("accept=yes", "text/plain"),
+    ],
 )
 def test_a_post_without_acceptance_never_activates(stack, client, pending, body, content_type):
     subscription_id, token = pending
@@ -142,7 +157,9 @@ def test_our_own_origin_or_the_no_referrer_null_origin_may_post(stack, client, p
 @pytest.mark.parametrize("token", ["A" * 43, "short", "x" * 500, "%00", "..%2F..%2Fetc"])
 def test_unknown_tokens_get_the_uniform_404_page(client, pending, token):
     for method in ("GET", "POST"):
-        response = client.http.request(method, f"/activate/{token}", body="accept=yes&agreement_version=x", headers=FORM)
+        response = client.http.request(
+            method, f"/activate/{token}", body="accept=yes&agreement_version=x", headers=FORM
+        )
         assert response.status_code == 404
         assert "not valid" in response.body.decode()
 
@@ -152,8 +169,9 @@ def test_after_the_deadline_the_link_says_a_new_order_is_needed(stack, client, p
     stack.clock.advance(days=90)
 
     for method in ("GET", "POST"):
-        response = client.http.request(method, f"/activate/{token}", body="accept=yes&agreement_version=FR-fr-2026.1",
-                                       headers=FORM)
+        response = client.http.request(
+            method, f"/activate/{token}", body="accept=yes&agreement_version=FR-fr-2026.1", headers=FORM
+        )
         assert response.status_code == 410
         assert "new order is needed" in response.body.decode()
     assert stack.repo.get_subscription(subscription_id).status.value == "pending_activation"
@@ -176,8 +194,13 @@ def test_only_the_token_hash_is_stored(stack, pending):
 
 
 def test_customer_values_are_escaped_on_the_page(stack, client):
-    jobs.receive_order(order(order_id="XSS-1", customer={"id": "1", "name": "<script>alert(1)</script>"},
-                             product={"code": "P", "name": "<img src=x onerror=alert(1)>"}))
+    jobs.receive_order(
+        order(
+            order_id="XSS-1",
+            customer={"id": "1", "name": "<script>alert(1)</script>"},
+            product={"code": "P", "name": "<img src=x onerror=alert(1)>"},
+        )
+    )
     token = token_of(stack.sent()[-1])
     html = client.http.get(f"/activate/{token}").body.decode()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html

@@ -19,8 +19,9 @@ SEAT = "sam.seat@example.fr"
 def call(client, stack, method, path, body=None, email=ADMIN, country="FR", **headers):
     auth = stack.issuer.bearer(email, country) if email else {}
     data = body if isinstance(body, str) or body is None else json.dumps(body)
-    return client.http.request(method, path, body=data or b"",
-                               headers={**auth, "Content-Type": "application/json", **headers})
+    return client.http.request(
+        method, path, body=data or b"", headers={**auth, "Content-Type": "application/json", **headers}
+    )
 
 
 def body_of(response):
@@ -29,9 +30,17 @@ def body_of(response):
 
 def activate(stack, subscription_id, email=ADMIN):
     c = stack.container
-    activate_in_portal(Caller(email, "FR"), subscription_id, accepted=True, agreement_version="FR-fr-2026.1",
-                       context=RequestContext("1.1.1.1", "test"), repo=c.repo, clock=c.clock,
-                       agreements=c.agreements, delivery=c.delivery)
+    activate_in_portal(
+        Caller(email, "FR"),
+        subscription_id,
+        accepted=True,
+        agreement_version="FR-fr-2026.1",
+        context=RequestContext("1.1.1.1", "test"),
+        repo=c.repo,
+        clock=c.clock,
+        agreements=c.agreements,
+        delivery=c.delivery,
+    )
 
 
 @pytest.fixture
@@ -101,8 +110,16 @@ def test_agreement_is_readable_while_pending_so_the_portal_can_show_it_before_ac
 # -- seats -----------------------------------------------------------------------------------------------------------
 def test_seats_fill_up_to_the_quantity_and_holders_see_the_reduced_view(client, stack, active):
     for n in range(4):
-        assert call(client, stack, "POST", f"/subscriptions/{active}/users",
-                    {"email": f"user{n}@example.fr", "name": f"User {n}"}).status_code == 201
+        assert (
+            call(
+                client,
+                stack,
+                "POST",
+                f"/subscriptions/{active}/users",
+                {"email": f"user{n}@example.fr", "name": f"User {n}"},
+            ).status_code
+            == 201
+        )
     full = call(client, stack, "POST", f"/subscriptions/{active}/users", {"email": "late@example.fr", "name": "L"})
     assert full.status_code == 409 and "seats" in body_of(full)["Message"]
 
@@ -110,7 +127,15 @@ def test_seats_fill_up_to_the_quantity_and_holders_see_the_reduced_view(client, 
     assert users["seats"] == {"quantity": 5, "used": 5} and len(users["items"]) == 5
     view = body_of(call(client, stack, "GET", f"/subscriptions/{active}", email="user0@example.fr"))
     assert view["role"] == "user" and set(view) == {
-        "id", "status", "role", "product", "country", "customer", "admin", "next_renewal_date"}
+        "id",
+        "status",
+        "role",
+        "product",
+        "country",
+        "customer",
+        "admin",
+        "next_renewal_date",
+    }
     listed = body_of(call(client, stack, "GET", "/subscriptions", email="user0@example.fr"))["items"]
     assert [i["role"] for i in listed] == ["user"]
 
@@ -123,8 +148,14 @@ def test_one_seat_per_email_case_insensitively(client, stack, active):
 
 @pytest.mark.parametrize(
     "body",
-    [{"email": "nope", "name": "X"}, {"email": "a@example.fr"}, {"name": "X"}, {"email": "a@example.fr", "name": ""},
-     {"email": "a@example.fr", "name": "X", "role": "admin"}, {"email": ["a@example.fr"], "name": "X"}],
+    [
+        {"email": "nope", "name": "X"},
+        {"email": "a@example.fr"},
+        {"name": "X"},
+        {"email": "a@example.fr", "name": ""},
+        {"email": "a@example.fr", "name": "X", "role": "admin"},
+        {"email": ["a@example.fr"], "name": "X"},
+    ],
 )
 def test_bad_seat_requests_are_400_and_change_nothing(client, stack, active, body):
     response = call(client, stack, "POST", f"/subscriptions/{active}/users", body)
@@ -136,7 +167,8 @@ def test_assigned_and_removed_people_are_told_and_lose_access(client, stack, act
     assigned = stack.mails_to(SEAT)
     assert len(assigned) == 1 and "accès" in assigned[0]["Subject"] and "Sam Seat" in text_part(assigned[0])
     assert body_of(call(client, stack, "GET", "/me/entitlements", email=SEAT))["items"][0]["product"]["code"] == (
-        "PROFIS-ENG")
+        "PROFIS-ENG"
+    )
 
     assert call(client, stack, "DELETE", f"/subscriptions/{active}/users/{quote(SEAT)}").status_code == 204
 
@@ -152,8 +184,14 @@ def test_entitlements_need_an_active_subscription_a_seat_and_the_same_country(cl
     assert body_of(call(client, stack, "GET", "/me/entitlements", email=ADMIN))["items"] == []  # admin without seat
     assert body_of(call(client, stack, "GET", "/me/entitlements", email=SEAT, country="DE"))["items"] == []
     items = body_of(call(client, stack, "GET", "/me/entitlements", email=SEAT))["items"]
-    assert items == [{"subscription_id": active, "product": {"code": "PROFIS-ENG", "name": "PROFIS Engineering Suite"},
-                      "customer": {"id": "0001234567", "name": "Dupont BTP SARL"}, "valid_until": "2027-11-26"}]
+    assert items == [
+        {
+            "subscription_id": active,
+            "product": {"code": "PROFIS-ENG", "name": "PROFIS Engineering Suite"},
+            "customer": {"id": "0001234567", "name": "Dupont BTP SARL"},
+            "valid_until": "2027-11-26",
+        }
+    ]
 
 
 def test_seat_list_is_paginated(client, stack, active):
@@ -161,8 +199,11 @@ def test_seat_list_is_paginated(client, stack, active):
         call(client, stack, "POST", f"/subscriptions/{active}/users", {"email": f"p{n}@example.fr", "name": "P"})
     seen, cursor = [], None
     while True:
-        page = body_of(call(client, stack, "GET", f"/subscriptions/{active}/users?limit=2"
-                            + (f"&cursor={cursor}" if cursor else "")))
+        page = body_of(
+            call(
+                client, stack, "GET", f"/subscriptions/{active}/users?limit=2" + (f"&cursor={cursor}" if cursor else "")
+            )
+        )
         seen += [i["email"] for i in page["items"]]
         cursor = page["next_cursor"]
         if not cursor:
@@ -177,7 +218,9 @@ def test_candidates_are_seat_holders_and_earlier_contacts_of_the_customer(client
     assert other.created
     items = body_of(call(client, stack, "GET", f"/subscriptions/{active}/admin-candidates"))["items"]
     assert {(i["email"], tuple(i["sources"])) for i in items} == {
-        ("paul.old@example.fr", ("customer_contact",)), (SEAT, ("seat_holder", "customer_contact"))}
+        ("paul.old@example.fr", ("customer_contact",)),
+        (SEAT, ("seat_holder", "customer_contact")),
+    }
 
 
 def test_transfer_is_immediate_tells_both_and_the_old_admin_keeps_only_a_held_seat(client, stack, active):
@@ -190,8 +233,9 @@ def test_transfer_is_immediate_tells_both_and_the_old_admin_keeps_only_a_held_se
     assert "n’êtes plus" in stack.mails_to(ADMIN)[-1]["Subject"]
     # Sam held a seat before and keeps it as admin; hand it back: Marie had no seat, so she is only told.
     call(client, stack, "POST", f"/subscriptions/{active}/users", {"email": ADMIN, "name": "Marie"}, email=SEAT)
-    call(client, stack, "POST", f"/subscriptions/{active}/admin-transfer", {"email": ADMIN, "name": "Marie"},
-         email=SEAT)
+    call(
+        client, stack, "POST", f"/subscriptions/{active}/admin-transfer", {"email": ADMIN, "name": "Marie"}, email=SEAT
+    )
     assert body_of(call(client, stack, "GET", f"/subscriptions/{active}", email=SEAT))["role"] == "user"
     assert body_of(call(client, stack, "GET", f"/subscriptions/{active}"))["role"] == "admin"
 
@@ -229,8 +273,14 @@ def test_po_number_edit_with_if_match(client, stack, active):
 
 @pytest.mark.parametrize(
     "body",
-    [{"po_number": "P" * 36}, {"po_number": "PO\n1"}, {"po_number": 7781}, {"status": "ended"},
-     {"po_number": "PO-1", "license_quantity": 500}, {}],
+    [
+        {"po_number": "P" * 36},
+        {"po_number": "PO\n1"},
+        {"po_number": 7781},
+        {"status": "ended"},
+        {"po_number": "PO-1", "license_quantity": 500},
+        {},
+    ],
 )
 def test_only_a_valid_po_number_is_patchable(client, stack, active, body):
     response = call(client, stack, "PATCH", f"/subscriptions/{active}", body)
@@ -246,7 +296,12 @@ def test_card_token_is_stored_and_shown_without_the_token(client, stack, active)
     response = call(client, stack, "PUT", f"/subscriptions/{active}/payment-method", CARD)
     assert response.status_code == 200
     assert body_of(response)["payment_method"] == {
-        "type": "card", "brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2030}
+        "type": "card",
+        "brand": "visa",
+        "last4": "4242",
+        "exp_month": 12,
+        "exp_year": 2030,
+    }
     history = body_of(call(client, stack, "GET", f"/subscriptions/{active}/history"))["items"]
     assert "pm_1QxYz" not in json.dumps(history)
 
@@ -273,8 +328,15 @@ def test_anything_like_a_card_number_is_refused_and_never_stored_or_logged(clien
 
 @pytest.mark.parametrize(
     "body",
-    [{"type": "cash"}, {"type": "invoice", "extra": 1}, {**CARD, "last4": "42"}, {**CARD, "exp_month": 13},
-     {**CARD, "exp_year": 2020}, {**CARD, "brand": "monopoly"}, {**CARD, "token": ""}],
+    [
+        {"type": "cash"},
+        {"type": "invoice", "extra": 1},
+        {**CARD, "last4": "42"},
+        {**CARD, "exp_month": 13},
+        {**CARD, "exp_year": 2020},
+        {**CARD, "brand": "monopoly"},
+        {**CARD, "token": ""},
+    ],
 )
 def test_bad_payment_methods_are_400(client, stack, active, body):
     assert call(client, stack, "PUT", f"/subscriptions/{active}/payment-method", body).status_code == 400
@@ -312,8 +374,13 @@ def test_history_lists_every_change_newest_first_paginated(client, stack, active
 
     actions = [e["action"] for e in first["items"] + rest["items"]]
     assert actions[0] == "cancellation.withdrawn" and actions[-1] == "subscription.activated"
-    assert set(actions) == {"subscription.activated", "seat.assigned", "po_number.changed", "cancellation.scheduled",
-                            "cancellation.withdrawn"}
+    assert set(actions) == {
+        "subscription.activated",
+        "seat.assigned",
+        "po_number.changed",
+        "cancellation.scheduled",
+        "cancellation.withdrawn",
+    }
     assert all(e["actor"] == ADMIN for e in first["items"])
 
 
@@ -346,8 +413,12 @@ def test_idempotent_retry_of_a_po_edit_and_of_a_refused_request(client, stack, a
     assert again.status_code == 200 and stack.repo.get_subscription(active).version == version
 
     refused = {"Idempotency-Key": "bad-1"}
-    assert call(client, stack, "PATCH", f"/subscriptions/{active}", {"po_number": "P" * 40}, **refused).status_code == 400
-    assert call(client, stack, "PATCH", f"/subscriptions/{active}", {"po_number": "P" * 40}, **refused).status_code == 400
+    assert (
+        call(client, stack, "PATCH", f"/subscriptions/{active}", {"po_number": "P" * 40}, **refused).status_code == 400
+    )
+    assert (
+        call(client, stack, "PATCH", f"/subscriptions/{active}", {"po_number": "P" * 40}, **refused).status_code == 400
+    )
 
 
 def test_keys_are_scoped_to_the_caller(client, stack, active):

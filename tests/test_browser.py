@@ -45,9 +45,19 @@ def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("SE_OFFLINE", "true")  # belt and braces: Selenium Manager must never download anything
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                     "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                     "--disable-sync", f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1280,1024"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--window-size=1280,1024",
+    ):
         options.add_argument(argument)
     # The DevTools performance log lets the test see the request headers Chromium really sent (the form's Origin).
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
@@ -86,8 +96,13 @@ def test_admin_activates_in_a_real_browser(devstack: DevstackProcess, browser: A
     from selenium.webdriver.support.ui import WebDriverWait
 
     email = f"{unique('browser')}@example.co.uk"
-    order = new_order(email, country="GB", locale="en-GB", currency="GBP",
-                      customer={"id": "0007654321", "name": "Smith Structures Ltd"})
+    order = new_order(
+        email,
+        country="GB",
+        locale="en-GB",
+        currency="GBP",
+        customer={"id": "0007654321", "name": "Smith Structures Ltd"},
+    )
     created = devstack.post_order(order)
     assert created.status == 201, created.text
     link = devstack.activation_link(email)

@@ -11,16 +11,27 @@ from tests.support import order
 
 def _order(n: int, day: int = 1) -> str:
     return jobs.receive_order(
-        order(order_id=f"C-{n}", ordered_at=f"2026-11-{day:02d}T08:00:00Z",
-              admin={"email": f"admin{n}@example.fr", "name": f"Admin {n}"})
+        order(
+            order_id=f"C-{n}",
+            ordered_at=f"2026-11-{day:02d}T08:00:00Z",
+            admin={"email": f"admin{n}@example.fr", "name": f"Admin {n}"},
+        )
     ).subscription_id
 
 
 def _activate(stack, subscription_id: str, n: int) -> None:
     c = stack.container
-    activate_in_portal(Caller(f"admin{n}@example.fr", "FR"), subscription_id, accepted=True,
-                       agreement_version="FR-fr-2026.1", context=RequestContext("1.2.3.4", "t"), repo=c.repo,
-                       clock=c.clock, agreements=c.agreements, delivery=c.delivery)
+    activate_in_portal(
+        Caller(f"admin{n}@example.fr", "FR"),
+        subscription_id,
+        accepted=True,
+        agreement_version="FR-fr-2026.1",
+        context=RequestContext("1.2.3.4", "t"),
+        repo=c.repo,
+        clock=c.clock,
+        agreements=c.agreements,
+        delivery=c.delivery,
+    )
 
 
 def _run(stack, **kwargs):
@@ -41,8 +52,11 @@ def test_removes_every_expired_pending_and_keeps_active_and_unexpired(stack):
     assert stack.repo.get_subscription(active).status.value == "active"
     assert stack.repo.get_subscription(fresh).status.value == "pending_activation"
     assert stack.repo.get_order("C-0").removed
-    leftovers = stack.ddb.scan(TableName="portal-test", FilterExpression="begins_with(PK, :p)",
-                               ExpressionAttributeValues={":p": {"S": f"SUB#{expired[0]}"}})["Items"]
+    leftovers = stack.ddb.scan(
+        TableName="portal-test",
+        FilterExpression="begins_with(PK, :p)",
+        ExpressionAttributeValues={":p": {"S": f"SUB#{expired[0]}"}},
+    )["Items"]
     assert leftovers == []
 
 
@@ -106,11 +120,14 @@ def test_cleanup_handler_is_scheduled_and_returns_its_summary(stack, client):
 
     _order(1)
     stack.clock.advance(days=91)
-    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
-                                            resources=[])
+    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
     stopped_early = client.lambda_.invoke("cleanup_unactivated", event).payload  # chalice.test claims 3 s left
     assert stopped_early["complete"] is False and stack.repo.get_order("C-1").removed is False
 
     context = LambdaContext("cleanup_unactivated", memory_size=512, max_runtime_ms=900_000)
     assert app.handler_map["cleanup_unactivated"](event, context) == {
-        "examined": 1, "removed": 1, "skipped": 0, "complete": True}
+        "examined": 1,
+        "removed": 1,
+        "skipped": 0,
+        "complete": True,
+    }

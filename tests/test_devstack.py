@@ -160,15 +160,23 @@ def test_local_token_is_accepted_and_a_foreign_key_is_not(devstack: DevstackProc
     assert listing.status == 200, listing.text
     assert [item["order_id"] for item in listing.json()["items"]] == [order["order_id"]]
 
-    forged = jwt.encode(claims, rsa.generate_private_key(public_exponent=65537, key_size=2048), algorithm="RS256",
-                        headers={"kid": header["kid"]})
+    forged = jwt.encode(
+        claims,
+        rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        algorithm="RS256",
+        headers={"kid": header["kid"]},
+    )
     refused = devstack.get("/subscriptions", headers={"Authorization": f"Bearer {forged}"})
     assert refused.status == 401, refused.text
 
 
 def test_token_request_needs_a_valid_email_and_country(devstack: DevstackProcess) -> None:
-    for body in ({"country": "FR"}, {"email": "not-an-address", "country": "FR"}, {"email": "a@example.fr"},
-                 {"email": "a@example.fr", "country": "France"}):
+    for body in (
+        {"country": "FR"},
+        {"email": "not-an-address", "country": "FR"},
+        {"email": "a@example.fr"},
+        {"email": "a@example.fr", "country": "France"},
+    ):
         result = devstack.post("/_dev/tokens", body)
         assert result.status == 400, (body, result.text)
         assert result.json()["Message"]
@@ -244,8 +252,9 @@ def test_newcomer_activates_from_the_email_and_sees_it_active(devstack: Devstack
     assert "PROFIS Engineering Suite" in page.text and order["order_id"] in page.text
 
     form = f"accept=yes&agreement_version={_version_on(page.text)}"
-    done = http("POST", link, form, headers={"Content-Type": "application/x-www-form-urlencoded",
-                                             "Origin": devstack.url})
+    done = http(
+        "POST", link, form, headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": devstack.url}
+    )
     assert done.status == 200, done.text
     assert 'id="title"' in done.text
 
@@ -344,8 +353,9 @@ def test_start_and_stop_from_python_leave_nothing_running(tmp_path) -> None:  # 
                           "held_connection_closed": closed}))
         """
     )
-    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["serialized"] is True, "moto's DynamoDB backend must be serialized before the stack serves"

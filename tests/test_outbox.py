@@ -25,8 +25,9 @@ def _fail_first_sends(monkeypatch, stack, failures: int) -> list[int]:
     def flaky(**kwargs):
         calls[0] += 1
         if calls[0] <= failures:
-            raise ClientError({"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded"}},
-                              "SendRawEmail")
+            raise ClientError(
+                {"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded"}}, "SendRawEmail"
+            )
         return real(**kwargs)
 
     monkeypatch.setattr(client, "send_raw_email", flaky)
@@ -108,8 +109,12 @@ def test_the_job_stops_cleanly_when_time_runs_out(stack, monkeypatch):
 
 def test_emails_have_text_and_html_parts_in_the_subscription_language(stack):
     for n, (country, locale, subject) in enumerate(
-        [("DE", "de-DE", "Aktivieren Sie Ihr Abonnement"), ("GB", "en-GB", "Activate your subscription"),
-         ("FR", "fr-FR", "Activez votre abonnement"), ("IT", "it-IT", "Activate your subscription")]
+        [
+            ("DE", "de-DE", "Aktivieren Sie Ihr Abonnement"),
+            ("GB", "en-GB", "Activate your subscription"),
+            ("FR", "fr-FR", "Activez votre abonnement"),
+            ("IT", "it-IT", "Activate your subscription"),
+        ]
     ):
         jobs.receive_order(order(order_id=f"L-{n}", country=country, locale=locale))
         mail = stack.sent()[-1]
@@ -126,8 +131,13 @@ def test_links_come_from_the_configured_country_url(stack):
 
 
 def test_customer_values_are_escaped_in_html(stack):
-    jobs.receive_order(order(order_id="X-1", customer={"id": "1", "name": '<b>Evil</b> & "Co"'},
-                             product={"code": "P", "name": "<script>x()</script>"}))
+    jobs.receive_order(
+        order(
+            order_id="X-1",
+            customer={"id": "1", "name": '<b>Evil</b> & "Co"'},
+            product={"code": "P", "name": "<script>x()</script>"},
+        )
+    )
     mail = stack.sent()[-1]
     html = html_part(mail)
     assert "<b>Evil</b>" not in html and "&lt;b&gt;Evil&lt;/b&gt; &amp; &#34;Co&#34;" in html
@@ -141,7 +151,9 @@ def test_line_breaks_can_reach_neither_names_nor_mail_headers(stack):
 
     with pytest.raises(OrderRejected):
         jobs.receive_order(order(product={"code": "P", "name": "Suite\r\nBcc: victim@example.com"}))
-    built = stack.container.mailer.build(RenderedEmail("a@example.fr", "Hi\r\nBcc: victim@example.com", "t", "<p>h</p>"))
+    built = stack.container.mailer.build(
+        RenderedEmail("a@example.fr", "Hi\r\nBcc: victim@example.com", "t", "<p>h</p>")
+    )
     assert built["Bcc"] is None and "\n" not in built["Subject"]
 
 

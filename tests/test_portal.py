@@ -55,7 +55,9 @@ def _forged_tokens(stack):
     return {
         "other key": other_key.token(ADMIN, "FR"),
         "alg none": unsigned,
-        "hs256 with public key as secret": jwt.encode(claims, "secret", algorithm="HS256", headers={"kid": stack.issuer.kid}),
+        "hs256 with public key as secret": jwt.encode(
+            claims, "secret", algorithm="HS256", headers={"kid": stack.issuer.kid}
+        ),
         "expired": stack.issuer.token(ADMIN, "FR", exp=now - 120, iat=now - 4000),
         "wrong issuer": stack.issuer.token(ADMIN, "FR", iss="https://evil.example"),
         "wrong audience": stack.issuer.token(ADMIN, "FR", aud="someone-else"),
@@ -95,9 +97,17 @@ def test_other_country_or_other_person_gets_404(client, stack, pending, email, c
         response = _get(client, stack, path, email=email, country=country)
         assert response.status_code == 404
     assert _body(_get(client, stack, "/subscriptions", email=email, country=country))["items"] == []
-    assert _post(client, stack, f"/subscriptions/{pending}/activation",
-                 {"accept_agreement": True, "agreement_version": "FR-fr-2026.1"},
-                 email=email, country=country).status_code == 404
+    assert (
+        _post(
+            client,
+            stack,
+            f"/subscriptions/{pending}/activation",
+            {"accept_agreement": True, "agreement_version": "FR-fr-2026.1"},
+            email=email,
+            country=country,
+        ).status_code
+        == 404
+    )
 
 
 def test_unknown_or_malformed_id_is_404(client, stack):
@@ -123,7 +133,9 @@ def test_list_hints_the_countries_where_the_email_has_subscriptions(client, stac
 def test_list_is_paginated_newest_first_and_cursor_cannot_be_forged(client, stack):
     ids = []
     for day in range(1, 6):
-        ids.append(jobs.receive_order(order(order_id=f"P-{day}", ordered_at=f"2026-11-0{day}T08:00:00Z")).subscription_id)
+        ids.append(
+            jobs.receive_order(order(order_id=f"P-{day}", ordered_at=f"2026-11-0{day}T08:00:00Z")).subscription_id
+        )
     seen, cursor = [], None
     while True:
         response = _get(client, stack, "/subscriptions?limit=2" + (f"&cursor={cursor}" if cursor else ""))
@@ -145,9 +157,13 @@ def test_bad_limit_is_400(client, stack, limit):
 
 
 def test_portal_activation_by_the_admin(client, stack, pending):
-    response = _post(client, stack, f"/subscriptions/{pending}/activation",
-                     {"accept_agreement": True, "agreement_version": "FR-fr-2026.1"},
-                     **{"User-Agent": "PortalSPA/2"})
+    response = _post(
+        client,
+        stack,
+        f"/subscriptions/{pending}/activation",
+        {"accept_agreement": True, "agreement_version": "FR-fr-2026.1"},
+        **{"User-Agent": "PortalSPA/2"},
+    )
 
     assert response.status_code == 200
     body = _body(response)
@@ -157,8 +173,12 @@ def test_portal_activation_by_the_admin(client, stack, pending):
     assert evidence.channel.value == "portal" and evidence.user_agent == "PortalSPA/2"
     assert [m["Subject"] for m in stack.sent()][-1].endswith("est activé")
 
-    again = _post(client, stack, f"/subscriptions/{pending}/activation",
-                  {"accept_agreement": True, "agreement_version": "FR-fr-2026.1"})
+    again = _post(
+        client,
+        stack,
+        f"/subscriptions/{pending}/activation",
+        {"accept_agreement": True, "agreement_version": "FR-fr-2026.1"},
+    )
     assert again.status_code == 409 and len(stack.sent()) == 2
 
 
@@ -185,8 +205,12 @@ def test_bad_activation_requests_change_nothing(client, stack, pending, body, st
 
 def test_portal_activation_after_deadline_is_404_because_it_vanished(client, stack, pending):
     stack.clock.advance(days=90, seconds=1)
-    response = _post(client, stack, f"/subscriptions/{pending}/activation",
-                     {"accept_agreement": True, "agreement_version": "FR-fr-2026.1"})
+    response = _post(
+        client,
+        stack,
+        f"/subscriptions/{pending}/activation",
+        {"accept_agreement": True, "agreement_version": "FR-fr-2026.1"},
+    )
     assert response.status_code == 404
     assert stack.repo.get_subscription(pending).status.value == "pending_activation"
 
@@ -204,8 +228,12 @@ def test_resend_rotates_the_link(client, stack, pending):
 
 
 def test_resend_on_an_active_subscription_is_409(client, stack, pending):
-    _post(client, stack, f"/subscriptions/{pending}/activation",
-          {"accept_agreement": True, "agreement_version": "FR-fr-2026.1"})
+    _post(
+        client,
+        stack,
+        f"/subscriptions/{pending}/activation",
+        {"accept_agreement": True, "agreement_version": "FR-fr-2026.1"},
+    )
     assert _post(client, stack, f"/subscriptions/{pending}/activation-email", "{}").status_code == 409
 
 

@@ -48,8 +48,11 @@ def test_fifty_parallel_posts_of_one_link_activate_once_and_confirm_once(stack, 
     def post(n: int) -> tuple[int, str]:
         start.wait()
         response = gateway.handle_request(
-            "POST", f"/activate/{token}", {**FORM, "user-agent": f"client-{n}"},
-            b"accept=yes&agreement_version=FR-fr-2026.1")
+            "POST",
+            f"/activate/{token}",
+            {**FORM, "user-agent": f"client-{n}"},
+            b"accept=yes&agreement_version=FR-fr-2026.1",
+        )
         body = response["body"]
         return response["statusCode"], body.decode() if isinstance(body, bytes) else body
 
@@ -63,9 +66,11 @@ def test_fifty_parallel_posts_of_one_link_activate_once_and_confirm_once(stack, 
     subscription = stack.repo.get_subscription(subscription_id)
     assert subscription.status.value == "active" and subscription.version == 2
     assert len([m for m in stack.sent() if m["Subject"].endswith("est activé")]) == 1
-    events = stack.ddb.query(TableName="portal-test", KeyConditionExpression="PK = :pk AND begins_with(SK, :e)",
-                             ExpressionAttributeValues={":pk": {"S": f"SUB#{subscription_id}"},
-                                                        ":e": {"S": "EVENT#"}})["Items"]
+    events = stack.ddb.query(
+        TableName="portal-test",
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :e)",
+        ExpressionAttributeValues={":pk": {"S": f"SUB#{subscription_id}"}, ":e": {"S": "EVENT#"}},
+    )["Items"]
     assert len(events) == 1
     jobs_summary = (stack.clock.advance(minutes=3), jobs.run_outbox())[1]
     assert jobs_summary["sent"] == 0
@@ -87,9 +92,16 @@ def test_activation_racing_cleanup_at_the_deadline_never_activates_then_removes(
         barrier.wait()
         try:
             result = activate_in_portal(
-                Caller(f"r{n}@example.fr", "FR"), ids[n], accepted=True, agreement_version="FR-fr-2026.1",
-                context=RequestContext("1.1.1.1", "race"), repo=c.repo, clock=just_before, agreements=c.agreements,
-                delivery=c.delivery)
+                Caller(f"r{n}@example.fr", "FR"),
+                ids[n],
+                accepted=True,
+                agreement_version="FR-fr-2026.1",
+                context=RequestContext("1.1.1.1", "race"),
+                repo=c.repo,
+                clock=just_before,
+                agreements=c.agreements,
+                delivery=c.delivery,
+            )
             outcomes[ids[n]] = result.newly_activated
         except Exception:  # lost to the cleanup: 404/410 for the caller
             outcomes[ids[n]] = False
@@ -100,7 +112,10 @@ def test_activation_racing_cleanup_at_the_deadline_never_activates_then_removes(
 
     for n in range(rounds):
         barrier = threading.Barrier(2)
-        threads = [threading.Thread(target=activate, args=(n, barrier)), threading.Thread(target=clean, args=(barrier,))]
+        threads = [
+            threading.Thread(target=activate, args=(n, barrier)),
+            threading.Thread(target=clean, args=(barrier,)),
+        ]
         for t in threads:
             t.start()
         for t in threads:
