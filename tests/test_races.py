@@ -170,3 +170,98 @@ def test_two_outbox_jobs_at_once_send_each_email_once(stack, monkeypatch):
 
     assert sum(s["sent"] for s in summaries) == 12
     assert sorted(m["To"] for m in stack.sent()) == sorted(f"o{n}@example.fr" for n in range(12))
+
+
+def _active_subscription(stack) -> str:
+    subscription_id = jobs.receive_order(ORDER).subscription_id
+    c = stack.container
+    activate_in_portal(Caller("marie.dupont@example.fr", "FR"), subscription_id, accepted=True,
+                       agreement_version="FR-fr-2026.1", context=RequestContext("1.1.1.1", "t"), repo=c.repo,
+                       clock=c.clock, agreements=c.agreements, delivery=c.delivery)
+    return subscription_id
+
+
+def _parallel(gateway, requests: list[tuple[str, str, dict, bytes]]) -> list[tuple[int, str]]:
+    barrier = threading.Barrier(len(requests))
+
+    def send(request):
+        method, path, headers, body = request
+        barrier.wait()
+        response = gateway.handle_request(method, path, headers, body)
+        text = response["body"]
+        return response["statusCode"], text.decode() if isinstance(text, bytes) else text
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        return list(pool.map(send, requests))
+
+
+def _json_headers(stack, email="marie.dupont@example.fr", **extra):
+    return {**{k.lower(): v for k, v in stack.issuer.bearer(email, "FR").items()},
+            "content-type": "application/json", **extra}
+
+
+def test_fifty_parallel_assignments_on_five_free_seats_give_exactly_five(stack, gateway):
+    import json
+
+    subscription_id = _active_subscription(stack)
+    headers = _json_headers(stack)
+    requests = [("POST", f"/subscriptions/{subscription_id}/users", headers,
+                 json.dumps({"email": f"user{n}@example.fr", "name": f"User {n}"}).encode()) for n in range(50)]
+
+    results = _parallel(gateway, requests)
+
+    statuses = [status for status, _ in results]
+    assert statuses.count(201) == 5 and statuses.count(409) == 45, statuses
+    subscription = stack.repo.get_subscription(subscription_id)
+    seats, _ = stack.repo.list_seats(subscription_id, 100, None)
+    assert subscription.seats_used == len(seats) == 5
+    assert len([m for m in stack.sent() if m["To"].startswith("user")]) == 5
+
+
+def test_parallel_assignments_of_the_same_person_give_one_seat(stack, gateway):
+    import json
+
+    subscription_id = _active_subscription(stack)
+    body = json.dumps({"email": "same@example.fr", "name": "Same"}).encode()
+    results = _parallel(gateway, [("POST", f"/subscriptions/{subscription_id}/users", _json_headers(stack), body)] * 20)
+
+    assert sorted(status for status, _ in results) == [201] + [409] * 19
+    assert stack.repo.get_subscription(subscription_id).seats_used == 1
+
+
+def test_two_parallel_transfers_leave_exactly_one_admin(stack, gateway):
+    import json
+
+    subscription_id = _active_subscription(stack)
+    headers = _json_headers(stack)
+    requests = [("POST", f"/subscriptions/{subscription_id}/admin-transfer", headers,
+                 json.dumps({"email": f"heir{n}@example.fr", "name": f"Heir {n}"}).encode()) for n in range(2)]
+
+    results = _parallel(gateway, requests)
+
+    assert sorted(status for status, _ in results) in ([200, 403], [200, 409])
+    subscription = stack.repo.get_subscription(subscription_id)
+    admins = [
+        item for item in stack.ddb.query(
+            TableName="portal-test", KeyConditionExpression="PK = :pk AND begins_with(SK, :a)",
+            ExpressionAttributeValues={":pk": {"S": f"SUB#{subscription_id}"}, ":a": {"S": "ACCESS#"}})["Items"]
+        if "admin" in item["roles"]["SS"]
+    ]
+    assert len(admins) == 1 and admins[0]["SK"]["S"] == f"ACCESS#{subscription.admin.key}"
+    assert subscription.admin.email.startswith("heir")
+
+
+def test_parallel_po_edits_with_the_same_if_match_have_one_winner(stack, gateway):
+    import json
+
+    subscription_id = _active_subscription(stack)
+    etag = f'"{stack.repo.get_subscription(subscription_id).version}"'
+    requests = [("PATCH", f"/subscriptions/{subscription_id}", _json_headers(stack, **{"if-match": etag}),
+                 json.dumps({"po_number": f"PO-{n}"}).encode()) for n in range(10)]
+
+    results = _parallel(gateway, requests)
+
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [200] + [412] * 9
+    winner = next(json.loads(body)["po_number"] for status, body in results if status == 200)
+    assert stack.repo.get_subscription(subscription_id).po_number == winner
