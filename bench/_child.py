@@ -4,6 +4,7 @@ Modes:
   app         provision moto, then time `import app` + the first `GET /subscriptions` through `app.app(event, context)`
   floor       provision moto, then time importing chalice + boto3 and creating the request's only client (dynamodb)
   floor-bare  no moto at all: the same floor in an interpreter where nothing is imported yet (boto3 import counted)
+  breakdown   like app, but timed step by step (the modules app.py pulls in, then what the first request builds)
 
 Prints one line `BENCH_RESULT {json}`. Nothing of the app package is imported before the timed section.
 """
@@ -66,9 +67,8 @@ def api_gateway_event(path: str, resource: str, token: str, method: str = "GET")
 
 
 def _floor(region: str) -> None:
-    from chalice import Chalice  # noqa: F401
-
     import boto3
+    from chalice import Chalice  # noqa: F401
 
     boto3.session.Session().client("dynamodb", region_name=region)
 
@@ -85,6 +85,54 @@ def _warm_moto(client: Any, table: str) -> None:
     client.query(TableName=table, KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "X"}})
     client.batch_get_item(RequestItems={table: {"Keys": [{"PK": {"S": "X"}, "SK": {"S": "SUB"}}]}})
     client.get_item(TableName=table, Key={"PK": {"S": "X"}, "SK": {"S": "SUB"}})
+
+
+BREAKDOWN_MODULES = (
+    ("pydantic", "import pydantic"),
+    ("chalice", "import chalice"),
+    ("chalicelib.config", "import chalicelib.config (pydantic builds its schema machinery on the first model)"),
+    ("chalicelib.domain.models", "import chalicelib.domain.models"),
+    ("chalicelib.services.ports", "import chalicelib.services.ports"),
+    ("chalicelib.container", "import chalicelib.container"),
+    ("chalicelib.jobs", "import chalicelib.jobs (intake, cleanup, order validation: SQS/schedule handlers only)"),
+    ("chalicelib.api.pages", "import chalicelib.api.pages (activation pages, rendering)"),
+    ("chalicelib.api.portal", "import chalicelib.api.portal (portal API, schemas)"),
+    ("app", "import app (the rest)"),
+)
+
+
+def _breakdown(event: dict[str, Any], context: Any, token: str) -> list[tuple[str, float]]:
+    import importlib
+
+    steps: list[tuple[str, float]] = []
+
+    def step(label: str, action: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            value = action()
+        except Exception as error:  # a renamed internal must not break the report
+            steps.append((f"{label}: n/a ({type(error).__name__})", 0.0))
+            return None
+        steps.append((label, (time.perf_counter() - t0) * 1000))
+        return value
+
+    for module, label in BREAKDOWN_MODULES:
+        step(label, lambda module=module: importlib.import_module(module))
+    app = sys.modules["app"]
+    container = step("get_container() + Settings.from_env", lambda: _settings(sys.modules["chalicelib.container"]))
+    verifier = step("JWT verifier (imports jwt)", lambda: container.verifier)
+    step("first token check (reads the file:// JWKS, RS256)", lambda: verifier.verify(f"Bearer {token}"))
+    step("boto3.session.Session().client('dynamodb')", lambda: container.dynamodb)
+    step("repository (imports adapters.dynamo)", lambda: container.repo)
+    step("first GET /subscriptions through app.app (2 moto calls)", lambda: app.app(event, context))
+    step("second, warm GET /subscriptions", lambda: app.app(event, context))
+    return steps
+
+
+def _settings(container_module: Any) -> Any:
+    container = container_module.get_container()
+    _ = container.settings
+    return container
 
 
 def main() -> None:
@@ -144,6 +192,8 @@ def main() -> None:
             items=len(body.get("items", [])),
             modules=len(sys.modules) - before,
         )
+    elif mode == "breakdown":
+        result["steps"] = _breakdown(event, context, config["token"])
     elif mode == "floor":
         t0 = time.perf_counter()
         _floor(config["region"])

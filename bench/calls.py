@@ -259,9 +259,8 @@ def run(report: Report, workdir: Path) -> list[str]:
                 notes.append(f"{route.label} ({size.label}) also called: {_ops(m.other)}")
         ops = _ops(a.dynamodb) if a.dynamodb == b.dynamodb else f"{_ops(a.dynamodb)} | {_ops(b.dynamodb)}"
         mail = _email(a.email) if a.email == b.email else f"{_email(a.email)} | {_email(b.email)}"
-        rows.append(
-            [route.label, f"{a.status}", f"{sum(a.dynamodb.values())} / {sum(b.dynamodb.values())}", ops, mail, target, verdict]
-        )
+        counts = f"{sum(a.dynamodb.values())} / {sum(b.dynamodb.values())}"
+        rows.append([route.label, f"{a.status}", counts, ops, mail, target, verdict])
     report.table(
         ["route", "status", "calls S/L", "DynamoDB operations", "the email", "target", "verdict"], rows, right=(1, 2)
     )

@@ -25,7 +25,6 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
 from moto.dynamodb.models.table import Table
 
-
 _touched: dict[str, set[Any]] = {}  # table name -> hash keys the running transaction writes to
 
 

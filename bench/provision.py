@@ -67,7 +67,7 @@ def provision(jwks_path: Path) -> dict[str, str]:
 
 
 def batch_write(client: Any, items: list[dict[str, Any]], table: str = TABLE) -> int:
-    """Writes DynamoDB-JSON items 25 at a time (retrying unprocessed ones); returns the number of BatchWriteItem calls."""
+    """Writes DynamoDB-JSON items 25 at a time, retrying unprocessed ones; returns the BatchWriteItem call count."""
     calls = 0
     for start in range(0, len(items), 25):
         pending: dict[str, Any] = {table: [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]}
