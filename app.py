@@ -2,7 +2,6 @@
 
 from chalice import Chalice, Rate
 
-from chalicelib import jobs
 from chalicelib.api.pages import pages
 from chalicelib.api.portal import api
 
@@ -13,14 +12,20 @@ app.register_blueprint(api)
 
 @app.on_sqs_message(queue="subscription-portal-orders", batch_size=10)
 def intake_orders(event):  # type: ignore[no-untyped-def]
+    from chalicelib import jobs  # not imported by the API function's cold start
+
     return jobs.intake_batch(event)
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def cleanup_unactivated(event):  # type: ignore[no-untyped-def]
+    from chalicelib import jobs
+
     return jobs.run_cleanup(event.context)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def deliver_outbox(event):  # type: ignore[no-untyped-def]
+    from chalicelib import jobs
+
     return jobs.run_outbox(event.context)

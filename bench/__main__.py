@@ -64,6 +64,9 @@ def main() -> int:
         ("cleanup efficiency", cleanup.run),
         ("package size", package.run),
     ]
+    wanted = {a.replace("-", " ") for a in sys.argv[1:]}
+    if wanted:  # e.g. `python -m bench "cold start"` runs only that section
+        sections = [(n, r) for n, r in sections if n in wanted or n.split()[0] in wanted]
     summary: list[str] = []
     failed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:

@@ -10,7 +10,7 @@ from chalicelib.domain.models import Role, Subscription, utc_iso
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class ProductOut(_Out):
@@ -108,6 +108,6 @@ def subscription_out(subscription: Subscription, role: Role) -> dict[str, object
 
 
 class ActivationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     accept_agreement: StrictBool
     agreement_version: StrictStr

@@ -52,7 +52,7 @@ def _clean_text(value: str, what: str) -> str:
 
 
 class _PersonIn(BaseModel):
-    model_config = ConfigDict(extra="ignore", strict=True)
+    model_config = ConfigDict(extra="ignore", strict=True, defer_build=True)
     email: str
     name: str
 
@@ -61,7 +61,7 @@ class _PersonIn(BaseModel):
 
 
 class _NamedIn(BaseModel):
-    model_config = ConfigDict(extra="ignore", strict=True)
+    model_config = ConfigDict(extra="ignore", strict=True, defer_build=True)
     name: str
     _name = field_validator("name")(lambda cls, v: _clean_text(v, "name"))
 
@@ -77,7 +77,7 @@ class _ProductIn(_NamedIn):
 
 
 class _PaymentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
     type: str
 
     @field_validator("type")
@@ -91,7 +91,7 @@ class _PaymentIn(BaseModel):
 class OrderPlaced(BaseModel):
     """A validated order. Construct with `parse_order`, which turns every problem into readable reasons."""
 
-    model_config = ConfigDict(extra="ignore", strict=True)
+    model_config = ConfigDict(extra="ignore", strict=True, defer_build=True)
 
     order_id: str
     ordered_at: datetime
