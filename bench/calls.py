@@ -38,9 +38,10 @@ class Size:
     label: str
     caller_subscriptions: int
     other_subscriptions: int
+    seats: int  # seats (and so history events) on the subscription the administration routes manage
 
 
-SIZES = (Size("small", 1, 10), Size("large", 50, 500))
+SIZES = (Size("small", 1, 10, 2), Size("large", 50, 500, 60))
 
 
 @dataclass
@@ -71,6 +72,20 @@ ROUTES = (
     Route("resend", "POST /subscriptions/{id}/activation-email", None, plus_email=True),
     Route("link_activation", "POST /activate/{token} (link activation)", 3, plus_email=True),
     Route("portal_activation", "POST /subscriptions/{id}/activation", 3, plus_email=True),
+    Route("users", "GET /subscriptions/{id}/users", None),
+    Route("assign", "POST /subscriptions/{id}/users", None, plus_email=True),
+    Route("unassign", "DELETE /subscriptions/{id}/users/{email}", None, plus_email=True),
+    Route("entitlements", "GET /me/entitlements", None),
+    Route("candidates", "GET /subscriptions/{id}/admin-candidates", None),
+    Route("po", "PATCH /subscriptions/{id} (If-Match)", None),
+    Route("po_idempotent", "PATCH /subscriptions/{id} (Idempotency-Key, first)", None),
+    Route("po_replay", "PATCH /subscriptions/{id} (Idempotency-Key, replay)", None),
+    Route("payment", "PUT /subscriptions/{id}/payment-method", None),
+    Route("agreement", "GET /subscriptions/{id}/agreement", None),
+    Route("cancel", "POST /subscriptions/{id}/cancellation", None, plus_email=True),
+    Route("withdraw", "DELETE /subscriptions/{id}/cancellation", None, plus_email=True),
+    Route("history", "GET /subscriptions/{id}/history", None),
+    Route("transfer", "POST /subscriptions/{id}/admin-transfer", None, plus_email=True),
 )
 
 
@@ -202,6 +217,48 @@ def _walk(s: Scenario) -> None:
     )
     if s.container.repo.get_subscription(pending_id).status.value != "active":
         raise RuntimeError("the link activation did not activate the subscription")
+    _administration(s, pending_id)
+
+
+def _administration(s: Scenario, subscription_id: str) -> None:
+    """The administration routes on one active subscription carrying `size.seats` seats and as many history events."""
+    from chalicelib.services import administration
+    from chalicelib.services.identity import Caller
+
+    admin = Caller(CALLER, "FR")
+    ports = administration.Ports(repo=s.container.repo, clock=s.container.clock, delivery=s.container.delivery)
+    s.container.repo._client.update_item(  # room for the seats: the bench's order is for 5 licences
+        TableName=s.container.settings.table_name,
+        Key={"PK": {"S": f"SUB#{subscription_id}"}, "SK": {"S": "SUB"}},
+        UpdateExpression="SET license_quantity = :q",
+        ExpressionAttributeValues={":q": {"N": str(s.size.seats + 10)}},
+    )
+    for n in range(s.size.seats):
+        administration.assign_seat(admin, subscription_id, {"email": f"seat{n}@example.fr", "name": "Seat"}, ports)
+    base = f"/subscriptions/{subscription_id}"
+    auth = s.issuer.bearer(CALLER, "FR")
+
+    def send(method: str, path: str, body: Any = None, **headers: str) -> int:
+        data = "" if body is None else json.dumps(body)
+        response = s.client.http.request(method, path, body=data, headers={**auth, **JSON, **headers})
+        return int(response.status_code)
+
+    s.measure("users", 200, lambda: s.get(f"{base}/users"))
+    s.measure("assign", 201, lambda: send("POST", f"{base}/users", {"email": "new.seat@example.fr", "name": "New"}))
+    s.measure("unassign", 204, lambda: send("DELETE", f"{base}/users/new.seat%40example.fr"))
+    s.measure("entitlements", 200, lambda: s.get("/me/entitlements", who="seat0@example.fr"))
+    s.measure("candidates", 200, lambda: s.get(f"{base}/admin-candidates"))
+    version = s.container.repo.get_subscription(subscription_id).version
+    s.measure("po", 200, lambda: send("PATCH", base, {"po_number": "PO-B1"}, **{"If-Match": f'"{version}"'}))
+    s.measure("po_idempotent", 200, lambda: send("PATCH", base, {"po_number": "PO-B2"}, **{"Idempotency-Key": "k1"}))
+    s.measure("po_replay", 200, lambda: send("PATCH", base, {"po_number": "PO-B2"}, **{"Idempotency-Key": "k1"}))
+    card = {"type": "card", "token": "pm_bench", "brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2031}
+    s.measure("payment", 200, lambda: send("PUT", f"{base}/payment-method", card))
+    s.measure("agreement", 200, lambda: s.get(f"{base}/agreement"))
+    s.measure("cancel", 200, lambda: send("POST", f"{base}/cancellation"))
+    s.measure("withdraw", 200, lambda: send("DELETE", f"{base}/cancellation"))
+    s.measure("history", 200, lambda: s.get(f"{base}/history"))
+    s.measure("transfer", 200, lambda: send("POST", f"{base}/admin-transfer", {"email": "seat0@example.fr", "name": "S"}))
 
 
 def _intake_id(s: Scenario, order_id: str) -> str:
@@ -236,7 +293,8 @@ def run(report: Report, workdir: Path) -> list[str]:
     report.line(
         f"{small.label}: the caller has {small.caller_subscriptions} subscription(s) (+2 from the intake), the table "
         f"holds {small.other_subscriptions} others; {large.label}: {large.caller_subscriptions} (+2) and "
-        f"{large.other_subscriptions} others."
+        f"{large.other_subscriptions} others; the managed subscription carries {small.seats} / {large.seats} seats "
+        "and as many history events."
     )
     issuer = Issuer()
     jwks = issuer.write_jwks(workdir / "jwks-calls.json")

@@ -95,5 +95,5 @@ def items_of(sub: Subscription) -> list[dict[str, Any]]:
     """The subscription and its admin's access entry, in DynamoDB JSON, as create_pending / activate leave them."""
     return [
         _dump(subscription_item(sub)),
-        _dump(DynamoPortalRepository._access_item(sub, sub.admin.key, ["admin"])),
+        _dump(DynamoPortalRepository._access_item(sub, sub.admin.key, {"admin"})),
     ]
