@@ -108,9 +108,7 @@ class Scenario:
             expected=expected,
             dynamodb=recorder.count("dynamodb", phase="request"),
             email=recorder.count(phase="email"),
-            other=Counter(
-                {k: v for k, v in recorder.count(phase="request").items() if not k.startswith("dynamodb:")}
-            ),
+            other=Counter({k: v for k, v in recorder.count(phase="request").items() if not k.startswith("dynamodb:")}),
             items=self.last_items,
         )
 
@@ -258,7 +256,9 @@ def _administration(s: Scenario, subscription_id: str) -> None:
     s.measure("cancel", 200, lambda: send("POST", f"{base}/cancellation"))
     s.measure("withdraw", 200, lambda: send("DELETE", f"{base}/cancellation"))
     s.measure("history", 200, lambda: s.get(f"{base}/history"))
-    s.measure("transfer", 200, lambda: send("POST", f"{base}/admin-transfer", {"email": "seat0@example.fr", "name": "S"}))
+    s.measure(
+        "transfer", 200, lambda: send("POST", f"{base}/admin-transfer", {"email": "seat0@example.fr", "name": "S"})
+    )
 
 
 def _intake_id(s: Scenario, order_id: str) -> str:
