@@ -119,6 +119,7 @@ def _stoppable_server_class() -> Any:
 
         daemon_threads = True
         allow_reuse_address = True
+        request_queue_size = 128  # the socketserver default (5) resets a burst of parallel requests
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             self._connections: dict[Any, threading.Thread] = {}

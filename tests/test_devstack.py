@@ -363,3 +363,31 @@ def test_start_and_stop_from_python_leave_nothing_running(tmp_path) -> None:  # 
     assert report["app_port"] is False and report["moto_port"] is False
     assert report["held_connection_closed"] is True
     assert report["left"] == [], f"threads still running after stop(): {report['left']}"
+
+
+def test_the_local_stack_never_oversells_under_parallel_requests(devstack: DevstackProcess) -> None:
+    """The embedded moto server is serialized like DynamoDB: 20 parallel assignments on 3 seats give exactly 3."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    admin = f"{unique('atomic')}@example.fr"
+    created = devstack.post_order(new_order(admin, license_quantity=3))
+    assert created.status == 201, created.text
+    subscription_id = created.json()["subscription_id"]
+    auth = devstack.bearer(admin, "FR")
+    activated = devstack.post(f"/subscriptions/{subscription_id}/activation",
+                              {"accept_agreement": True, "agreement_version": "FR-fr-2026.1"}, headers=auth)
+    assert activated.status == 200, activated.text
+    barrier = threading.Barrier(20)
+
+    def assign(n: int) -> int:
+        barrier.wait()
+        return devstack.post(f"/subscriptions/{subscription_id}/users",
+                             {"email": f"seat{n}-{subscription_id[:8]}@example.fr", "name": f"Seat {n}"},
+                             headers=auth).status
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = sorted(pool.map(assign, range(20)))
+
+    assert statuses == [201] * 3 + [409] * 17
+    users = devstack.get(f"/subscriptions/{subscription_id}/users", headers=auth).json()
+    assert users["seats"] == {"quantity": 3, "used": 3} and len(users["items"]) == 3
