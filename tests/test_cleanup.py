@@ -92,15 +92,19 @@ def test_stops_cleanly_before_the_timeout_and_the_next_run_finishes(stack):
 
 def test_an_activated_subscription_is_never_removed_even_if_the_index_still_lists_it(stack, monkeypatch):
     subscription_id = _order(1)
-    stale_listing = [subscription_id]
+    stack.clock.advance(days=91)
+    stale_listing, _ = stack.repo.expired_pending(stack.clock.now(), 10, None)  # listed while still pending
+    stack.clock.advance(days=-91)
     _activate(stack, subscription_id, 1)
     stack.clock.advance(days=200)
+    assert stale_listing and stale_listing[0].subscription_id == subscription_id
     monkeypatch.setattr(stack.repo, "expired_pending", lambda now, limit, start: (stale_listing, None))
 
     summary = _run(stack)
 
     assert summary.removed == 0 and summary.skipped == 1
     assert stack.repo.get_subscription(subscription_id).status.value == "active"
+    assert stack.repo.get_roles(subscription_id, ["admin1@example.fr"])["admin1@example.fr"] == {"admin"}
 
 
 def test_cleanup_reads_only_expired_entries(stack):

@@ -32,6 +32,7 @@ from chalicelib.services.ports import (
     ActivationToken,
     AuditEvent,
     Contact,
+    ExpiredEntry,
     OrderRecord,
     OutgoingEmail,
     Page,
@@ -46,6 +47,7 @@ PENDING_PARTITION = "PENDING"
 ACTIVE_PARTITION = "ACTIVE"
 UNSENT_PARTITION = "UNSENT"
 TOKEN_RETENTION_AFTER_EXPIRY = timedelta(days=180)  # an expired link keeps answering 410, not 404, for a while
+SENT_MAIL_RETENTION = timedelta(days=400)  # the record of a sent email (who, what kind, when) outlives a renewal term
 BAD_CURSOR = "The cursor is not valid. Start again without a cursor."
 
 
@@ -80,6 +82,7 @@ def subscription_item(subscription: Subscription) -> dict[str, Any]:
         SK="SUB",
         type="subscription",
         deadline_at=utc_iso(subscription.activation_deadline),
+        admin_key=subscription.admin.key,
     )
     if subscription.status is SubscriptionStatus.PENDING_ACTIVATION:
         item.update(DLPK=PENDING_PARTITION, DLSK=f"{utc_iso(subscription.activation_deadline)}#{subscription.id}")
@@ -290,20 +293,13 @@ class DynamoPortalRepository:
             )
         self._transact(items)
 
-    def remove_expired(self, subscription_id: str, now: datetime, tombstone_ttl: datetime) -> bool:
-        partition = self._query_all(
-            KeyConditionExpression="PK = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"SUB#{subscription_id}"}},
-            ConsistentRead=True,
-        )
-        subscription = next((i for i in partition if i["SK"]["S"] == "SUB"), None)
-        if subscription is None:
-            return False
-        order_id = subscription["order_id"]["S"]
+    def remove_expired(self, expired: ExpiredEntry, now: datetime, tombstone_ttl: datetime) -> bool:
+        """One transaction: the subscription (only if still pending and past its deadline), its admin's access entry
+        (a pending subscription has no other items), and the order's tombstone."""
         items: list[dict[str, Any]] = [
             {
                 "Delete": {
-                    "Key": _sub_key(subscription_id),
+                    "Key": _sub_key(expired.subscription_id),
                     "ConditionExpression": "#s = :pending AND deadline_at <= :now",
                     "ExpressionAttributeNames": {"#s": "status"},
                     "ExpressionAttributeValues": _dump(
@@ -311,15 +307,16 @@ class DynamoPortalRepository:
                     ),
                 }
             },
+            {"Delete": {"Key": _access_key(expired.subscription_id, expired.admin_key)}},
             {
                 "Put": {
                     "Item": _dump(
                         {
-                            "PK": f"ORDER#{order_id}",
+                            "PK": f"ORDER#{expired.order_id}",
                             "SK": "ORDER",
                             "type": "order",
-                            "order_id": order_id,
-                            "subscription_id": subscription_id,
+                            "order_id": expired.order_id,
+                            "subscription_id": expired.subscription_id,
                             "state": "removed",
                             "removed_at": utc_iso(now),
                             "expires_at_epoch": _epoch(tombstone_ttl),
@@ -328,7 +325,6 @@ class DynamoPortalRepository:
                 }
             },
         ]
-        items += [{"Delete": {"Key": {"PK": i["PK"], "SK": i["SK"]}}} for i in partition if i["SK"]["S"] != "SUB"]
         try:
             self._transact(items)
         except WriteConflict:
@@ -424,7 +420,10 @@ class DynamoPortalRepository:
     def batch_get_subscriptions(self, ids: list[str]) -> list[Subscription]:
         return [subscription_from_item(i) for i in self._batch_get([_sub_key(i) for i in ids])]
 
-    def expired_pending(self, now: datetime, limit: int, start: str | None) -> tuple[list[str], str | None]:
+    def expired_pending(
+        self, now: datetime, limit: int, start: str | None
+    ) -> tuple[list[ExpiredEntry], str | None]:
+        """Reads only expired entries; the index projects what the removal needs, so nothing else is read."""
         kwargs: dict[str, Any] = {
             "IndexName": "pending_by_deadline",
             "KeyConditionExpression": "DLPK = :pk AND DLSK < :bound",
@@ -435,9 +434,12 @@ class DynamoPortalRepository:
         if start:
             kwargs["ExclusiveStartKey"] = json.loads(start)
         response = self._client.query(TableName=self._table, **kwargs)
-        ids = [i["PK"]["S"][4:] for i in response.get("Items", [])]
+        entries = [
+            ExpiredEntry(subscription_id=i["PK"]["S"][4:], order_id=i["order_id"]["S"], admin_key=i["admin_key"]["S"])
+            for i in response.get("Items", [])
+        ]
         last = response.get("LastEvaluatedKey")
-        return ids, json.dumps(last) if last else None
+        return entries, json.dumps(last) if last else None
 
     # -- outbox ---------------------------------------------------------------------------------------------------
     def due_emails(self, now: datetime, limit: int) -> list[OutgoingEmail]:
@@ -474,11 +476,18 @@ class DynamoPortalRepository:
             self._client.update_item(
                 TableName=self._table,
                 Key=_mail_key(email.mail_id),
-                UpdateExpression="SET #s = :sent, sent_at = :now, provider_message_id = :pid REMOVE OBPK, OBSK",
+                UpdateExpression="SET #s = :sent, sent_at = :now, provider_message_id = :pid, expires_at_epoch = :ttl "
+                "REMOVE OBPK, OBSK",
                 ConditionExpression="OBSK = :expected",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues=_dump(
-                    {":sent": "sent", ":now": utc_iso(now), ":pid": provider_id, ":expected": _due_key(email)}
+                    {
+                        ":sent": "sent",
+                        ":now": utc_iso(now),
+                        ":pid": provider_id,
+                        ":ttl": _epoch(now + SENT_MAIL_RETENTION),
+                        ":expected": _due_key(email),
+                    }
                 ),
             )
         except ClientError as error:
@@ -646,12 +655,13 @@ class DynamoPortalRepository:
             {
                 "Update": {
                     "Key": _sub_key(before.id),
-                    "UpdateExpression": "SET #admin = :admin, version = version + :one",
+                    "UpdateExpression": "SET #admin = :admin, admin_key = :key, version = version + :one",
                     "ConditionExpression": "#s = :active AND #admin.#email = :old",
                     "ExpressionAttributeNames": {"#s": "status", "#admin": "admin", "#email": "email"},
                     "ExpressionAttributeValues": _dump(
                         {
                             ":admin": after.admin.model_dump(mode="json"),
+                            ":key": after.admin.key,
                             ":one": 1,
                             ":active": SubscriptionStatus.ACTIVE.value,
                             ":old": before.admin.email,

@@ -39,15 +39,15 @@ def cleanup_unactivated(
             summary.complete = False
             break
         expired, start = repo.expired_pending(now, page_size, start)
-        for subscription_id in expired:
+        for entry in expired:
             if time_left() < stop_margin_s:
                 summary.complete = False
                 log.info("cleanup stopping before the timeout: %s", summary.as_dict())
                 return summary
             summary.examined += 1
-            if repo.remove_expired(subscription_id, now, now + TOMBSTONE_RETENTION):
+            if repo.remove_expired(entry, now, now + TOMBSTONE_RETENTION):
                 summary.removed += 1
-                log.info("removed unactivated subscription %s", subscription_id)
+                log.info("removed unactivated subscription %s (order %s)", entry.subscription_id, entry.order_id)
             else:
                 summary.skipped += 1
         if start is None:

@@ -69,6 +69,15 @@ class AccessEntry:
 
 
 @dataclass(frozen=True)
+class ExpiredEntry:
+    """A pending subscription past its deadline, as the sparse deadline index lists it."""
+
+    subscription_id: str
+    order_id: str
+    admin_key: str
+
+
+@dataclass(frozen=True)
 class Seat:
     email: str
     name: str
@@ -123,9 +132,11 @@ class PortalRepository(Protocol):
 
     def batch_get_subscriptions(self, ids: list[str]) -> list[Subscription]: ...
 
-    def expired_pending(self, now: datetime, limit: int, start: str | None) -> tuple[list[str], str | None]: ...
+    def expired_pending(
+        self, now: datetime, limit: int, start: str | None
+    ) -> tuple[list[ExpiredEntry], str | None]: ...
 
-    def remove_expired(self, subscription_id: str, now: datetime, tombstone_ttl: datetime) -> bool: ...
+    def remove_expired(self, expired: ExpiredEntry, now: datetime, tombstone_ttl: datetime) -> bool: ...
 
     def due_emails(self, now: datetime, limit: int) -> list[OutgoingEmail]: ...
 
