@@ -47,6 +47,29 @@ def test_no_token_is_401_with_an_actionable_message(client, stack, path):
     assert _body(response)["Code"] == "UnauthorizedError" and "Bearer" in _body(response)["Message"]
 
 
+def _hs256_signed_with_public_key(stack, claims):
+    """The algorithm-confusion attack: an HMAC token whose secret is the IdP's (public) RSA key."""
+    import base64
+    import hashlib
+    import hmac
+
+    from cryptography.hazmat.primitives import serialization
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    public_pem = stack.issuer.key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    signing_input = (
+        b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": stack.issuer.kid}).encode())
+        + "."
+        + b64(json.dumps(claims).encode())
+    )
+    signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + b64(signature)
+
+
 def _forged_tokens(stack):
     now = int(time.time())
     claims = {"iss": ISSUER, "aud": AUDIENCE, "email": ADMIN, "custom:country": "FR", "iat": now, "exp": now + 600}
@@ -55,9 +78,7 @@ def _forged_tokens(stack):
     return {
         "other key": other_key.token(ADMIN, "FR"),
         "alg none": unsigned,
-        "hs256 with public key as secret": jwt.encode(
-            claims, "secret", algorithm="HS256", headers={"kid": stack.issuer.kid}
-        ),
+        "hs256 with public key as secret": _hs256_signed_with_public_key(stack, claims),
         "expired": stack.issuer.token(ADMIN, "FR", exp=now - 120, iat=now - 4000),
         "wrong issuer": stack.issuer.token(ADMIN, "FR", iss="https://evil.example"),
         "wrong audience": stack.issuer.token(ADMIN, "FR", aud="someone-else"),
