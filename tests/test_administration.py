@@ -216,7 +216,9 @@ def test_seat_list_is_paginated(client, stack, active):
 def test_candidates_are_seat_holders_and_earlier_contacts_of_the_customer(client, stack, active):
     other = jobs.receive_order(order(order_id="O-2", admin={"email": "paul.old@example.fr", "name": "Paul Old"}))
     assert other.created
-    items = body_of(call(client, stack, "GET", f"/subscriptions/{active}/admin-candidates"))["items"]
+    page = body_of(call(client, stack, "GET", f"/subscriptions/{active}/admin-candidates"))
+    items = page["items"]
+    assert page["next_cursor"] is None
     assert {(i["email"], tuple(i["sources"])) for i in items} == {
         ("paul.old@example.fr", ("customer_contact",)),
         (SEAT, ("seat_holder", "customer_contact")),
@@ -426,3 +428,23 @@ def test_keys_are_scoped_to_the_caller(client, stack, active):
     assert call(client, stack, "POST", f"/subscriptions/{active}/cancellation", **key).status_code == 200
     response = call(client, stack, "POST", f"/subscriptions/{active}/cancellation", email=SEAT, **key)
     assert response.status_code == 403
+
+
+def test_candidates_are_paginated_seat_holders_first_without_repeats(client, stack, active):
+    for n in range(3):
+        call(client, stack, "POST", f"/subscriptions/{active}/users", {"email": f"c{n}@example.fr", "name": f"C{n}"})
+    for n in range(3):
+        jobs.receive_order(order(order_id=f"K-{n}", admin={"email": f"k{n}@example.fr", "name": f"K{n}"}))
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = body_of(call(client, stack, "GET", f"/subscriptions/{active}/admin-candidates?limit=2"
+                            + (f"&cursor={cursor}" if cursor else "")))
+        assert len(page["items"]) <= 2
+        seen += [i["email"] for i in page["items"]]
+        cursor, pages = page["next_cursor"], pages + 1
+        if not cursor:
+            break
+    assert sorted(seen) == sorted([SEAT, "c0@example.fr", "c1@example.fr", "c2@example.fr",
+                                   "k0@example.fr", "k1@example.fr", "k2@example.fr"])
+    assert len(seen) == len(set(seen)) and ADMIN not in seen and pages >= 4
+    assert call(client, stack, "GET", f"/subscriptions/{active}/admin-candidates?cursor=x").status_code == 400

@@ -417,12 +417,16 @@ class DynamoPortalRepository:
         }
         return sorted(countries)
 
-    def batch_get_subscriptions(self, ids: list[str]) -> list[Subscription]:
-        return [subscription_from_item(i) for i in self._batch_get([_sub_key(i) for i in ids])]
+    def subscriptions_with_roles(self, ids: list[str], email: str) -> list[tuple[Subscription, frozenset[str]]]:
+        """Each subscription with the person's roles on it, both read consistently in one call: the person index
+        behind a list is eventually consistent, so it only nominates; these items decide."""
+        keys = [k for i in ids for k in (_sub_key(i), _access_key(i, email))]
+        items = self._batch_get(keys)
+        subscriptions = {i["PK"]["S"]: subscription_from_item(i) for i in items if i["SK"]["S"] == "SUB"}
+        roles = {i["PK"]["S"]: frozenset(_load(i).get("roles") or ()) for i in items if i["SK"]["S"] != "SUB"}
+        return [(s, roles.get(pk, frozenset())) for pk, s in subscriptions.items()]
 
-    def expired_pending(
-        self, now: datetime, limit: int, start: str | None
-    ) -> tuple[list[ExpiredEntry], str | None]:
+    def expired_pending(self, now: datetime, limit: int, start: str | None) -> tuple[list[ExpiredEntry], str | None]:
         """Reads only expired entries; the index projects what the removal needs, so nothing else is read."""
         kwargs: dict[str, Any] = {
             "IndexName": "pending_by_deadline",
@@ -434,12 +438,18 @@ class DynamoPortalRepository:
         if start:
             kwargs["ExclusiveStartKey"] = json.loads(start)
         response = self._client.query(TableName=self._table, **kwargs)
-        entries = [
-            ExpiredEntry(subscription_id=i["PK"]["S"][4:], order_id=i["order_id"]["S"], admin_key=i["admin_key"]["S"])
-            for i in response.get("Items", [])
-        ]
+        entries = [self._expired_entry(i) for i in response.get("Items", [])]
         last = response.get("LastEvaluatedKey")
         return entries, json.dumps(last) if last else None
+
+    def _expired_entry(self, item: dict[str, Any]) -> ExpiredEntry:
+        subscription_id = item["PK"]["S"][4:]
+        if "admin_key" in item and "order_id" in item:
+            return ExpiredEntry(subscription_id, item["order_id"]["S"], item["admin_key"]["S"])
+        stored = self.get_subscription(subscription_id)  # an item written before the index projected these
+        if stored is None:
+            return ExpiredEntry(subscription_id, item.get("order_id", {}).get("S", ""), "")
+        return ExpiredEntry(subscription_id, stored.order_id, stored.admin.key)
 
     # -- outbox ---------------------------------------------------------------------------------------------------
     def due_emails(self, now: datetime, limit: int) -> list[OutgoingEmail]:
@@ -520,6 +530,8 @@ class DynamoPortalRepository:
 
     # -- administration -------------------------------------------------------------------------------------------
     def get_roles(self, subscription_id: str, emails: list[str]) -> dict[str, frozenset[str]]:
+        if not emails:
+            return {}
         keys = [_access_key(subscription_id, e) for e in dict.fromkeys(emails)]
         found = {
             _load(i)["SK"][len("ACCESS#") :]: frozenset(_load(i).get("roles") or ()) for i in self._batch_get(keys)
@@ -739,9 +751,19 @@ class DynamoPortalRepository:
         ]
         return events, next_sk
 
-    def contacts_of(self, country: str, customer_id: str, limit: int) -> list[Contact]:
-        items, _ = self._page(f"CUSTOMER#{country}#{customer_id}", "CONTACT#", limit, None, forward=True)
-        return [Contact(email=i["email"], name=i["name"]) for i in items]
+    def contacts_page(
+        self, country: str, customer_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[Contact], str | None]:
+        items, next_sk = self._page(f"CUSTOMER#{country}#{customer_id}", "CONTACT#", limit, cursor, forward=True)
+        return [Contact(email=i["email"], name=i["name"]) for i in items], next_sk
+
+    def contacts_named(self, country: str, customer_id: str, emails: list[str]) -> set[str]:
+        """Which of these people (normalized emails) are known contacts of the customer."""
+        if not emails:
+            return set()
+        partition = {"S": f"CUSTOMER#{country}#{customer_id}"}
+        keys = [{"PK": partition, "SK": {"S": f"CONTACT#{normalize_email(e)}"}} for e in dict.fromkeys(emails)]
+        return {i["SK"]["S"][len("CONTACT#") :] for i in self._batch_get(keys)}
 
     def _page(
         self, partition: str, prefix: str, limit: int, cursor: str | None, forward: bool

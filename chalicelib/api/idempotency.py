@@ -1,4 +1,5 @@
-"""`Idempotency-Key` on every mutation: a retry with the same key returns the first response and changes nothing."""
+"""What every portal mutation goes through: a foreign `Origin` is refused (DESIGN 9), and `Idempotency-Key` makes a
+retry return the first response without changing anything again."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from chalice.app import Request, Response
 
-from chalicelib.api.http import error_response
+from chalicelib.api.http import error_response, json_response
 from chalicelib.container import get_container
 from chalicelib.domain import errors
 
@@ -23,20 +24,33 @@ REPLAYED = "Idempotent-Replayed"
 
 
 def _fingerprint(request: Request) -> str:
+    """The request as the client sent it: method, route, the ids in the path, and the body."""
     raw = request.raw_body or b""
     body = raw.encode() if isinstance(raw, str) else raw
-    return hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + body).hexdigest()
+    params = json.dumps(request.uri_params or {}, sort_keys=True)
+    head = f"{request.method} {request.path} {params}\n".encode()
+    return hashlib.sha256(head + body).hexdigest()
 
 
 def _as_int(value: Any) -> Any:
     return int(value) if isinstance(value, Decimal) else value
 
 
-def idempotent(current_request: Callable[[], Request]) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+def _refuse_foreign_origin(request: Request) -> None:
+    origin = request.headers.get("origin")
+    if origin is not None and origin != get_container().settings.portal_origin:
+        raise errors.Forbidden("This request comes from a web page that is not the subscription portal.")
+
+
+def mutation(current_request: Callable[[], Request]) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
     def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
             request = current_request()
+            try:
+                _refuse_foreign_origin(request)
+            except errors.DomainError as error:
+                return error_response(error)
             key = request.headers.get(HEADER)
             if key is None:
                 return view(*args, **kwargs)
@@ -49,6 +63,11 @@ def idempotent(current_request: Callable[[], Request]) -> Callable[[Callable[...
                 stored = c.idempotency.begin(scope, _fingerprint(request), c.clock.now())
             except errors.DomainError as error:
                 return error_response(error)
+            except Exception:
+                log.exception("idempotency record could not be claimed")
+                return json_response(
+                    {"Code": "ServiceUnavailable", "Message": "Nothing was changed. Please retry in a moment."}, 503
+                )
             if stored is not None:
                 return Response(
                     body=stored["body"],
@@ -58,17 +77,27 @@ def idempotent(current_request: Callable[[], Request]) -> Callable[[Callable[...
             try:
                 response = view(*args, **kwargs)
             except BaseException:
-                c.idempotency.abandon(scope)
+                _release(c, scope)
                 raise
             if response.status_code >= 500:
-                c.idempotency.abandon(scope)  # nothing was decided: let the retry run again
+                _release(c, scope)  # nothing was decided: let the retry run again
                 return response
             body = response.body if isinstance(response.body, str) else json.dumps(response.body)
-            c.idempotency.complete(
-                scope, {"status": response.status_code, "body": body, "headers": dict(response.headers)}
-            )
+            try:
+                c.idempotency.complete(
+                    scope, {"status": response.status_code, "body": body, "headers": dict(response.headers)}
+                )
+            except Exception:  # the change is done; a retry after the lease runs again and meets the conditions
+                log.exception("idempotency record could not be completed; the response is still returned")
             return response
 
         return wrapper
 
     return decorate
+
+
+def _release(container: Any, scope: str) -> None:
+    try:
+        container.idempotency.abandon(scope)
+    except Exception:
+        log.exception("idempotency record could not be released; it expires with its lease")

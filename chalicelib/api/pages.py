@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 pages = Blueprint(__name__)
 
-FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "text/plain", "application/json"]
+# Any content type: a scanner's odd POST must get this page's answer (with its headers), never Chalice's bare 415.
+FORM_TYPES = ["*/*"]
 
 
 def _page(body: str, status: int = 200) -> Response:
@@ -97,7 +98,6 @@ def _agreement_page(token: str, notice_key: str | None = None, status: int = 200
             s=s,
             agreement=page.agreement,
             deadline=format_date(s.activation_deadline, language),
-            form_action=f"/activate/{token}",
             notice=t[notice_key] if notice_key else None,
         ),
         status,

@@ -10,11 +10,11 @@ from chalice.app import Blueprint, Response
 from pydantic import ValidationError
 
 from chalicelib.api.http import check_subscription_id, json_view, parse_json_body, register_preflight
-from chalicelib.api.idempotency import idempotent
+from chalicelib.api.idempotency import mutation
 from chalicelib.api.schemas import ActivationIn, subscription_out
 from chalicelib.container import get_container
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.models import Role, Subscription, utc_iso
+from chalicelib.domain.models import Role, Subscription, SubscriptionStatus, utc_iso
 from chalicelib.domain.payment import CARD_NUMBER_REFUSED, contains_card_number
 from chalicelib.services import activation, administration, portal
 from chalicelib.services.identity import Caller
@@ -42,6 +42,13 @@ def _context() -> activation.RequestContext:
         ip=str(identity.get("sourceIp") or "unknown"),
         user_agent=str(request.headers.get("user-agent") or "")[:512],
     )
+
+
+def _out(subscription: Subscription, role: Role) -> dict[str, object]:
+    current = None
+    if subscription.status is SubscriptionStatus.PENDING_ACTIVATION:
+        current = get_container().agreements.current(subscription.country, subscription.language).version
+    return subscription_out(subscription, role, current)
 
 
 def _raw_body() -> bytes:
@@ -73,7 +80,7 @@ def list_subscriptions() -> dict[str, Any]:
         caller, limit=_limit(params.get("limit")), cursor=params.get("cursor") or None, repo=c.repo, clock=c.clock
     )
     return {
-        "items": [subscription_out(v.subscription, v.role) for v in result.items],
+        "items": [_out(v.subscription, v.role) for v in result.items],
         "next_cursor": result.next_cursor,
         "hints": {"other_countries": result.other_countries},
     }
@@ -87,11 +94,11 @@ def get_subscription(subscription_id: str) -> Response:
     subscription, role = portal.visible_subscription(
         caller, check_subscription_id(subscription_id), repo=c.repo, clock=c.clock
     )
-    return Response(body=subscription_out(subscription, role), headers={"ETag": f'"{subscription.version}"'})
+    return Response(body=_out(subscription, role), headers={"ETag": f'"{subscription.version}"'})
 
 
 @_route("/subscriptions/{subscription_id}/activation", ["POST"])
-@idempotent(lambda: api.current_request)
+@mutation(lambda: api.current_request)
 @json_view
 def activate(subscription_id: str) -> Response:
     caller = _caller()
@@ -117,13 +124,13 @@ def activate(subscription_id: str) -> Response:
     )
     subscription = outcome.subscription
     return Response(
-        body=subscription_out(subscription, Role.ADMIN),
+        body=_out(subscription, Role.ADMIN),
         headers={"ETag": f'"{subscription.version}"'},
     )
 
 
 @_route("/subscriptions/{subscription_id}/activation-email", ["POST"])
-@idempotent(lambda: api.current_request)
+@mutation(lambda: api.current_request)
 @json_view
 def resend_activation_email(subscription_id: str) -> Response:
     caller = _caller()
@@ -157,7 +164,7 @@ def _cursor() -> str | None:
 
 
 def _admin_view(subscription: Subscription) -> Response:
-    return Response(body=subscription_out(subscription, Role.ADMIN), headers={"ETag": f'"{subscription.version}"'})
+    return Response(body=_out(subscription, Role.ADMIN), headers={"ETag": f'"{subscription.version}"'})
 
 
 @_route("/subscriptions/{subscription_id}/users", ["GET"])
@@ -176,19 +183,21 @@ def list_users(subscription_id: str) -> dict[str, Any]:
 
 
 @_route("/subscriptions/{subscription_id}/users", ["POST"])
-@idempotent(lambda: api.current_request)
+@mutation(lambda: api.current_request)
 @json_view
 def assign_user(subscription_id: str) -> Response:
     caller = _caller()
-    body = parse_json_body(_raw_body())
-    seat = administration.assign_seat(caller, check_subscription_id(subscription_id), body, _ports())
+    raw = _raw_body()
+    seat = administration.assign_seat(
+        caller, check_subscription_id(subscription_id), lambda: parse_json_body(raw), _ports()
+    )
     return Response(
         body={"email": seat.email, "name": seat.name, "assigned_at": utc_iso(seat.assigned_at)}, status_code=201
     )
 
 
 @_route("/subscriptions/{subscription_id}/users/{email}", ["DELETE"])
-@idempotent(lambda: api.current_request)
+@mutation(lambda: api.current_request)
 @json_view
 def remove_user(subscription_id: str, email: str) -> Response:
     caller = _caller()
@@ -200,16 +209,22 @@ def remove_user(subscription_id: str, email: str) -> Response:
 @json_view
 def admin_candidates(subscription_id: str) -> dict[str, Any]:
     caller = _caller()
-    return {"items": administration.admin_candidates(caller, check_subscription_id(subscription_id), _ports())}
+    params: Mapping[str, str] = api.current_request.query_params or {}
+    items, next_cursor = administration.admin_candidates(
+        caller, check_subscription_id(subscription_id), _limit(params.get("limit")), _cursor(), _ports()
+    )
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @_route("/subscriptions/{subscription_id}/admin-transfer", ["POST"])
-@idempotent(lambda: api.current_request)
+@mutation(lambda: api.current_request)
 @json_view
 def transfer_admin(subscription_id: str) -> dict[str, Any]:
     caller = _caller()
-    body = parse_json_body(_raw_body())
-    after = administration.transfer_admin(caller, check_subscription_id(subscription_id), body, _ports())
+    raw = _raw_body()
+    after = administration.transfer_admin(
+        caller, check_subscription_id(subscription_id), lambda: parse_json_body(raw), _ports()
+    )
     return {
         "id": after.id,
         "admin": {"email": after.admin.email, "name": after.admin.name},
@@ -218,27 +233,31 @@ def transfer_admin(subscription_id: str) -> dict[str, Any]:
 
 
 @_route("/subscriptions/{subscription_id}", ["PATCH"])
-@idempotent(lambda: api.current_request)
+@mutation(lambda: api.current_request)
 @json_view
 def patch_subscription(subscription_id: str) -> Response:
     caller = _caller()
-    body = parse_json_body(_raw_body())
+    raw = _raw_body()
     after = administration.edit_po_number(
-        caller, check_subscription_id(subscription_id), body, api.current_request.headers.get("if-match"), _ports()
+        caller,
+        check_subscription_id(subscription_id),
+        lambda: parse_json_body(raw),
+        api.current_request.headers.get("if-match"),
+        _ports(),
     )
     return _admin_view(after)
 
 
 @_route("/subscriptions/{subscription_id}/payment-method", ["PUT"])
-@idempotent(lambda: api.current_request)
+@mutation(lambda: api.current_request)
 @json_view
 def put_payment_method(subscription_id: str) -> Response:
     raw = _raw_body()
-    if contains_card_number(raw.decode("utf-8", errors="replace")):
+    if contains_card_number(raw):  # before anything else: such a body is never parsed further, stored or logged
         raise InvalidInput(CARD_NUMBER_REFUSED)
     caller = _caller()
     after = administration.change_payment_method(
-        caller, check_subscription_id(subscription_id), parse_json_body(raw), _ports()
+        caller, check_subscription_id(subscription_id), lambda: parse_json_body(raw), _ports()
     )
     return _admin_view(after)
 
@@ -260,7 +279,7 @@ def get_agreement(subscription_id: str) -> dict[str, Any]:
 
 
 @_route("/subscriptions/{subscription_id}/cancellation", ["POST", "DELETE"])
-@idempotent(lambda: api.current_request)
+@mutation(lambda: api.current_request)
 @json_view
 def cancellation(subscription_id: str) -> Response:
     caller = _caller()

@@ -67,7 +67,9 @@ class SubscriptionAdminOut(SubscriptionUserOut):
     version: int
 
 
-def subscription_out(subscription: Subscription, role: Role) -> dict[str, object]:
+def subscription_out(subscription: Subscription, role: Role, current_agreement: str | None = None) -> dict[str, object]:
+    """`current_agreement`: for a pending subscription, the version the admin must accept now (it may be newer than
+    the one current when the order arrived)."""
     s = subscription
     base = {
         "id": s.id,
@@ -96,7 +98,7 @@ def subscription_out(subscription: Subscription, role: Role) -> dict[str, object
         activated_at=utc_iso(s.activated_at) if s.activated_at else None,
         cancel_at_renewal=s.cancel_at_renewal,
         agreement=AgreementStateOut(
-            version=s.evidence.agreement_version if s.evidence else s.agreement_version,
+            version=s.evidence.agreement_version if s.evidence else (current_agreement or s.agreement_version),
             accepted_at=utc_iso(s.evidence.accepted_at) if s.evidence else None,
             accepted_by=s.evidence.accepted_by if s.evidence else None,
         ),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar
-import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -143,8 +142,7 @@ def parse_utc(text: str) -> datetime:
     return value.astimezone(UTC)
 
 
-_PRINTABLE = re.compile(r"^[\x20-\x7E\u00A0-\uFFFF]*$")
-
-
 def is_printable(text: str) -> bool:
-    return bool(_PRINTABLE.match(text))
+    """Letters, digits, punctuation and the ASCII space: no control, format (bidi, zero-width), surrogate or
+    line-separator characters, which could hide text, break headers or fail to encode."""
+    return text.isprintable()

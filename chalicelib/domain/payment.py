@@ -31,12 +31,49 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def contains_card_number(text: str) -> bool:
+_SEPARATORS = re.compile(r"[\s.\-:_/]")
+_DIGITS = re.compile(r"\d{13,19}")
+
+
+def _has_card_digits(text: str) -> bool:
     for match in _DIGIT_RUN.finditer(text):
         digits = re.sub(r"\D", "", match.group(0))
         if 13 <= len(digits) <= 19 and luhn_valid(digits):
             return True
+    # Separated any other way ("4111.1111.1111.1111", "4111_1111..."): drop separators, try every 13-19 window.
+    compact = _SEPARATORS.sub("", text)
+    for run in re.findall(r"\d{13,}", compact):
+        for length in range(13, min(19, len(run)) + 1):
+            for start in range(len(run) - length + 1):
+                if luhn_valid(run[start : start + length]):
+                    return True
     return False
+
+
+def _strings_in(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings_in(k), *_strings_in(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings_in(v)]
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return [str(value)]
+    if isinstance(value, float):
+        return [repr(value)]
+    return []
+
+
+def contains_card_number(raw: str | bytes) -> bool:
+    """True when anything in a request body, raw or JSON-decoded (escapes undone), looks like a card number."""
+    import json
+
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    if _has_card_digits(text):
+        return True
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return False
+    return any(_has_card_digits(s) for s in _strings_in(decoded))
 
 
 def parse_payment_method(body: dict[str, Any], today: date) -> PaymentMethod:
@@ -56,7 +93,7 @@ def parse_payment_method(body: dict[str, Any], today: date) -> PaymentMethod:
     token, brand, last4 = body.get("token"), body.get("brand"), body.get("last4")
     month, year = body.get("exp_month"), body.get("exp_year")
     problems = []
-    if not isinstance(token, str) or not _TOKEN.match(token):
+    if not isinstance(token, str) or not _TOKEN.match(token) or not re.search(r"[A-Za-z]", token):
         problems.append("token must be the payment provider's token (4 to 255 letters, digits, '_', '-', ':', '.')")
     if not isinstance(brand, str) or brand.lower() not in BRANDS:
         problems.append(f"brand must be one of {', '.join(sorted(BRANDS))}")

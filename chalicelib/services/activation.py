@@ -73,15 +73,20 @@ def _resolve_link(raw_token: str, repo: PortalRepository, clock: Clock) -> tuple
     token = repo.get_token(token_hash(raw_token))
     if token is None:
         raise NotFound(UNKNOWN_LINK)
+    subscription = repo.get_subscription(token.subscription_id)
+    current = (
+        subscription is not None
+        and subscription.admin.key == token.admin_email
+        and subscription.activation_token_hash == token.token_hash
+    )
+    if current and subscription is not None and subscription.status is SubscriptionStatus.ACTIVE:
+        return subscription, token.admin_email  # "already activated", however long ago
     if clock.now() >= token.expires_at:
         raise DeadlinePassed(
             "The 90-day activation period of this order has ended. The subscription was removed at no cost; "
             "a new order is needed."
         )
-    subscription = repo.get_subscription(token.subscription_id)
-    if subscription is None or subscription.admin.key != token.admin_email:
-        raise NotFound(UNKNOWN_LINK)
-    if subscription.activation_token_hash != token.token_hash:
+    if not current or subscription is None:
         raise NotFound(UNKNOWN_LINK)
     return subscription, token.admin_email
 
@@ -147,7 +152,7 @@ def activate_in_portal(
     subscription = _admin_view(caller, subscription_id, repo, clock)
     if subscription.status is SubscriptionStatus.ACTIVE:
         raise AlreadyActive("This subscription is already active.")
-    return _activate(
+    outcome = _activate(
         subscription,
         accepted=accepted,
         agreement_version=agreement_version,
@@ -164,6 +169,9 @@ def activate_in_portal(
         agreements=agreements,
         delivery=delivery,
     )
+    if not outcome.newly_activated:  # lost the race to the emailed link: same answer as when seen up front
+        raise AlreadyActive("This subscription is already active.")
+    return outcome
 
 
 def resend_activation_email(

@@ -4,6 +4,7 @@ agreement, cancellation, history). Every change is recorded in the history and q
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,9 @@ from chalicelib.services.ports import (
     SubscriptionChange,
 )
 
+Body = dict[str, Any] | Callable[[], dict[str, Any]]
+"""A request body, or how to parse it: parsed only once the caller is known to be allowed (403/404 before 400)."""
+
 NOT_ACTIVE = "Only an active subscription can be managed. Activate it first by accepting the agreement."
 ADMIN_ONLY = "Only the subscription's administrator may do this."
 RETRIES = 5
@@ -53,6 +57,10 @@ def _admin_subscription(caller: Caller, subscription_id: str, ports: Ports, *, a
     if active and subscription.status is not SubscriptionStatus.ACTIVE:
         raise Conflict(NOT_ACTIVE)
     return subscription
+
+
+def _read(body: Body) -> dict[str, Any]:
+    return body() if callable(body) else body
 
 
 def _event(subscription: Subscription, actor: Caller, action: str, now: datetime, **details: Any) -> AuditEvent:
@@ -93,9 +101,9 @@ def list_seats(caller: Caller, subscription_id: str, limit: int, cursor: str | N
     return SeatList(subscription, seats, next_cursor)
 
 
-def assign_seat(caller: Caller, subscription_id: str, body: dict[str, Any], ports: Ports) -> Seat:
-    person = _person(body)
+def assign_seat(caller: Caller, subscription_id: str, body: Body, ports: Ports) -> Seat:
     subscription = _admin_subscription(caller, subscription_id, ports)
+    person = _person(_read(body))
     for _ in range(RETRIES):
         now = ports.clock.now()
         if subscription.seats_used >= subscription.license_quantity:
@@ -152,37 +160,58 @@ def entitlements(
 ) -> tuple[list[Subscription], str | None]:
     page = repo.list_access(caller.key, caller.country, limit, cursor)
     seat_ids = [e.subscription_id for e in page.entries if "seat" in e.roles]
-    subscriptions = repo.batch_get_subscriptions(seat_ids) if seat_ids else []
-    by_id = {s.id: s for s in subscriptions}
+    found = repo.subscriptions_with_roles(seat_ids, caller.key) if seat_ids else []
+    by_id = {s.id: (s, roles) for s, roles in found}
     usable = [
-        by_id[i]
+        by_id[i][0]
         for i in seat_ids
-        if i in by_id and by_id[i].status is SubscriptionStatus.ACTIVE and by_id[i].country == caller.country
+        if i in by_id
+        and "seat" in by_id[i][1]
+        and by_id[i][0].status is SubscriptionStatus.ACTIVE
+        and by_id[i][0].country == caller.country
     ]
     return usable, page.next_cursor
 
 
 # -- admin transfer --------------------------------------------------------------------------------------------------
-def admin_candidates(caller: Caller, subscription_id: str, ports: Ports) -> list[dict[str, Any]]:
-    subscription = _admin_subscription(caller, subscription_id, ports)
-    seats, _ = ports.repo.list_seats(subscription.id, 100, None)
-    contacts = ports.repo.contacts_of(subscription.country, subscription.customer.id, 100)
-    seen: dict[str, dict[str, Any]] = {}
-    for seat in seats:
-        seen.setdefault(normalize_email(seat.email), {"email": seat.email, "name": seat.name, "sources": []})[
-            "sources"
-        ].append("seat_holder")
-    for contact in contacts:
-        seen.setdefault(normalize_email(contact.email), {"email": contact.email, "name": contact.name, "sources": []})[
-            "sources"
-        ].append("customer_contact")
-    seen.pop(subscription.admin.key, None)
-    return sorted(seen.values(), key=lambda c: (c["name"].casefold(), c["email"]))
+SEATS_PHASE, CONTACTS_PHASE = "s", "c"
 
 
-def transfer_admin(caller: Caller, subscription_id: str, body: dict[str, Any], ports: Ports) -> Subscription:
-    new_admin = _person(body)
+def admin_candidates(
+    caller: Caller, subscription_id: str, limit: int, cursor: str | None, ports: Ports
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Seat holders first, then the customer's other contacts (earlier admins and seat holders), page by page. A
+    contact who holds a seat was listed with the seat holders already and is not repeated."""
     subscription = _admin_subscription(caller, subscription_id, ports)
+    phase, inner = (cursor[0], cursor[2:] or None) if cursor and cursor[1:2] == ":" else (SEATS_PHASE, None)
+    if cursor and (phase not in (SEATS_PHASE, CONTACTS_PHASE) or cursor[1:2] != ":"):
+        raise InvalidInput("The cursor is not valid. Start again without a cursor.")
+    candidates: list[dict[str, Any]] = []
+    next_cursor: str | None
+    if phase == SEATS_PHASE:
+        seats, next_inner = ports.repo.list_seats(subscription.id, limit, inner)
+        known = ports.repo.contacts_named(subscription.country, subscription.customer.id, [s.email for s in seats])
+        for seat in seats:
+            sources = ["seat_holder"] + (["customer_contact"] if normalize_email(seat.email) in known else [])
+            candidates.append({"email": seat.email, "name": seat.name, "sources": sources})
+        if next_inner:
+            next_cursor = f"{SEATS_PHASE}:{next_inner}"
+        else:  # the seat holders ended on this page: fill it up with the other contacts
+            phase, inner, limit = CONTACTS_PHASE, None, max(limit - len(seats), 1)
+    if phase == CONTACTS_PHASE:
+        contacts, next_inner = ports.repo.contacts_page(subscription.country, subscription.customer.id, limit, inner)
+        roles = ports.repo.get_roles(subscription.id, [normalize_email(c.email) for c in contacts])
+        for contact in contacts:
+            if "seat" not in roles.get(normalize_email(contact.email), frozenset()):
+                candidates.append({"email": contact.email, "name": contact.name, "sources": ["customer_contact"]})
+        next_cursor = f"{CONTACTS_PHASE}:{next_inner}" if next_inner else None
+    admin = subscription.admin.key
+    return [c for c in candidates if normalize_email(c["email"]) != admin], next_cursor
+
+
+def transfer_admin(caller: Caller, subscription_id: str, body: Body, ports: Ports) -> Subscription:
+    subscription = _admin_subscription(caller, subscription_id, ports)
+    new_admin = _person(_read(body))
     for _ in range(RETRIES):
         old_admin = subscription.admin
         if new_admin.key == old_admin.key:
@@ -234,8 +263,10 @@ PATCHABLE = frozenset({"po_number"})
 
 
 def edit_po_number(
-    caller: Caller, subscription_id: str, body: dict[str, Any], if_match: str | None, ports: Ports
+    caller: Caller, subscription_id: str, body: Body, if_match: str | None, ports: Ports
 ) -> Subscription:
+    subscription = _admin_subscription(caller, subscription_id, ports)
+    body = _read(body)
     unknown = sorted(set(body) - PATCHABLE)
     if unknown or "po_number" not in body:
         raise InvalidInput(
@@ -249,7 +280,6 @@ def edit_po_number(
     except ValueError as error:
         raise InvalidInput(str(error)) from None
     expected = parse_if_match(if_match)
-    subscription = _admin_subscription(caller, subscription_id, ports)
     if expected is not None and expected != subscription.version:
         raise PreconditionFailed("The subscription changed since you read it. Reload it and apply your edit again.")
     return _change(
@@ -263,9 +293,9 @@ def edit_po_number(
     )
 
 
-def change_payment_method(caller: Caller, subscription_id: str, body: dict[str, Any], ports: Ports) -> Subscription:
-    method = parse_payment_method(body, ports.clock.now().date())
+def change_payment_method(caller: Caller, subscription_id: str, body: Body, ports: Ports) -> Subscription:
     subscription = _admin_subscription(caller, subscription_id, ports)
+    method = parse_payment_method(_read(body), ports.clock.now().date())
     safe: dict[str, Any] = {"type": method.type}
     if method.type == "card":
         safe.update(brand=method.brand, last4=method.last4)  # never the token: history must hold nothing secret

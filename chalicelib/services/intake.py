@@ -7,10 +7,11 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from chalicelib.domain.errors import DuplicateOrder
-from chalicelib.domain.models import Subscription, SubscriptionStatus, activation_deadline
+from chalicelib.domain.errors import DuplicateOrder, OrderRejected
+from chalicelib.domain.models import Subscription, SubscriptionStatus, activation_deadline, utc_iso
 from chalicelib.domain.orders import OrderPlaced, parse_order
 from chalicelib.domain.tokens import new_token_id
 from chalicelib.services import emails
@@ -19,6 +20,8 @@ from chalicelib.services.ports import AgreementCatalog, Clock, LinkSecret, Porta
 from chalicelib.services.tokens import issue_token
 
 log = logging.getLogger(__name__)
+
+MAX_CLOCK_SKEW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ def receive_order(
         log.info("order %s redelivered; subscription %s unchanged", order.order_id, existing.subscription_id)
         return IntakeResult("duplicate", existing.subscription_id)
     now = clock.now()
+    if order.ordered_at > now + MAX_CLOCK_SKEW:
+        raise OrderRejected([f"ordered_at {utc_iso(order.ordered_at)} is in the future; it would extend the 90 days"])
     deadline = activation_deadline(order.ordered_at)
     if now >= deadline:
         log.warning("order %s arrived after its activation deadline %s; nothing created", order.order_id, deadline)

@@ -41,7 +41,12 @@ class Delivery:
             except Exception:  # the email is safe in the outbox, whatever went wrong here
                 log.exception("email %s (%s) not sent now; the outbox job will retry", email.mail_id, email.kind)
                 continue
-            if not self._repo.mark_sent(email, provider_id, self._clock.now()):
+            try:
+                recorded = self._repo.mark_sent(email, provider_id, self._clock.now())
+            except Exception:  # sent but not recorded: the job may send it once more, which beats losing it
+                log.exception("email %s was sent but could not be marked sent", email.mail_id)
+                continue
+            if not recorded:
                 log.warning("email %s was claimed by the outbox job while being sent", email.mail_id)
 
     def deliver_due(self, time_left: TimeLeft, batch_size: int = 25, stop_margin_s: float = 10.0) -> DeliverySummary:

@@ -10,7 +10,7 @@ from chalicelib.services.identity import Caller
 from chalicelib.services.ports import Clock, PortalRepository
 
 NOT_VISIBLE = "No subscription with this id is visible to you. Check that you signed in on your country's web site."
-MAX_PAGE = 100
+MAX_PAGE = 50  # a page's subscriptions and the caller's roles on them fit one BatchGetItem (100 keys)
 
 
 @dataclass(frozen=True)
@@ -47,13 +47,16 @@ def list_subscriptions(
     now = clock.now()
     page = repo.list_access(caller.key, caller.country, min(max(limit, 1), MAX_PAGE), cursor)
     live_ids = [e.subscription_id for e in page.entries if e.visible_until is None or now < e.visible_until]
-    by_id = {s.id: s for s in repo.batch_get_subscriptions(live_ids)} if live_ids else {}
+    found = repo.subscriptions_with_roles(live_ids, caller.key) if live_ids else []
+    by_id = {s.id: (s, roles) for s, roles in found}
     items: list[VisibleSubscription] = []
     for subscription_id in live_ids:
-        subscription = by_id.get(subscription_id)
-        if subscription is None or subscription.country != caller.country or not subscription.is_visible_at(now):
+        if subscription_id not in by_id:
             continue
-        role = subscription.role_of(caller.email, holds_seat=True)
+        subscription, roles = by_id[subscription_id]
+        if subscription.country != caller.country or not subscription.is_visible_at(now):
+            continue
+        role = subscription.role_of(caller.email, holds_seat="seat" in roles)
         if role is not None:
             items.append(VisibleSubscription(subscription, role))
     other_countries: list[str] = []
