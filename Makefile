@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 package: $(STAMP)
+	find chalicelib -name __pycache__ -prune -exec rm -rf {} +
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-eu-west-1} $(BIN)/chalice package --stage $${STAGE:-prod} \
 		--merge-template infra/resources.json build/$${STAGE:-prod}
 
