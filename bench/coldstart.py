@@ -16,7 +16,7 @@ from bench.provision import REGION
 from bench.report import Report
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNS = 5
+RUNS = 9
 TARGET_RATIO = 1.5
 CALLER = "marie.dupont@example.fr"
 

@@ -48,6 +48,7 @@ def app_env(jwks_path: Path, secret_arn: str) -> dict[str, str]:
         "JWKS_URL": jwks_path.resolve().as_uri(),
         "COUNTRY_CLAIM": COUNTRY_CLAIM,
         "LINK_SECRET_ARN": secret_arn,
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",  # as .chalice/config.json sets it for the deployed functions
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from chalice.app import Blueprint, Response
@@ -15,7 +15,9 @@ from chalicelib.api.http import MAX_BODY_BYTES, PAGE_HEADERS, status_for
 from chalicelib.container import get_container
 from chalicelib.domain import errors
 from chalicelib.domain.models import language_of
-from chalicelib.services import activation
+
+if TYPE_CHECKING:
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,12 @@ pages = Blueprint(__name__)
 
 # Any content type: a scanner's odd POST must get this page's answer (with its headers), never Chalice's bare 415.
 FORM_TYPES = ["*/*"]
+
+
+def _activation() -> Any:
+    from chalicelib.services import activation  # on first use: the portal API's cold start never pays for it
+
+    return activation
 
 
 def _page(body: str, status: int = 200) -> Response:
@@ -76,7 +84,7 @@ def page_view(view: Callable[..., Response]) -> Callable[..., Response]:
 
 def _agreement_page(token: str, notice_key: str | None = None, status: int = 200) -> Response:
     c = get_container()
-    page = activation.agreement_page(token, repo=c.repo, clock=c.clock, agreements=c.agreements)
+    page = _activation().agreement_page(token, repo=c.repo, clock=c.clock, agreements=c.agreements)
     s = page.subscription
     language = s.language
     t = messages(language)["page"]
@@ -145,11 +153,11 @@ def activation_page(token: str) -> Response:
     c = get_container()
     identity = (request.context or {}).get("identity") or {}
     try:
-        outcome = activation.activate_by_link(
+        outcome = _activation().activate_by_link(
             token,
             accepted=accepted,
             agreement_version=version,
-            context=activation.RequestContext(
+            context=_activation().RequestContext(
                 ip=str(identity.get("sourceIp") or "unknown"),
                 user_agent=str(request.headers.get("user-agent") or "")[:512],
             ),

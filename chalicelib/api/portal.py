@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from chalice.app import Blueprint, Response
@@ -16,8 +16,11 @@ from chalicelib.container import get_container
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.models import Role, Subscription, SubscriptionStatus, utc_iso
 from chalicelib.domain.payment import CARD_NUMBER_REFUSED, contains_card_number
-from chalicelib.services import activation, administration, portal
+from chalicelib.services import portal
 from chalicelib.services.identity import Caller
+
+if TYPE_CHECKING:
+    from chalicelib.services import activation, administration
 
 api = Blueprint(__name__)
 
@@ -29,6 +32,20 @@ def _route(path: str, methods: list[str]) -> Any:
     return api.route(path, methods=methods)
 
 
+# The activation and administration use cases are imported on first use: the list and detail routes, the ones a
+# cold start most often serves, never pay for them.
+def _activation() -> Any:
+    from chalicelib.services import activation
+
+    return activation
+
+
+def _administration() -> Any:
+    from chalicelib.services import administration
+
+    return administration
+
+
 def _caller() -> Caller:
     headers = api.current_request.headers
     caller: Caller = get_container().verifier.verify(headers.get("authorization"))
@@ -38,10 +55,11 @@ def _caller() -> Caller:
 def _context() -> activation.RequestContext:
     request = api.current_request
     identity = (request.context or {}).get("identity") or {}
-    return activation.RequestContext(
+    context: activation.RequestContext = _activation().RequestContext(
         ip=str(identity.get("sourceIp") or "unknown"),
         user_agent=str(request.headers.get("user-agent") or "")[:512],
     )
+    return context
 
 
 def _out(subscription: Subscription, role: Role) -> dict[str, object]:
@@ -111,7 +129,7 @@ def activate(subscription_id: str) -> Response:
             + "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
         ) from None
     c = get_container()
-    outcome = activation.activate_in_portal(
+    outcome = _activation().activate_in_portal(
         caller,
         check_subscription_id(subscription_id),
         accepted=request.accept_agreement,
@@ -135,7 +153,7 @@ def activate(subscription_id: str) -> Response:
 def resend_activation_email(subscription_id: str) -> Response:
     caller = _caller()
     c = get_container()
-    subscription = activation.resend_activation_email(
+    subscription = _activation().resend_activation_email(
         caller,
         check_subscription_id(subscription_id),
         repo=c.repo,
@@ -155,7 +173,8 @@ def resend_activation_email(subscription_id: str) -> Response:
 # -- administration (active subscriptions, admin only) ---------------------------------------------------------------
 def _ports() -> administration.Ports:
     c = get_container()
-    return administration.Ports(repo=c.repo, clock=c.clock, delivery=c.delivery)
+    ports: administration.Ports = _administration().Ports(repo=c.repo, clock=c.clock, delivery=c.delivery)
+    return ports
 
 
 def _cursor() -> str | None:
@@ -172,7 +191,7 @@ def _admin_view(subscription: Subscription) -> Response:
 def list_users(subscription_id: str) -> dict[str, Any]:
     caller = _caller()
     params: Mapping[str, str] = api.current_request.query_params or {}
-    result = administration.list_seats(
+    result = _administration().list_seats(
         caller, check_subscription_id(subscription_id), _limit(params.get("limit")), _cursor(), _ports()
     )
     return {
@@ -188,7 +207,7 @@ def list_users(subscription_id: str) -> dict[str, Any]:
 def assign_user(subscription_id: str) -> Response:
     caller = _caller()
     raw = _raw_body()
-    seat = administration.assign_seat(
+    seat = _administration().assign_seat(
         caller, check_subscription_id(subscription_id), lambda: parse_json_body(raw), _ports()
     )
     return Response(
@@ -201,7 +220,7 @@ def assign_user(subscription_id: str) -> Response:
 @json_view
 def remove_user(subscription_id: str, email: str) -> Response:
     caller = _caller()
-    administration.remove_seat(caller, check_subscription_id(subscription_id), unquote(email), _ports())
+    _administration().remove_seat(caller, check_subscription_id(subscription_id), unquote(email), _ports())
     return Response(body="", status_code=204)
 
 
@@ -210,7 +229,7 @@ def remove_user(subscription_id: str, email: str) -> Response:
 def admin_candidates(subscription_id: str) -> dict[str, Any]:
     caller = _caller()
     params: Mapping[str, str] = api.current_request.query_params or {}
-    items, next_cursor = administration.admin_candidates(
+    items, next_cursor = _administration().admin_candidates(
         caller, check_subscription_id(subscription_id), _limit(params.get("limit")), _cursor(), _ports()
     )
     return {"items": items, "next_cursor": next_cursor}
@@ -222,7 +241,7 @@ def admin_candidates(subscription_id: str) -> dict[str, Any]:
 def transfer_admin(subscription_id: str) -> dict[str, Any]:
     caller = _caller()
     raw = _raw_body()
-    after = administration.transfer_admin(
+    after = _administration().transfer_admin(
         caller, check_subscription_id(subscription_id), lambda: parse_json_body(raw), _ports()
     )
     return {
@@ -238,7 +257,7 @@ def transfer_admin(subscription_id: str) -> dict[str, Any]:
 def patch_subscription(subscription_id: str) -> Response:
     caller = _caller()
     raw = _raw_body()
-    after = administration.edit_po_number(
+    after = _administration().edit_po_number(
         caller,
         check_subscription_id(subscription_id),
         lambda: parse_json_body(raw),
@@ -256,7 +275,7 @@ def put_payment_method(subscription_id: str) -> Response:
     if contains_card_number(raw):  # before anything else: such a body is never parsed further, stored or logged
         raise InvalidInput(CARD_NUMBER_REFUSED)
     caller = _caller()
-    after = administration.change_payment_method(
+    after = _administration().change_payment_method(
         caller, check_subscription_id(subscription_id), lambda: parse_json_body(raw), _ports()
     )
     return _admin_view(after)
@@ -266,7 +285,7 @@ def put_payment_method(subscription_id: str) -> Response:
 @json_view
 def get_agreement(subscription_id: str) -> dict[str, Any]:
     caller = _caller()
-    view = administration.agreement_of(
+    view = _administration().agreement_of(
         caller, check_subscription_id(subscription_id), _ports(), get_container().agreements
     )
     return {
@@ -284,7 +303,7 @@ def get_agreement(subscription_id: str) -> dict[str, Any]:
 def cancellation(subscription_id: str) -> Response:
     caller = _caller()
     cancel = api.current_request.method == "POST"
-    after, _ = administration.set_cancellation(caller, check_subscription_id(subscription_id), cancel, _ports())
+    after, _ = _administration().set_cancellation(caller, check_subscription_id(subscription_id), cancel, _ports())
     return _admin_view(after)
 
 
@@ -293,7 +312,7 @@ def cancellation(subscription_id: str) -> Response:
 def history(subscription_id: str) -> dict[str, Any]:
     caller = _caller()
     params: Mapping[str, str] = api.current_request.query_params or {}
-    events, next_cursor = administration.history(
+    events, next_cursor = _administration().history(
         caller, check_subscription_id(subscription_id), _limit(params.get("limit")), _cursor(), _ports()
     )
     return {
@@ -308,7 +327,7 @@ def my_entitlements() -> dict[str, Any]:
     caller = _caller()
     params: Mapping[str, str] = api.current_request.query_params or {}
     c = get_container()
-    usable, next_cursor = administration.entitlements(
+    usable, next_cursor = _administration().entitlements(
         caller, _limit(params.get("limit")), _cursor(), repo=c.repo, clock=c.clock
     )
     return {

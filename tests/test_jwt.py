@@ -1,0 +1,132 @@
+"""The JWT verifier on its own: every way a token can be wrong is a 401, and only the IdP's RS256 keys count."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from chalicelib.adapters.jwt_verifier import JwtVerifier, rsa_keys
+from chalicelib.domain.errors import Unauthenticated
+from tests.support import AUDIENCE, ISSUER, shared_issuer
+
+
+def _verifier(jwks=None) -> JwtVerifier:
+    document = jwks or shared_issuer().jwks()
+    return JwtVerifier("file:///unused", ISSUER, AUDIENCE, "custom:country", fetch=lambda url: document)
+
+
+def _token(headers=None, key=None, algorithm="RS256", **claims):
+    issuer = shared_issuer()
+    now = int(time.time())
+    payload = {"iss": ISSUER, "aud": AUDIENCE, "email": "a@example.fr", "custom:country": "fr", "iat": now,
+               "exp": now + 600, **claims}
+    payload = {k: v for k, v in payload.items() if v is not None}
+    return jwt.encode(payload, key or issuer.key, algorithm=algorithm, headers={"kid": issuer.kid, **(headers or {})})
+
+
+def test_a_good_token_gives_the_caller_with_the_country_upper_cased():
+    caller = _verifier().verify(f"Bearer {_token()}")
+    assert (caller.email, caller.country) == ("a@example.fr", "FR")
+
+
+def test_audience_may_be_a_list():
+    assert _verifier().verify(f"Bearer {_token(aud=['other', AUDIENCE])}").email == "a@example.fr"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        lambda: _token(algorithm="RS512"),
+        lambda: _token(headers={"crit": ["exp"]}),
+        lambda: _token(nbf=int(time.time()) + 3600),
+        lambda: _token(iat=int(time.time()) + 3600),
+        lambda: _token(exp="9999999999"),
+        lambda: _token(exp=None),
+        lambda: _token(aud=["other"]),
+        lambda: _token(token_use="access"),
+        lambda: _token(email_verified=False),
+        lambda: _token(**{"custom:country": "FRA"}),
+        lambda: _token().rsplit(".", 1)[0] + ".",
+        lambda: _token() + "x",
+        lambda: "a.b",
+        lambda: "x" * 20000,
+        lambda: "e30.e30.e30",
+    ],
+)
+def test_wrong_tokens_are_refused(token):
+    with pytest.raises(Unauthenticated):
+        _verifier().verify(f"Bearer {token()}")
+
+
+def test_a_tampered_payload_fails_the_signature():
+    header, payload, signature = _token().split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["email"] = "boss@example.fr"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    with pytest.raises(Unauthenticated):
+        _verifier().verify(f"Bearer {header}.{forged}.{signature}")
+
+
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
+def test_weak_and_non_signing_keys_in_the_jwks_are_ignored():
+    weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(weak.public_key()))
+    jwks = {"keys": [{**public, "kid": "weak"}, {**shared_issuer().jwks()["keys"][0], "kid": "enc", "use": "enc"},
+                     {"kty": "oct", "kid": "sym", "k": "c2VjcmV0"}, "junk"]}
+    assert rsa_keys(jwks) == {}
+    token = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "email": "a@example.fr", "custom:country": "FR",
+                        "exp": int(time.time()) + 60}, weak, algorithm="RS256", headers={"kid": "weak"})
+    with pytest.raises(Unauthenticated):
+        _verifier(jwks).verify(f"Bearer {token}")
+
+
+def test_an_unknown_kid_refreshes_the_jwks_at_most_once_a_minute():
+    fetches = []
+
+    def fetch(url):
+        fetches.append(url)
+        return shared_issuer().jwks()
+
+    verifier = JwtVerifier("file:///jwks", ISSUER, AUDIENCE, "custom:country", fetch=fetch)
+    for _ in range(5):
+        with pytest.raises(Unauthenticated):
+            verifier.verify(f"Bearer {_token(headers={'kid': 'rotated-away'})}")
+    assert len(fetches) == 1
+
+
+def test_jwks_is_fetched_over_https_loopback_http_or_file_only(tmp_path):
+    import http.server
+    import threading
+
+    from chalicelib.adapters.jwt_verifier import fetch_jwks
+
+    document = shared_issuer().jwks()
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(document))
+    assert fetch_jwks(path.as_uri()) == document
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(json.dumps(document).encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        assert fetch_jwks(f"http://127.0.0.1:{server.server_address[1]}/jwks.json") == document
+    finally:
+        server.shutdown()
+        thread.join()
+    for url in ("http://idp.example.com/jwks.json", "ftp://idp.example.com/jwks.json"):
+        with pytest.raises(RuntimeError):
+            fetch_jwks(url)
