@@ -206,3 +206,94 @@ def test_a_removed_seat_holder_loses_the_subscription_from_list_and_entitlements
 
     assert body_of(call(client, stack, "GET", "/subscriptions", email=SEAT))["items"] == []
     assert body_of(call(client, stack, "GET", "/me/entitlements", email=SEAT))["items"] == []
+
+
+# -- second review -----------------------------------------------------------------------------------------------
+CARD_BODY = {
+    "type": "card",
+    "token": "tok4111111111111111",
+    "brand": "visa",
+    "last4": "1111",
+    "exp_month": 1,
+    "exp_year": 2030,
+}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        json.dumps(CARD_BODY).encode("utf-16-le"),
+        json.dumps(CARD_BODY).encode("utf-32"),
+        b"\xef\xbb\xbf"
+        + json.dumps({**CARD_BODY, "token": "tok"}).encode()[:-1]
+        + b', "memo": "\\u0034\\u0031\\u0031\\u0031111111111111"}',
+    ],
+)
+def test_card_numbers_cannot_hide_in_another_encoding(client, stack, active, raw):
+    response = client.http.put(
+        f"/subscriptions/{active}/payment-method",
+        body=raw,
+        headers={**stack.issuer.bearer(ADMIN, "FR"), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "4111" not in json.dumps(stack.ddb.scan(TableName="portal-test")["Items"])
+    assert stack.repo.get_subscription(active).payment_method.type == "invoice"
+
+
+def test_a_huge_body_is_refused_by_size_before_any_scan(client, stack, active):
+    response = client.http.put(
+        f"/subscriptions/{active}/payment-method",
+        body=json.dumps({"memo": "1" * 300_000}),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+
+
+def test_a_refused_card_body_leaves_no_idempotency_record(client, stack, active):
+    response = call(
+        client,
+        stack,
+        "PUT",
+        f"/subscriptions/{active}/payment-method",
+        {**CARD_BODY, "token": "4111111111111111"},
+        **{"Idempotency-Key": "card-1"},
+    )
+    assert response.status_code == 400
+    items = stack.ddb.scan(
+        TableName="portal-test",
+        FilterExpression="begins_with(PK, :p)",
+        ExpressionAttributeValues={":p": {"S": "IDEMPOTENCY#"}},
+    )["Items"]
+    assert items == []
+
+
+@pytest.mark.parametrize(
+    ("token", "status"),
+    [
+        ("4111x1111x1111x1111", 400),
+        ("src_2024-11-26_093000", 200),
+        ("evt.2026.11.26.123456789", 200),
+        ("pm_1N3yXa2eZvKYlo2C4f6x", 200),
+    ],
+)
+def test_tokens_are_told_apart_from_disguised_card_numbers(client, stack, active, token, status):
+    response = call(client, stack, "PUT", f"/subscriptions/{active}/payment-method", {**CARD, "token": token})
+    assert response.status_code == status, response.body
+
+
+@pytest.mark.parametrize(("method", "path_suffix"), [("PATCH", ""), ("PUT", "/payment-method"), ("POST", "/users")])
+def test_deeply_nested_bodies_are_400_not_500(client, stack, active, method, path_suffix):
+    response = call(client, stack, method, f"/subscriptions/{active}{path_suffix}", "[" * 5000 + "]" * 5000)
+    assert response.status_code == 400
+
+
+def test_no_break_spaces_in_names_are_fine_and_invisible_fillers_are_not(client, stack, active):
+    ok = call(
+        client, stack, "POST", f"/subscriptions/{active}/users", {"email": "n@example.fr", "name": "Jean\u00a0Dupont"}
+    )
+    assert ok.status_code == 201 and body_of(ok)["name"] == "Jean Dupont"
+    for name in ("\u3164", "A\u034fB", "Z\u0301\u0301\u0301\u0301\u0301"):
+        response = call(
+            client, stack, "POST", f"/subscriptions/{active}/users", {"email": "m@example.fr", "name": name}
+        )
+        assert response.status_code == 400, name

@@ -23,8 +23,16 @@ def _verifier(jwks=None) -> JwtVerifier:
 def _token(headers=None, key=None, algorithm="RS256", **claims):
     issuer = shared_issuer()
     now = int(time.time())
-    payload = {"iss": ISSUER, "aud": AUDIENCE, "email": "a@example.fr", "custom:country": "fr", "iat": now,
-               "exp": now + 600, **claims}
+    payload = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "email": "a@example.fr",
+        "email_verified": True,
+        "custom:country": "fr",
+        "iat": now,
+        "exp": now + 600,
+        **claims,
+    }
     payload = {k: v for k, v in payload.items() if v is not None}
     return jwt.encode(payload, key or issuer.key, algorithm=algorithm, headers={"kid": issuer.kid, **(headers or {})})
 
@@ -76,11 +84,21 @@ def test_a_tampered_payload_fails_the_signature():
 def test_weak_and_non_signing_keys_in_the_jwks_are_ignored():
     weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(weak.public_key()))
-    jwks = {"keys": [{**public, "kid": "weak"}, {**shared_issuer().jwks()["keys"][0], "kid": "enc", "use": "enc"},
-                     {"kty": "oct", "kid": "sym", "k": "c2VjcmV0"}, "junk"]}
+    jwks = {
+        "keys": [
+            {**public, "kid": "weak"},
+            {**shared_issuer().jwks()["keys"][0], "kid": "enc", "use": "enc"},
+            {"kty": "oct", "kid": "sym", "k": "c2VjcmV0"},
+            "junk",
+        ]
+    }
     assert rsa_keys(jwks) == {}
-    token = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "email": "a@example.fr", "custom:country": "FR",
-                        "exp": int(time.time()) + 60}, weak, algorithm="RS256", headers={"kid": "weak"})
+    token = jwt.encode(
+        {"iss": ISSUER, "aud": AUDIENCE, "email": "a@example.fr", "custom:country": "FR", "exp": int(time.time()) + 60},
+        weak,
+        algorithm="RS256",
+        headers={"kid": "weak"},
+    )
     with pytest.raises(Unauthenticated):
         _verifier(jwks).verify(f"Bearer {token}")
 
@@ -130,3 +148,92 @@ def test_jwks_is_fetched_over_https_loopback_http_or_file_only(tmp_path):
     for url in ("http://idp.example.com/jwks.json", "ftp://idp.example.com/jwks.json"):
         with pytest.raises(RuntimeError):
             fetch_jwks(url)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _signed(header: bytes, payload: bytes) -> str:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    signing_input = f"{_b64(header)}.{_b64(payload)}"
+    signature = shared_issuer().key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input}.{_b64(signature)}"
+
+
+def _claims(**extra) -> dict:
+    return {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "email": "a@example.fr",
+        "email_verified": True,
+        "custom:country": "FR",
+        "exp": int(time.time()) + 600,
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        lambda: _signed(b'{"alg":"none","alg":"RS256","kid":"test-key"}', json.dumps(_claims()).encode()),
+        lambda: _signed(b'{"alg":"RS256","kid":"test-key"}', b'{"exp": NaN, "iss": "x"}'),
+        lambda: _signed(b'{"alg":"RS256","kid":"test-key"}', json.dumps(_claims(exp=10**400)).encode()),
+        lambda: _signed(b'{"alg":"RS256","kid":"test-key"}', json.dumps(_claims(exp=1e308 * 10)).encode()),
+        lambda: _signed(b'{"alg":"RS256","kid":"test-key"}', json.dumps(_claims()).encode("utf-16")),
+        lambda: _signed(b"[" * 5000 + b"]" * 5000, json.dumps(_claims()).encode()),
+        lambda: _signed(b'{"alg":"RS256","kid":"test-key"}', json.dumps(_claims(email_verified="false")).encode()),
+        lambda: _signed(b'{"alg":"RS256","kid":"test-key"}', json.dumps(_claims(email_verified=None)).encode()),
+        lambda: _signed(
+            b'{"alg":"RS256","kid":"test-key"}', json.dumps(_claims(email="K\u212aim@example.fr")).encode()
+        ),
+        lambda: _signed(b'{"alg":"RS256","kid":"test-key"}', json.dumps(_claims(email="")).encode()),
+    ],
+)
+def test_crafted_but_signed_tokens_are_refused_not_500(token):
+    with pytest.raises(Unauthenticated):
+        _verifier().verify(f"Bearer {token()}")
+
+
+def test_a_non_canonical_signature_encoding_is_refused():
+    header, payload, signature = _signed(b'{"alg":"RS256","kid":"test-key"}', json.dumps(_claims()).encode()).split(".")
+    assert _verifier().verify(f"Bearer {header}.{payload}.{signature}").email == "a@example.fr"
+    last = signature[-1]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    sibling = alphabet[alphabet.index(last) ^ 1]  # same decoded bytes when the low bits are padding
+    with pytest.raises(Unauthenticated):
+        _verifier().verify(f"Bearer {header}.{payload}.{signature[:-1]}{sibling}")
+
+
+def test_an_idp_outage_keeps_the_known_keys_and_without_keys_answers_503():
+    from chalicelib.domain.errors import Unavailable
+
+    calls = []
+
+    def flaky(url):
+        calls.append(url)
+        if len(calls) > 1:
+            raise OSError("IdP down")
+        return shared_issuer().jwks()
+
+    verifier = JwtVerifier("file:///jwks", ISSUER, AUDIENCE, "custom:country", fetch=flaky)
+    assert verifier.verify(f"Bearer {_token()}").email == "a@example.fr"
+    verifier._loaded_at -= 7200  # keys are old: a refresh is due, and fails
+    verifier._fetched_at -= 7200
+    assert verifier.verify(f"Bearer {_token()}").email == "a@example.fr"
+
+    down = JwtVerifier(
+        "file:///jwks", ISSUER, AUDIENCE, "custom:country", fetch=lambda url: (_ for _ in ()).throw(OSError("IdP down"))
+    )
+    with pytest.raises(Unavailable):
+        down.verify(f"Bearer {_token()}")
+
+
+@pytest.mark.parametrize("url", ["http://localhost.evil.example/jwks.json", "http://localhost@evil.example/jwks"])
+def test_loopback_means_loopback(url):
+    from chalicelib.adapters.jwt_verifier import fetch_jwks
+
+    with pytest.raises(RuntimeError):
+        fetch_jwks(url)

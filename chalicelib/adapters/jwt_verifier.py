@@ -9,52 +9,70 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
+import logging
+import math
 import re
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
-from chalicelib.domain.errors import Unauthenticated
+from chalicelib import strictjson
+from chalicelib.domain.errors import Unauthenticated, Unavailable
+from chalicelib.domain.models import normalize_email
+from chalicelib.domain.orders import validate_email
 from chalicelib.services.identity import Caller
 
-REFRESH_AT_MOST_EVERY_S = 60.0
+REFRESH_AT_MOST_EVERY_S = 10.0  # an unknown kid may refresh the keys this often (forged kids cannot hammer the IdP)
+KEYS_MAX_AGE_S = 3600.0  # keys the IdP withdrew stop working within the hour
 LEEWAY_S = 30
 MAX_TOKEN_LENGTH = 16 * 1024
 MIN_RSA_BITS = 2048
 INVALID = "The bearer token is missing, invalid or expired. Sign in again."
-_BASE64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+log = logging.getLogger(__name__)
 
 
 def fetch_jwks(url: str) -> dict[str, Any]:
-    """https (the IdP), or file:// and loopback http for local runs. urllib3 is botocore's own HTTP client, already
-    loaded with boto3, so fetching adds nothing to the cold start."""
-    if url.startswith("file://"):
-        from urllib.parse import unquote, urlsplit
+    """https (the IdP), or file:// and loopback http for local runs; no redirects. urllib3 is botocore's own HTTP
+    client, already loaded with boto3, so fetching adds nothing to the cold start."""
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        with open(unquote(parts.path), "rb") as file:
+            document: Any = strictjson.loads(file.read())
+    elif parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost")):
+        import urllib3
 
-        with open(unquote(urlsplit(url).path), "rb") as file:
-            document: dict[str, Any] = json.loads(file.read())
-            return document
-    if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        response = urllib3.PoolManager(timeout=5.0, retries=2).request("GET", url, redirect=False)
+        if response.status != 200:
+            raise RuntimeError(f"the JWKS at {url} answered {response.status}")
+        document = strictjson.loads(response.data)
+    else:
         raise RuntimeError("JWKS_URL must be https (or file:// / loopback http for local runs)")
-    import urllib3
-
-    response = urllib3.request("GET", url, timeout=5.0, retries=2)
-    if response.status != 200:
-        raise RuntimeError(f"the JWKS at {url} answered {response.status}")
-    document = json.loads(response.data)
+    if not isinstance(document, dict):
+        raise RuntimeError("the JWKS is not a JSON object")
     return document
 
 
 def _b64decode(segment: str) -> bytes:
-    if not _BASE64URL.match(segment):
+    """Canonical base64url only: the same token can never be written two ways."""
+    if not _BASE64URL.fullmatch(segment):
         raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    if base64.urlsafe_b64encode(data).rstrip(b"=").decode() != segment:
+        raise ValueError("not canonical base64url")
+    return data
 
 
 def _seconds(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 def rsa_keys(jwks: dict[str, Any]) -> dict[str, Any]:
@@ -94,14 +112,23 @@ class JwtVerifier:
         self._fetch = fetch
         self._keys: dict[str, Any] = {}
         self._fetched_at = float("-inf")
+        self._loaded_at = float("-inf")
         self._lock = threading.Lock()
 
     def _key(self, kid: str) -> Any:
         with self._lock:
-            if kid not in self._keys and time.monotonic() - self._fetched_at > REFRESH_AT_MOST_EVERY_S:
-                # Refresh on an unknown kid (key rotation), but never let forged kids hammer the IdP.
-                self._fetched_at = time.monotonic()
-                self._keys = rsa_keys(self._fetch(self._url))
+            now = time.monotonic()
+            stale = now - self._loaded_at > KEYS_MAX_AGE_S
+            if (kid not in self._keys or stale) and now - self._fetched_at > REFRESH_AT_MOST_EVERY_S:
+                self._fetched_at = now
+                try:
+                    self._keys = rsa_keys(self._fetch(self._url))
+                    self._loaded_at = now
+                except Exception:  # keep the keys we have; a passing IdP hiccup must not log everyone out
+                    log.exception("the identity provider's keys could not be fetched")
+                    self._fetched_at = now - REFRESH_AT_MOST_EVERY_S + 1.0  # try again in a second
+                    if not self._keys:
+                        raise Unavailable("Sign-in cannot be checked right now; please retry in a moment.") from None
             return self._keys.get(kid)
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
@@ -113,10 +140,10 @@ class JwtVerifier:
         if len(token) > MAX_TOKEN_LENGTH or len(parts) != 3:
             raise Unauthenticated(INVALID)
         try:
-            header = json.loads(_b64decode(parts[0]))
-            claims = json.loads(_b64decode(parts[1]))
+            header = strictjson.loads(_b64decode(parts[0]))
+            claims = strictjson.loads(_b64decode(parts[1]))
             signature = _b64decode(parts[2])
-        except (ValueError, UnicodeDecodeError, binascii.Error):
+        except (ValueError, binascii.Error):
             raise Unauthenticated(INVALID) from None
         # Only RS256, and no extension we would have to understand: "none", HS256 keyed with the public key and
         # friends never reach a key.
@@ -151,8 +178,12 @@ class JwtVerifier:
         if claims.get("token_use", "id") != "id":  # Cognito access tokens carry no email: the portal sends ID tokens
             raise Unauthenticated("Send the ID token from your sign-in, not an access token.")
         email, country = claims.get("email"), claims.get(self._country_claim)
-        if not isinstance(email, str) or not isinstance(country, str) or len(country) != 2:
+        if not isinstance(email, str) or not isinstance(country, str) or not re.fullmatch(r"[A-Za-z]{2}", country):
             raise Unauthenticated("The token carries no email or country; sign in on your country's web site.")
-        if claims.get("email_verified") is False:
+        try:
+            email = validate_email(email)
+        except ValueError:
+            raise Unauthenticated("The token's email address is not one this portal can use.") from None
+        if claims.get("email_verified") not in (True, "true"):  # the email is the identity: it must be proven
             raise Unauthenticated("Confirm your email address with your sign-in provider first.")
-        return Caller(email=email, country=country.upper())
+        return Caller(email=normalize_email(email), country=country.upper())

@@ -14,6 +14,7 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
+from chalicelib import strictjson
 from chalicelib.domain import errors
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ ERROR_STATUS: dict[type[errors.DomainError], int] = {
     errors.DeadlinePassed: 410,
     errors.PreconditionFailed: 412,
     errors.PayloadTooLarge: 413,
+    errors.Unavailable: 503,
 }
 
 JSON_HEADERS = {
@@ -98,9 +100,9 @@ def parse_json_body(raw: bytes | None) -> dict[str, Any]:
     if not raw:
         raise errors.InvalidInput("The request needs a JSON object body.")
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise errors.InvalidInput("The request body is not valid JSON.") from None
+        body = strictjson.loads(raw)
+    except strictjson.StrictJsonError as error:
+        raise errors.InvalidInput(f"The request body is not valid JSON: {error}.") from None
     if not isinstance(body, dict):
         raise errors.InvalidInput("The request body must be a JSON object.")
     return body

@@ -13,9 +13,11 @@ from typing import Any
 
 from chalice.app import Request, Response
 
-from chalicelib.api.http import error_response, json_response
+from chalicelib import strictjson
+from chalicelib.api.http import MAX_BODY_BYTES, error_response, json_response
 from chalicelib.container import get_container
 from chalicelib.domain import errors
+from chalicelib.domain.payment import CARD_NUMBER_REFUSED, contains_card_number
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +44,37 @@ def _refuse_foreign_origin(request: Request) -> None:
         raise errors.Forbidden("This request comes from a web page that is not the subscription portal.")
 
 
-def mutation(current_request: Callable[[], Request]) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+def _screen_card_numbers(request: Request) -> None:
+    """Before anything reads, hashes or stores the body: its size, its encoding, then every value in it."""
+    raw = request.raw_body or b""
+    raw = raw.encode() if isinstance(raw, str) else raw
+    if len(raw) > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
+    try:  # a body that is not UTF-8 is never valid, and could hide digits from the scan
+        text = strictjson.decode_utf8(raw)
+    except strictjson.StrictJsonError as error:
+        raise errors.InvalidInput(f"The request body is not valid JSON: {error}.") from None
+    try:
+        decoded = strictjson.loads(text) if text else None
+    except strictjson.StrictJsonError:
+        decoded = None  # the view refuses it once it knows who is asking; the raw text is still scanned
+    if contains_card_number(text, decoded):
+        raise errors.InvalidInput(CARD_NUMBER_REFUSED)
+
+
+def mutation(
+    current_request: Callable[[], Request], *, screen_card_numbers: bool = False
+) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """`screen_card_numbers`: refuse a body holding anything like a card number before it is even fingerprinted."""
+
     def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
             request = current_request()
             try:
                 _refuse_foreign_origin(request)
+                if screen_card_numbers:
+                    _screen_card_numbers(request)
             except errors.DomainError as error:
                 return error_response(error)
             key = request.headers.get(HEADER)

@@ -15,7 +15,6 @@ from chalicelib.api.schemas import ActivationIn, subscription_out
 from chalicelib.container import get_container
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.models import Role, Subscription, SubscriptionStatus, utc_iso
-from chalicelib.domain.payment import CARD_NUMBER_REFUSED, contains_card_number
 from chalicelib.services import portal
 from chalicelib.services.identity import Caller
 
@@ -268,12 +267,10 @@ def patch_subscription(subscription_id: str) -> Response:
 
 
 @_route("/subscriptions/{subscription_id}/payment-method", ["PUT"])
-@mutation(lambda: api.current_request)
+@mutation(lambda: api.current_request, screen_card_numbers=True)
 @json_view
 def put_payment_method(subscription_id: str) -> Response:
-    raw = _raw_body()
-    if contains_card_number(raw):  # before anything else: such a body is never parsed further, stored or logged
-        raise InvalidInput(CARD_NUMBER_REFUSED)
+    raw = _raw_body()  # already screened for card numbers by @mutation
     caller = _caller()
     after = _administration().change_payment_method(
         caller, check_subscription_id(subscription_id), lambda: parse_json_body(raw), _ports()

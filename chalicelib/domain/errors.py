@@ -63,6 +63,12 @@ class PayloadTooLarge(DomainError):
     code = "PayloadTooLarge"
 
 
+class Unavailable(DomainError):
+    """A dependency (the identity provider's keys, storage) cannot answer now; nothing was changed."""
+
+    code = "ServiceUnavailable"
+
+
 # Persistence outcomes that the services interpret; raised by adapters, never reach HTTP.
 class PersistenceError(Exception):
     """Base for storage outcomes a use case must interpret."""

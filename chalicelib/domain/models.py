@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import unicodedata
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -113,7 +114,8 @@ class Subscription(Frozen):
 
 
 def normalize_email(email: str) -> str:
-    return email.strip().casefold()
+    """Addresses are validated ASCII (orders, seats, tokens), so lower-casing is the whole case-insensitivity."""
+    return email.strip().lower()
 
 
 def language_of(locale: str) -> str:
@@ -142,7 +144,28 @@ def parse_utc(text: str) -> datetime:
     return value.astimezone(UTC)
 
 
+_INVISIBLE = frozenset(
+    [0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x2800, 0x3164, 0xFFA0, *range(0x180B, 0x1810), *range(0xFE00, 0xFE10)]
+)
+_NO_BREAK_SPACES = str.maketrans({"\u00a0": " ", "\u2007": " ", "\u202f": " "})
+
+
+def tidy_text(text: str) -> str:
+    """No-break spaces (common in French names) become plain spaces; surrounding blanks go."""
+    return text.translate(_NO_BREAK_SPACES).strip()
+
+
 def is_printable(text: str) -> bool:
-    """Letters, digits, punctuation and the ASCII space: no control, format (bidi, zero-width), surrogate or
-    line-separator characters, which could hide text, break headers or fail to encode."""
-    return text.isprintable()
+    """Letters, digits, punctuation and the ASCII space: no control, format (bidi, zero-width), surrogate,
+    line-separator or other invisible characters, which could hide text, break headers or fail to encode."""
+    if not text.isprintable():
+        return False
+    combining = 0
+    for char in text:
+        code = ord(char)
+        if code in _INVISIBLE or 0xE0000 <= code <= 0xE0FFF:
+            return False
+        combining = combining + 1 if unicodedata.combining(char) else 0
+        if combining > 3:  # stacked marks ("zalgo") that overwrite neighbouring text
+            return False
+    return True

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from chalicelib.domain.errors import OrderRejected
-from chalicelib.domain.models import Customer, PaymentMethod, Person, Product, is_printable, parse_utc
+from chalicelib.domain.models import Customer, PaymentMethod, Person, Product, is_printable, parse_utc, tidy_text
 from chalicelib.domain.reference import COUNTRIES, CURRENCIES
 
 _EMAIL = re.compile(  # a conservative ASCII dot-atom: what SES accepts and what cannot split a To: header
@@ -45,7 +45,7 @@ def validate_po_number(value: str | None) -> str | None:
 
 
 def _clean_text(value: str, what: str) -> str:
-    value = value.strip()
+    value = tidy_text(value)
     if not value:
         raise ValueError(f"{what} must not be empty")
     if len(value) > MAX_NAME_LENGTH or not is_printable(value):

@@ -9,8 +9,6 @@ from typing import Any
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.models import PaymentMethod
 
-# 13 to 19 digits, optionally grouped by single spaces or dashes (how people paste card numbers).
-_DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
 _TOKEN = re.compile(r"^[A-Za-z0-9_:.\-]{4,255}$")
 BRANDS = frozenset(
     {"visa", "mastercard", "amex", "discover", "diners", "jcb", "unionpay", "maestro", "cartes_bancaires"}
@@ -19,6 +17,11 @@ CARD_NUMBER_REFUSED = (
     "The request contains what looks like a card number. Never send card numbers: send the payment provider's token "
     "with brand, last4 and expiry. Nothing was stored."
 )
+
+# A card number as people write it: 13 to 19 digits in one run, or in groups of 3 to 6 digits (4-4-4-4, 4-6-5, ...)
+# separated by single spaces, dots, dashes, underscores, colons or slashes. Both are linear scans.
+_PLAIN = re.compile(r"(?<!\d)\d{13,19}(?!\d)")
+_GROUPED = re.compile(r"(?<!\d)\d{3,6}(?:[ .\-_:/]\d{3,6}){2,5}(?!\d)")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -31,49 +34,48 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-_SEPARATORS = re.compile(r"[\s.\-:_/]")
-_DIGITS = re.compile(r"\d{13,19}")
-
-
 def _has_card_digits(text: str) -> bool:
-    for match in _DIGIT_RUN.finditer(text):
-        digits = re.sub(r"\D", "", match.group(0))
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
-            return True
-    # Separated any other way ("4111.1111.1111.1111", "4111_1111..."): drop separators, try every 13-19 window.
-    compact = _SEPARATORS.sub("", text)
-    for run in re.findall(r"\d{13,}", compact):
-        for length in range(13, min(19, len(run)) + 1):
-            for start in range(len(run) - length + 1):
-                if luhn_valid(run[start : start + length]):
-                    return True
+    for pattern in (_PLAIN, _GROUPED):
+        for match in pattern.finditer(text):
+            digits = re.sub(r"\D", "", match.group(0))
+            if 13 <= len(digits) <= 19 and luhn_valid(digits):
+                return True
     return False
 
 
-def _strings_in(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in (*_strings_in(k), *_strings_in(v))]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings_in(v)]
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        return [str(value)]
-    if isinstance(value, float):
-        return [repr(value)]
-    return []
+def _texts_in(value: Any) -> list[str]:
+    """Every string and number in a decoded JSON value, keys included (iterative: no depth limit to trip over)."""
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, (int, float)) and not isinstance(item, bool):
+            found.append(str(item) if isinstance(item, int) else repr(item))
+    return found
 
 
-def contains_card_number(raw: str | bytes) -> bool:
-    """True when anything in a request body, raw or JSON-decoded (escapes undone), looks like a card number."""
-    import json
+def contains_card_number(text: str, decoded: Any = None) -> bool:
+    """True when the body text, or any value of its decoded JSON (escapes undone), looks like a card number."""
+    return _has_card_digits(text) or any(_has_card_digits(t) for t in _texts_in(decoded))
 
-    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
-    if _has_card_digits(text):
-        return True
-    try:
-        decoded = json.loads(text)
-    except ValueError:
-        return False
-    return any(_has_card_digits(s) for s in _strings_in(decoded))
+
+_LETTER_GROUPED = re.compile(r"(?<!\d)\d{3,6}(?:[^\d]\d{3,6}){2,5}(?!\d)")
+
+
+def _disguised_in_token(token: str) -> bool:
+    """A "token" that is a card number in digit groups split by any one character (4111x1111x1111x1111)."""
+    for match in _LETTER_GROUPED.finditer(token):
+        digits = re.sub(r"\D", "", match.group(0))
+        if 13 <= len(digits) <= 19 and luhn_valid(digits):
+            return True
+    return False
 
 
 def parse_payment_method(body: dict[str, Any], today: date) -> PaymentMethod:
@@ -103,6 +105,8 @@ def parse_payment_method(body: dict[str, Any], today: date) -> PaymentMethod:
         problems.append("exp_month must be a whole number from 1 to 12")
     if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
         problems.append("exp_year must be a four-digit year")
+    if isinstance(token, str) and _disguised_in_token(token):
+        raise InvalidInput(CARD_NUMBER_REFUSED)
     if problems:
         raise InvalidInput("; ".join(problems) + ".")
     assert isinstance(month, int) and isinstance(year, int) and isinstance(brand, str)

@@ -15,7 +15,9 @@ from chalicelib.domain.models import (
     Role,
     Subscription,
     SubscriptionStatus,
+    is_printable,
     normalize_email,
+    tidy_text,
     utc_iso,
 )
 from chalicelib.domain.orders import MAX_NAME_LENGTH, validate_email, validate_po_number
@@ -82,9 +84,10 @@ def _person(body: dict[str, Any]) -> Person:
         email = validate_email(email)
     except ValueError as error:
         raise InvalidInput(str(error)) from None
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH or not name.isprintable():
+    name = tidy_text(name) if isinstance(name, str) else ""
+    if not name or len(name) > MAX_NAME_LENGTH or not is_printable(name):
         raise InvalidInput(f"name is required: 1 to {MAX_NAME_LENGTH} printable characters.")
-    return Person(email=email, name=name.strip())
+    return Person(email=email, name=name)
 
 
 # -- seats -----------------------------------------------------------------------------------------------------------
