@@ -23,25 +23,10 @@ from chalicelib.domain.models import (
     add_months,
     utc_iso,
 )
+from devstack.sample import SAMPLE_ORDER as ORDER
 
 LOCALES = {"FR": "fr-FR", "DE": "de-DE", "GB": "en-GB"}
 _catalog = FileAgreementCatalog()
-
-ORDER: dict[str, Any] = {
-    "order_id": "4500012345",
-    "ordered_at": "2026-11-26T09:30:00Z",
-    "country": "FR",
-    "locale": "fr-FR",
-    "customer": {"id": "0001234567", "name": "Dupont BTP SARL"},
-    "admin": {"email": "marie.dupont@example.fr", "name": "Marie Dupont"},
-    "product": {"code": "PROFIS-ENG", "name": "PROFIS Engineering Suite"},
-    "license_quantity": 5,
-    "term_months": 12,
-    "unit_price": "450.00",
-    "currency": "EUR",
-    "po_number": "PO-7781",
-    "payment_method": {"type": "invoice"},
-}
 
 
 def order_message(order_id: str, admin_email: str, ordered_at: datetime, country: str = "FR") -> dict[str, Any]:
@@ -52,9 +37,7 @@ def order_message(order_id: str, admin_email: str, ordered_at: datetime, country
     return message
 
 
-def subscription(
-    n: int, admin_email: str, country: str, ordered_at: datetime, *, active: bool = False
-) -> Subscription:
+def subscription(n: int, admin_email: str, country: str, ordered_at: datetime, *, active: bool = False) -> Subscription:
     locale = LOCALES[country]
     agreement = _catalog.current(country, locale.split("-")[0])
     fields: dict[str, Any] = {}
@@ -64,8 +47,12 @@ def subscription(
             "activated_at": activated_at,
             "next_renewal_date": add_months(activated_at.date(), 12),
             "evidence": ActivationEvidence(
-                accepted_by=admin_email, accepted_at=activated_at, agreement_version=agreement.version,
-                ip="198.51.100.7", user_agent="bench", channel=ActivationChannel.PORTAL,
+                accepted_by=admin_email,
+                accepted_at=activated_at,
+                agreement_version=agreement.version,
+                ip="198.51.100.7",
+                user_agent="bench",
+                channel=ActivationChannel.PORTAL,
             ),
             "version": 2,
         }

@@ -29,28 +29,12 @@ from chalicelib.domain.orders import validate_email
 from chalicelib.domain.reference import COUNTRIES
 from devstack import mailbox
 from devstack.issuer import LocalIssuer
+from devstack.sample import SAMPLE_ORDER
 
 URL_PREFIX = "/_dev"
 HERE = Path(__file__).resolve().parent
 # Developers post with curl as often as with the console: any of these is read as JSON.
 BODY_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
-
-# DESIGN section 4: the sample "order placed" message.
-SAMPLE_ORDER: dict[str, Any] = {
-    "order_id": "4500012345",
-    "ordered_at": "2026-11-26T09:30:00Z",
-    "country": "FR",
-    "locale": "fr-FR",
-    "customer": {"id": "0001234567", "name": "Dupont BTP SARL"},
-    "admin": {"email": "marie.dupont@example.fr", "name": "Marie Dupont"},
-    "product": {"code": "PROFIS-ENG", "name": "PROFIS Engineering Suite"},
-    "license_quantity": 5,
-    "term_months": 12,
-    "unit_price": "450.00",
-    "currency": "EUR",
-    "po_number": "PO-7781",
-    "payment_method": {"type": "invoice"},
-}
 
 dev = Blueprint(__name__)
 
@@ -225,15 +209,19 @@ def console() -> Response:
         message["text_html"] = Markup(linkify(message["text"]))
     clock = container.clock
     now = clock.now()
-    page = _templates().get_template("console.html").render(
-        url=runtime.url,
-        moto_url=runtime.moto_url,
-        now=utc_iso(now),
-        clock_set=isinstance(clock, SettableClock) and clock.is_set,
-        messages=messages,
-        to=to,
-        jobs=sorted(jobs.JOBS),
-        sample_order=json.dumps(fresh_order(now), indent=2),
-        settings=container.settings,
+    page = (
+        _templates()
+        .get_template("console.html")
+        .render(
+            url=runtime.url,
+            moto_url=runtime.moto_url,
+            now=utc_iso(now),
+            clock_set=isinstance(clock, SettableClock) and clock.is_set,
+            messages=messages,
+            to=to,
+            jobs=sorted(jobs.JOBS),
+            sample_order=json.dumps(fresh_order(now), indent=2),
+            settings=container.settings,
+        )
     )
     return Response(body=page, status_code=200, headers=dict(CONSOLE_HEADERS))

@@ -32,27 +32,13 @@ from typing import Any
 
 import pytest
 
+from devstack.sample import SAMPLE_ORDER
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 ACTIVATION_LINK = re.compile(r"http://127\.0\.0\.1:\d+/activate/[A-Za-z0-9_-]{43}")
-
-SAMPLE_ORDER: dict[str, Any] = {
-    "order_id": "4500012345",
-    "ordered_at": "2026-11-26T09:30:00Z",
-    "country": "FR",
-    "locale": "fr-FR",
-    "customer": {"id": "0001234567", "name": "Dupont BTP SARL"},
-    "admin": {"email": "marie.dupont@example.fr", "name": "Marie Dupont"},
-    "product": {"code": "PROFIS-ENG", "name": "PROFIS Engineering Suite"},
-    "license_quantity": 5,
-    "term_months": 12,
-    "unit_price": "450.00",
-    "currency": "EUR",
-    "po_number": "PO-7781",
-    "payment_method": {"type": "invoice"},
-}
 
 
 def iso(moment: datetime) -> str:

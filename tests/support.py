@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chalicelib.adapters.clock import FixedClock
 from chalicelib.container import Container
+from devstack.sample import SAMPLE_ORDER as ORDER
 from infra.tables import create_table
 
 REGION = "eu-west-1"
@@ -29,22 +30,6 @@ SENDER = "no-reply@vendor.example"
 ISSUER = "https://idp.test.example/pool"
 AUDIENCE = "portal-client"
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
-
-ORDER: dict[str, Any] = {
-    "order_id": "4500012345",
-    "ordered_at": "2026-11-26T09:30:00Z",
-    "country": "FR",
-    "locale": "fr-FR",
-    "customer": {"id": "0001234567", "name": "Dupont BTP SARL"},
-    "admin": {"email": "marie.dupont@example.fr", "name": "Marie Dupont"},
-    "product": {"code": "PROFIS-ENG", "name": "PROFIS Engineering Suite"},
-    "license_quantity": 5,
-    "term_months": 12,
-    "unit_price": "450.00",
-    "currency": "EUR",
-    "po_number": "PO-7781",
-    "payment_method": {"type": "invoice"},
-}
 
 
 def order(**changes: Any) -> dict[str, Any]:

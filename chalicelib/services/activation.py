@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -122,14 +121,9 @@ def activate_by_link(
         subscription,
         accepted=accepted,
         agreement_version=agreement_version,
-        evidence_of=lambda now: ActivationEvidence(
-            accepted_by=subscription.admin.email,
-            accepted_at=now,
-            agreement_version=agreement_version,
-            ip=context.ip,
-            user_agent=context.user_agent,
-            channel=ActivationChannel.EMAIL_LINK,
-        ),
+        accepted_by=subscription.admin.email,
+        channel=ActivationChannel.EMAIL_LINK,
+        context=context,
         repo=repo,
         clock=clock,
         agreements=agreements,
@@ -156,14 +150,9 @@ def activate_in_portal(
         subscription,
         accepted=accepted,
         agreement_version=agreement_version,
-        evidence_of=lambda now: ActivationEvidence(
-            accepted_by=caller.email,
-            accepted_at=now,
-            agreement_version=agreement_version,
-            ip=context.ip,
-            user_agent=context.user_agent,
-            channel=ActivationChannel.PORTAL,
-        ),
+        accepted_by=caller.email,
+        channel=ActivationChannel.PORTAL,
+        context=context,
         repo=repo,
         clock=clock,
         agreements=agreements,
@@ -223,7 +212,9 @@ def _activate(
     *,
     accepted: bool,
     agreement_version: str,
-    evidence_of: Callable[[datetime], ActivationEvidence],
+    accepted_by: str,
+    channel: ActivationChannel,
+    context: RequestContext,
     repo: PortalRepository,
     clock: Clock,
     agreements: AgreementCatalog,
@@ -240,7 +231,14 @@ def _activate(
     now = clock.now()
     if now >= subscription.activation_deadline:
         raise DeadlinePassed("The 90-day activation period has ended; a new order is needed.")
-    evidence: ActivationEvidence = evidence_of(now)
+    evidence = ActivationEvidence(
+        accepted_by=accepted_by,
+        accepted_at=now,
+        agreement_version=agreement_version,
+        ip=context.ip,
+        user_agent=context.user_agent,
+        channel=channel,
+    )
     after = subscription.model_copy(
         update={
             "status": SubscriptionStatus.ACTIVE,
