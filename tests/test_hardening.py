@@ -297,3 +297,11 @@ def test_no_break_spaces_in_names_are_fine_and_invisible_fillers_are_not(client,
             client, stack, "POST", f"/subscriptions/{active}/users", {"email": "m@example.fr", "name": name}
         )
         assert response.status_code == 400, name
+
+
+def test_a_link_replaced_by_a_transfer_stays_404_after_the_deadline(client, stack, pending):
+    token = token_of(stack.sent()[0])
+    activate(stack, pending)
+    call(client, stack, "POST", f"/subscriptions/{pending}/admin-transfer", {"email": "next@example.fr", "name": "N"})
+    stack.clock.advance(days=120)
+    assert client.http.get(f"/activate/{token}").status_code == 404

@@ -80,6 +80,8 @@ def _resolve_link(raw_token: str, repo: PortalRepository, clock: Clock) -> tuple
     )
     if current and subscription is not None and subscription.status is SubscriptionStatus.ACTIVE:
         return subscription, token.admin_email  # "already activated", however long ago
+    if subscription is not None and not current:
+        raise NotFound(UNKNOWN_LINK)  # replaced by a newer email, or the admin rights moved on
     if clock.now() >= token.expires_at:
         raise DeadlinePassed(
             "The 90-day activation period of this order has ended. The subscription was removed at no cost; "
