@@ -14,7 +14,7 @@ from chalicelib.adapters.rendering import format_date, messages, render_template
 from chalicelib.api.http import MAX_BODY_BYTES, PAGE_HEADERS, status_for
 from chalicelib.container import get_container
 from chalicelib.domain import errors
-from chalicelib.domain.models import language_of
+from chalicelib.domain.models import Subscription, language_of
 
 if TYPE_CHECKING:
     pass
@@ -82,6 +82,20 @@ def page_view(view: Callable[..., Response]) -> Callable[..., Response]:
     return wrapper
 
 
+def _already_activated_page(subscription: Subscription) -> Response:
+    """Opening or posting the link again after activation: a page saying so, never an error."""
+    language = subscription.language
+    return _message_page(
+        "already_title",
+        "already_text",
+        200,
+        language,
+        get_container().settings.urls_for(subscription.country).portal,
+        product_name=subscription.product.name,
+        activated_at_date=format_date(subscription.activated_at, language),
+    )
+
+
 def _agreement_page(token: str, notice_key: str | None = None, status: int = 200) -> Response:
     c = get_container()
     page = _activation().agreement_page(token, repo=c.repo, clock=c.clock, agreements=c.agreements)
@@ -89,15 +103,7 @@ def _agreement_page(token: str, notice_key: str | None = None, status: int = 200
     language = s.language
     t = messages(language)["page"]
     if page.already_active:
-        return _message_page(
-            "already_title",
-            "already_text",
-            200,
-            language,
-            c.settings.urls_for(s.country).portal,
-            product_name=s.product.name,
-            activated_at_date=format_date(s.activated_at, language),
-        )
+        return _already_activated_page(s)
     return _page(
         render_template(
             "pages/agreement.html",
@@ -171,24 +177,15 @@ def activation_page(token: str) -> Response:
     except errors.InvalidInput as error:
         return _agreement_page(token, "must_accept", status_for(error))
     s = outcome.subscription
-    language = s.language
-    portal_url = c.settings.urls_for(s.country).portal
     if not outcome.newly_activated:
-        return _message_page(
-            "already_title",
-            "already_text",
-            200,
-            language,
-            portal_url,
-            product_name=s.product.name,
-            activated_at_date=format_date(s.activated_at, language),
-        )
+        return _already_activated_page(s)
+    language = s.language
     return _message_page(
         "confirmed_title",
         "confirmed_text",
         200,
         language,
-        portal_url,
+        c.settings.urls_for(s.country).portal,
         product_name=s.product.name,
         next_renewal_date=format_date(s.next_renewal_date, language),
     )
