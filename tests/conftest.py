@@ -11,7 +11,18 @@ from moto import mock_aws
 from app import app
 from chalicelib.adapters.clock import FixedClock
 from chalicelib.container import Container, use_container
-from tests.support import NOW, REGION, Stack, provision, shared_issuer, shared_session
+from tests.support import (
+    ADMIN,
+    NOW,
+    ORDER,
+    REGION,
+    SEAT,
+    Stack,
+    activate,
+    provision,
+    shared_issuer,
+    shared_session,
+)
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -36,3 +47,24 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 def client(stack: Stack) -> Iterator[Client]:
     with Client(app, stage_name="dev") as test_client:
         yield test_client
+
+
+@pytest.fixture
+def pending(stack: Stack) -> str:
+    """The sample order's subscription, waiting for activation."""
+    from chalicelib import jobs
+
+    return jobs.receive_order(ORDER).subscription_id
+
+
+@pytest.fixture
+def active(stack: Stack, pending: str) -> str:
+    """The sample subscription, activated, with one seat held by SEAT."""
+    from chalicelib.services import administration
+    from chalicelib.services.identity import Caller
+
+    activate(stack, pending)
+    c = stack.container
+    ports = administration.Ports(repo=c.repo, clock=c.clock, delivery=c.delivery)
+    administration.assign_seat(Caller(ADMIN, "FR"), pending, {"email": SEAT, "name": "Sam Seat"}, ports)
+    return pending

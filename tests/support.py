@@ -32,6 +32,29 @@ AUDIENCE = "portal-client"
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
 
+ADMIN = ORDER["admin"]["email"]
+SEAT = "sam.seat@example.fr"
+
+
+def activate(stack: Stack, subscription_id: str, email: str = ADMIN, user_agent: str = "test") -> None:
+    """Activation in the portal through the service, for tests whose subject comes after it."""
+    from chalicelib.services.activation import RequestContext, activate_in_portal
+    from chalicelib.services.identity import Caller
+
+    c = stack.container
+    activate_in_portal(
+        Caller(email, "FR"),
+        subscription_id,
+        accepted=True,
+        agreement_version="FR-fr-2026.1",
+        context=RequestContext("1.1.1.1", user_agent),
+        repo=c.repo,
+        clock=c.clock,
+        agreements=c.agreements,
+        delivery=c.delivery,
+    )
+
+
 def order(**changes: Any) -> dict[str, Any]:
     message = copy.deepcopy(ORDER)
     for key, value in changes.items():

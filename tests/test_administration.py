@@ -8,12 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from chalicelib import jobs
-from chalicelib.services.activation import RequestContext, activate_in_portal
-from chalicelib.services.identity import Caller
-from tests.support import ORDER, order, text_part
-
-ADMIN = "marie.dupont@example.fr"
-SEAT = "sam.seat@example.fr"
+from tests.support import ADMIN, SEAT, activate, order, text_part
 
 
 def call(client, stack, method, path, body=None, email=ADMIN, country="FR", **headers):
@@ -26,34 +21,6 @@ def call(client, stack, method, path, body=None, email=ADMIN, country="FR", **he
 
 def body_of(response):
     return json.loads(response.body) if response.body else None
-
-
-def activate(stack, subscription_id, email=ADMIN):
-    c = stack.container
-    activate_in_portal(
-        Caller(email, "FR"),
-        subscription_id,
-        accepted=True,
-        agreement_version="FR-fr-2026.1",
-        context=RequestContext("1.1.1.1", "test"),
-        repo=c.repo,
-        clock=c.clock,
-        agreements=c.agreements,
-        delivery=c.delivery,
-    )
-
-
-@pytest.fixture
-def pending(stack):
-    return jobs.receive_order(ORDER).subscription_id
-
-
-@pytest.fixture
-def active(stack, client, pending):
-    activate(stack, pending)
-    response = call(client, stack, "POST", f"/subscriptions/{pending}/users", {"email": SEAT, "name": "Sam Seat"})
-    assert response.status_code == 201, response.body
-    return pending
 
 
 ROUTES = [
@@ -437,14 +404,21 @@ def test_candidates_are_paginated_seat_holders_first_without_repeats(client, sta
         jobs.receive_order(order(order_id=f"K-{n}", admin={"email": f"k{n}@example.fr", "name": f"K{n}"}))
     seen, cursor, pages = [], None, 0
     while True:
-        page = body_of(call(client, stack, "GET", f"/subscriptions/{active}/admin-candidates?limit=2"
-                            + (f"&cursor={cursor}" if cursor else "")))
+        page = body_of(
+            call(
+                client,
+                stack,
+                "GET",
+                f"/subscriptions/{active}/admin-candidates?limit=2" + (f"&cursor={cursor}" if cursor else ""),
+            )
+        )
         assert len(page["items"]) <= 2
         seen += [i["email"] for i in page["items"]]
         cursor, pages = page["next_cursor"], pages + 1
         if not cursor:
             break
-    assert sorted(seen) == sorted([SEAT, "c0@example.fr", "c1@example.fr", "c2@example.fr",
-                                   "k0@example.fr", "k1@example.fr", "k2@example.fr"])
+    assert sorted(seen) == sorted(
+        [SEAT, "c0@example.fr", "c1@example.fr", "c2@example.fr", "k0@example.fr", "k1@example.fr", "k2@example.fr"]
+    )
     assert len(seen) == len(set(seen)) and ADMIN not in seen and pages >= 4
     assert call(client, stack, "GET", f"/subscriptions/{active}/admin-candidates?cursor=x").status_code == 400

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from chalicelib import jobs
-from chalicelib.services.activation import RequestContext, activate_in_portal
 from chalicelib.services.cleanup import cleanup_unactivated
-from chalicelib.services.identity import Caller
-from tests.support import order
+from tests.support import activate, order
 
 
 def _order(n: int, day: int = 1) -> str:
@@ -20,18 +18,7 @@ def _order(n: int, day: int = 1) -> str:
 
 
 def _activate(stack, subscription_id: str, n: int) -> None:
-    c = stack.container
-    activate_in_portal(
-        Caller(f"admin{n}@example.fr", "FR"),
-        subscription_id,
-        accepted=True,
-        agreement_version="FR-fr-2026.1",
-        context=RequestContext("1.2.3.4", "t"),
-        repo=c.repo,
-        clock=c.clock,
-        agreements=c.agreements,
-        delivery=c.delivery,
-    )
+    activate(stack, subscription_id, f"admin{n}@example.fr")
 
 
 def _run(stack, **kwargs):

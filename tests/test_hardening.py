@@ -9,23 +9,8 @@ import pytest
 
 from chalicelib import jobs
 from chalicelib.domain.errors import OrderRejected
-from tests.support import ORDER, order, token_of
-from tests.test_administration import ADMIN, CARD, SEAT, activate, body_of, call
-
-
-@pytest.fixture
-def pending(stack):
-    return jobs.receive_order(ORDER).subscription_id
-
-
-@pytest.fixture
-def active(stack, client, pending):
-    activate(stack, pending)
-    assert (
-        call(client, stack, "POST", f"/subscriptions/{pending}/users", {"email": SEAT, "name": "Sam"}).status_code
-        == 201
-    )
-    return pending
+from tests.support import ADMIN, SEAT, activate, order, token_of
+from tests.test_administration import CARD, body_of, call
 
 
 def _second_active(stack, client) -> str:

@@ -9,14 +9,9 @@ import jwt
 import pytest
 
 from chalicelib import jobs
-from tests.support import AUDIENCE, ISSUER, ORDER, TokenIssuer, order, token_of
+from tests.support import AUDIENCE, ISSUER, TokenIssuer, order, token_of
 
 ADMIN = "marie.dupont@example.fr"
-
-
-@pytest.fixture
-def pending(stack):
-    return jobs.receive_order(ORDER).subscription_id
 
 
 def _get(client, stack, path, email=ADMIN, country="FR", **claims):

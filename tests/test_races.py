@@ -20,7 +20,7 @@ from chalicelib.services.activation import RequestContext, activate_in_portal
 from chalicelib.services.cleanup import cleanup_unactivated
 from chalicelib.services.identity import Caller
 from devstack.moto_lock import serialize_dynamodb
-from tests.support import ORDER, order, token_of
+from tests.support import ORDER, activate, order, token_of
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -182,10 +182,7 @@ def test_two_outbox_jobs_at_once_send_each_email_once(stack, monkeypatch):
 
 def _active_subscription(stack) -> str:
     subscription_id = jobs.receive_order(ORDER).subscription_id
-    c = stack.container
-    activate_in_portal(Caller("marie.dupont@example.fr", "FR"), subscription_id, accepted=True,
-                       agreement_version="FR-fr-2026.1", context=RequestContext("1.1.1.1", "t"), repo=c.repo,
-                       clock=c.clock, agreements=c.agreements, delivery=c.delivery)
+    activate(stack, subscription_id)
     return subscription_id
 
 
@@ -204,8 +201,11 @@ def _parallel(gateway, requests: list[tuple[str, str, dict, bytes]]) -> list[tup
 
 
 def _json_headers(stack, email="marie.dupont@example.fr", **extra):
-    return {**{k.lower(): v for k, v in stack.issuer.bearer(email, "FR").items()},
-            "content-type": "application/json", **extra}
+    return {
+        **{k.lower(): v for k, v in stack.issuer.bearer(email, "FR").items()},
+        "content-type": "application/json",
+        **extra,
+    }
 
 
 def test_fifty_parallel_assignments_on_five_free_seats_give_exactly_five(stack, gateway):
@@ -213,8 +213,15 @@ def test_fifty_parallel_assignments_on_five_free_seats_give_exactly_five(stack, 
 
     subscription_id = _active_subscription(stack)
     headers = _json_headers(stack)
-    requests = [("POST", f"/subscriptions/{subscription_id}/users", headers,
-                 json.dumps({"email": f"user{n}@example.fr", "name": f"User {n}"}).encode()) for n in range(50)]
+    requests = [
+        (
+            "POST",
+            f"/subscriptions/{subscription_id}/users",
+            headers,
+            json.dumps({"email": f"user{n}@example.fr", "name": f"User {n}"}).encode(),
+        )
+        for n in range(50)
+    ]
 
     results = _parallel(gateway, requests)
 
@@ -242,8 +249,15 @@ def test_two_parallel_transfers_leave_exactly_one_admin(stack, gateway):
 
     subscription_id = _active_subscription(stack)
     headers = _json_headers(stack)
-    requests = [("POST", f"/subscriptions/{subscription_id}/admin-transfer", headers,
-                 json.dumps({"email": f"heir{n}@example.fr", "name": f"Heir {n}"}).encode()) for n in range(2)]
+    requests = [
+        (
+            "POST",
+            f"/subscriptions/{subscription_id}/admin-transfer",
+            headers,
+            json.dumps({"email": f"heir{n}@example.fr", "name": f"Heir {n}"}).encode(),
+        )
+        for n in range(2)
+    ]
 
     results = _parallel(gateway, requests)
 
@@ -253,9 +267,12 @@ def test_two_parallel_transfers_leave_exactly_one_admin(stack, gateway):
     assert winner == 200 and loser in (403, 404, 409)
     subscription = stack.repo.get_subscription(subscription_id)
     admins = [
-        item for item in stack.ddb.query(
-            TableName="portal-test", KeyConditionExpression="PK = :pk AND begins_with(SK, :a)",
-            ExpressionAttributeValues={":pk": {"S": f"SUB#{subscription_id}"}, ":a": {"S": "ACCESS#"}})["Items"]
+        item
+        for item in stack.ddb.query(
+            TableName="portal-test",
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :a)",
+            ExpressionAttributeValues={":pk": {"S": f"SUB#{subscription_id}"}, ":a": {"S": "ACCESS#"}},
+        )["Items"]
         if "admin" in item["roles"]["SS"]
     ]
     assert len(admins) == 1 and admins[0]["SK"]["S"] == f"ACCESS#{subscription.admin.key}"
@@ -267,8 +284,15 @@ def test_parallel_po_edits_with_the_same_if_match_have_one_winner(stack, gateway
 
     subscription_id = _active_subscription(stack)
     etag = f'"{stack.repo.get_subscription(subscription_id).version}"'
-    requests = [("PATCH", f"/subscriptions/{subscription_id}", _json_headers(stack, **{"if-match": etag}),
-                 json.dumps({"po_number": f"PO-{n}"}).encode()) for n in range(10)]
+    requests = [
+        (
+            "PATCH",
+            f"/subscriptions/{subscription_id}",
+            _json_headers(stack, **{"if-match": etag}),
+            json.dumps({"po_number": f"PO-{n}"}).encode(),
+        )
+        for n in range(10)
+    ]
 
     results = _parallel(gateway, requests)
 
