@@ -2,9 +2,9 @@
 
 The list is derived from the code, not written by hand: each function's real handler runs on moto (the API through
 every route the app declares, each job and the intake on real work, plus the failure paths that make extra calls)
-while a botocore `before-parameter-build` hook records every AWS operation with its parameters. Each recorded call is turned into
-the IAM action(s) and resource(s) AWS authorises it against; the function's policy file must allow that set and
-nothing more, apart from what the Lambda platform itself needs (PLATFORM below).
+while a botocore `before-parameter-build` hook records every AWS operation with its parameters. Each recorded call is
+turned into the IAM action(s) and resource(s) AWS authorises it against; the function's policy file must allow that
+set and nothing more, apart from what the Lambda platform itself needs (platform_needs below).
 """
 
 from __future__ import annotations
@@ -27,8 +27,20 @@ from chalicelib import jobs
 from chalicelib.adapters.clock import FixedClock
 from chalicelib.container import Container, use_container
 from infra.stack import FUNCTIONS, SQS_INTAKE
-from tests.support import ADMIN, NOW, REGION, SEAT, TABLE, Stack, activate, order, provision, shared_issuer
-from tests.support import shared_session, token_of
+from tests.support import (
+    ADMIN,
+    NOW,
+    REGION,
+    SEAT,
+    TABLE,
+    Stack,
+    activate,
+    order,
+    provision,
+    shared_issuer,
+    shared_session,
+    token_of,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
@@ -37,9 +49,16 @@ CONFIGURATION_SET = "portal-mail"
 # The test's physical names -> the template's logical resources (as `${X}` / `${X.Arn}` in the policies).
 TABLE_ARN = "${PortalTable.Arn}"
 SES_IDENTITY = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailDomain}"
-SES_CONFIGURATION_SET = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${MailConfigurationSet}"
+SES_CONFIGURATION_SET = (
+    "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${MailConfigurationSet}"
+)
 LOG_STREAMS = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${%s}:*"
-TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
+TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
 
 # Needed by the Lambda service on the function's behalf, never called by the code:
 # - its own log group (Lambda writes the function's output there),
@@ -157,9 +176,7 @@ def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Record
     session.events.register("before-parameter-build", RECORDER, unique_id="iam-recorder")
     with mock_aws():
         env, ddb = provision(tmp_path)
-        session.client("ses", region_name=REGION).create_configuration_set(
-            ConfigurationSet={"Name": CONFIGURATION_SET}
-        )
+        session.client("ses", region_name=REGION).create_configuration_set(ConfigurationSet={"Name": CONFIGURATION_SET})
         env = {**env, "SES_CONFIGURATION_SET": CONFIGURATION_SET}
         clock = FixedClock(NOW)
         container = Container(env, clock=clock, session=session)
@@ -333,9 +350,13 @@ def test_api_handler_policy_is_exactly_what_it_calls(recorded: Recorded, monkeyp
                     exercised.add(("OPTIONS", route))
             # Injected fault: the view fails after the idempotency record was claimed, which releases it.
             monkeypatch.setattr(container, "repo", BrokenRepository())
-            failed = call("POST", f"/subscriptions/{active}/users", {"email": "x@example.fr", "name": "X"}, ADMIN, {
-                "Idempotency-Key": "fails"
-            })
+            failed = call(
+                "POST",
+                f"/subscriptions/{active}/users",
+                {"email": "x@example.fr", "name": "X"},
+                ADMIN,
+                {"Idempotency-Key": "fails"},
+            )
             assert failed.status_code == 500
 
     declared = {(method, route) for route, methods in app.routes.items() for method in methods}
