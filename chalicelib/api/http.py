@@ -108,7 +108,24 @@ def parse_json_body(raw: bytes | None) -> dict[str, Any]:
     return body
 
 
+INTERNAL_ERROR = {
+    "Code": "InternalServerError",
+    "Message": "Something went wrong; nothing was changed unless the response said so. Please retry.",
+}
+
+
+def as_json_response(result: Any) -> Response:
+    """A view's result (a Response or a JSON-able value) with the JSON headers every API answer carries."""
+    if isinstance(result, Response):
+        result.headers = {**JSON_HEADERS, **_safe_cors(), **result.headers}
+        return result
+    return json_response(result)
+
+
 def json_view(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The error mapping: outermost on every JSON route, so everything the route runs (mutation guards, the card
+    screen, the view) answers a DomainError by the table and anything else by a 500 without a traceback."""
+
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         try:
@@ -117,17 +134,8 @@ def json_view(view: Callable[..., Any]) -> Callable[..., Any]:
             return error_response(error)
         except Exception:
             log.exception("unexpected error in %s", view.__name__)
-            return json_response(
-                {
-                    "Code": "InternalServerError",
-                    "Message": "Something went wrong; nothing was changed unless the response said so. Please retry.",
-                },
-                500,
-            )
-        if isinstance(result, Response):
-            result.headers = {**JSON_HEADERS, **_safe_cors(), **result.headers}
-            return result
-        return json_response(result)
+            return json_response(INTERNAL_ERROR, 500)
+        return as_json_response(result)
 
     return wrapper
 

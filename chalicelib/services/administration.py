@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib import strictjson
 from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, WriteConflict
 from chalicelib.domain.models import (
     Person,
@@ -256,10 +257,10 @@ def parse_if_match(header: str | None) -> int | None:
     value = header.strip()
     if value == "*":
         return None
-    value = value.removeprefix("W/").strip('"')
-    if not value.isdigit():
+    version = strictjson.parse_whole_number(value.removeprefix("W/").strip('"'))
+    if version is None:
         raise PreconditionFailed('If-Match must be the ETag from GET /subscriptions/{id}, e.g. "3".')
-    return int(value)
+    return version
 
 
 PATCHABLE = frozenset({"po_number"})
