@@ -107,3 +107,48 @@ def test_an_order_message_with_a_huge_integer_is_rejected_with_a_reason(stack):
 
 def test_a_valid_card_body_still_goes_through(client, stack, active):
     assert call(client, stack, "PUT", f"/subscriptions/{active}/payment-method", CARD).status_code == 200
+
+
+# -- defect 3: a card number could be stored -------------------------------------------------------------------------
+CARD_NUMBER = "4539578763621486"  # passes Luhn
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "tok--4539--5787--6362--1486",
+        "tok__4539__5787__6362__1486",
+        "45 39 57 87 63 62 14 86",
+        "tok-45-39-57-87-63-62-14-86",
+        "4539a5787b6362c1486",
+        "tok:4.5.3.9.5.7.8.7.6.3.6.2.1.4.8.6",
+        "\uff14\uff15\uff13\uff19" + "5787" + "6362" + "1486",  # full-width digits
+    ],
+)
+def test_a_card_number_split_by_any_separator_is_refused_and_never_stored(client, stack, active, token, caplog):
+    response = call(client, stack, "PUT", f"/subscriptions/{active}/payment-method", {**CARD, "token": token})
+
+    _assert_clean_error(response, 400)
+    assert "card number" in body_of(response)["Message"]
+    stored = json.dumps(stack.ddb.scan(TableName="portal-test")["Items"])
+    assert "1486" not in stored and token not in stored
+    assert "1486" not in caplog.text
+    assert stack.repo.get_subscription(active).payment_method.type == "invoice"
+
+
+def test_a_card_number_in_a_body_that_is_not_json_is_refused_as_a_card_number(client, stack, active):
+    raw = '{"type": "card", "token": "tok--4539--5787--6362--1486"'  # no closing brace
+    response = call(client, stack, "PUT", f"/subscriptions/{active}/payment-method", raw)
+
+    _assert_clean_error(response, 400)
+    assert "card number" in body_of(response)["Message"]
+
+
+@pytest.mark.parametrize(
+    "token", ["pm_1N3yXa2eZvKYlo2C4f6x", "src_wmlfc3zyhqzehihu7giusaaawu", "tok_2026-11-26T09:30:00Z", "btok_4539_5787"]
+)
+def test_tokens_without_thirteen_luhn_digits_are_accepted(client, stack, active, token):
+    """The body's other digits (last4 4242, expiry 12/2030) never join the token's into a false match."""
+    response = call(client, stack, "PUT", f"/subscriptions/{active}/payment-method", {**CARD, "token": token})
+    assert response.status_code == 200, response.body
+
