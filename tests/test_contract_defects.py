@@ -152,3 +152,30 @@ def test_tokens_without_thirteen_luhn_digits_are_accepted(client, stack, active,
     response = call(client, stack, "PUT", f"/subscriptions/{active}/payment-method", {**CARD, "token": token})
     assert response.status_code == 200, response.body
 
+
+
+# -- defect 4: an idempotent replay crossed the country scope --------------------------------------------------------
+def test_a_replay_is_scoped_by_email_and_country(client, stack, active):
+    key = {"Idempotency-Key": "scope-1"}
+    first = call(client, stack, "POST", f"/subscriptions/{active}/cancellation", **key)
+    assert first.status_code == 200
+
+    from_germany = call(client, stack, "POST", f"/subscriptions/{active}/cancellation", country="DE", **key)
+
+    _assert_clean_error(from_germany, 404)
+    assert "Idempotent-Replayed" not in from_germany.headers
+    assert "admin" not in from_germany.body.decode()
+    again = call(client, stack, "POST", f"/subscriptions/{active}/cancellation", **key)
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_replay_for_a_caller_who_lost_sight_of_the_subscription_is_404(client, stack, active):
+    key = {"Idempotency-Key": "po-1"}
+    assert call(client, stack, "PATCH", f"/subscriptions/{active}", {"po_number": "PO-1"}, **key).status_code == 200
+    handover = {"email": "next.admin@example.fr", "name": "Next Admin"}
+    assert call(client, stack, "POST", f"/subscriptions/{active}/admin-transfer", handover).status_code == 200
+
+    replay = call(client, stack, "PATCH", f"/subscriptions/{active}", {"po_number": "PO-1"}, **key)
+
+    _assert_clean_error(replay, 404)  # the former admin holds no seat: a fresh request would be 404 too
+    assert "Idempotent-Replayed" not in replay.headers and "PO-1" not in replay.body.decode()

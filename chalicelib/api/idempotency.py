@@ -14,10 +14,12 @@ from typing import Any
 from chalice.app import Request, Response
 
 from chalicelib import strictjson
-from chalicelib.api.http import MAX_BODY_BYTES, as_json_response, error_response
+from chalicelib.api.http import MAX_BODY_BYTES, as_json_response, check_subscription_id, error_response
 from chalicelib.container import get_container
 from chalicelib.domain import errors
 from chalicelib.domain.payment import CARD_NUMBER_REFUSED, contains_card_number
+from chalicelib.services.identity import Caller
+from chalicelib.services.portal import visible_subscription
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,15 @@ def _screen_card_numbers(request: Request) -> None:
         raise errors.InvalidInput(CARD_NUMBER_REFUSED)
 
 
+def _still_visible(caller: Caller, request: Request) -> None:
+    """A replay answers only a caller who could send the request afresh and see its subscription: someone who lost
+    sight of it since (moved country, removed, past a deadline) gets the 404 a new request would get."""
+    subscription_id = (request.uri_params or {}).get("subscription_id")
+    if subscription_id is not None:
+        c = get_container()
+        visible_subscription(caller, check_subscription_id(subscription_id), repo=c.repo, clock=c.clock)
+
+
 def mutation(
     current_request: Callable[[], Request], *, screen_card_numbers: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
@@ -84,7 +95,7 @@ def mutation(
             if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
                 raise errors.InvalidInput("Idempotency-Key must be 1 to 255 printable ASCII characters.")
             caller = c.verifier.verify(request.headers.get("authorization"))
-            scope = f"{caller.key}\n{key}"
+            scope = f"{caller.key}\n{caller.country}\n{key}"  # one person signed in for two countries is two callers
             try:
                 stored = c.idempotency.begin(scope, _fingerprint(request), c.clock.now())
             except errors.DomainError:
@@ -93,6 +104,7 @@ def mutation(
                 log.exception("idempotency record could not be claimed")
                 raise errors.Unavailable("Nothing was changed. Please retry in a moment.") from None
             if stored is not None:
+                _still_visible(caller, request)
                 return Response(
                     body=stored["body"],
                     status_code=_as_int(stored["status"]),
