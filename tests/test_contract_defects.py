@@ -3,6 +3,7 @@ once answered 500, stored a card number, leaked across countries or disordered t
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -10,6 +11,8 @@ import pytest
 from chalicelib import jobs
 from chalicelib.domain.errors import OrderRejected
 from chalicelib.domain.models import parse_utc
+from devstack.moto_lock import serialize_dynamodb
+from tests import test_races as races
 from tests.support import order
 from tests.test_administration import CARD, body_of, call
 
@@ -179,3 +182,28 @@ def test_a_replay_for_a_caller_who_lost_sight_of_the_subscription_is_404(client,
 
     _assert_clean_error(replay, 404)  # the former admin holds no seat: a fresh request would be 404 too
     assert "Idempotent-Replayed" not in replay.headers and "PO-1" not in replay.body.decode()
+
+
+# -- defect 5: history out of order under a storm --------------------------------------------------------------------
+gateway = races.gateway  # the real handler with a per-thread current request (the fixture of tests/test_races.py)
+
+
+@pytest.mark.parametrize("storm", range(3))
+def test_a_storm_of_cancellations_and_withdrawals_leaves_an_alternating_history(stack, gateway, storm):
+    serialize_dynamodb()
+    subscription_id = races._active_subscription(stack)
+    headers = races._json_headers(stack)
+    path = f"/subscriptions/{subscription_id}/cancellation"
+    requests = [("POST" if n % 2 == 0 else "DELETE", path, headers, b"") for n in range(40)]
+
+    results = races._parallel(gateway, requests)
+
+    assert {status for status, _ in results} <= {200, 409}, results
+    events, _ = stack.repo.history(subscription_id, 200, None)
+    actions = [e.action for e in reversed(events) if e.action.startswith("cancellation.")]
+    assert actions, "no change went through"
+    assert actions[0] == "cancellation.scheduled"
+    assert all(earlier != later for earlier, later in itertools.pairwise(actions)), actions
+    final = stack.repo.get_subscription(subscription_id)
+    assert final.cancel_at_renewal is (actions[-1] == "cancellation.scheduled")
+    assert final.version == 2 + len(actions)  # activation took it to 2; each change is one version and one event
