@@ -207,3 +207,92 @@ def test_a_storm_of_cancellations_and_withdrawals_leaves_an_alternating_history(
     final = stack.repo.get_subscription(subscription_id)
     assert final.cancel_at_renewal is (actions[-1] == "cancellation.scheduled")
     assert final.version == 2 + len(actions)  # activation took it to 2; each change is one version and one event
+
+
+# -- defect 7: one limit, one error shape, the bearer scheme in any case ---------------------------------------------
+TOO_BIG = "x" * (16 * 1024 + 1)
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix"),
+    [
+        ("POST", "/cancellation"),
+        ("DELETE", "/cancellation"),
+        ("DELETE", "/users/sam.seat%40example.fr"),
+        ("POST", "/activation-email"),
+        ("GET", ""),
+        ("GET", "/history"),
+    ],
+)
+def test_the_body_limit_holds_on_routes_that_read_no_body(client, stack, active, method, suffix):
+    before = stack.repo.get_subscription(active)
+
+    response = call(client, stack, method, f"/subscriptions/{active}{suffix}", TOO_BIG)
+
+    _assert_clean_error(response, 413)
+    assert response.headers["Access-Control-Allow-Origin"] == "https://portal.example.com"
+    assert stack.repo.get_subscription(active) == before
+
+
+def test_the_frameworks_405_has_the_api_shape_and_headers(client, stack):
+    response = client.http.request("PUT", "/subscriptions", headers=stack.issuer.bearer("a@example.fr", "FR"))
+
+    _assert_clean_error(response, 405)
+    assert response.headers["Access-Control-Allow-Origin"] == "https://portal.example.com"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_frameworks_415_has_the_api_shape_and_headers(client, stack, active):
+    response = call(client, stack, "POST", f"/subscriptions/{active}/cancellation", **{"Content-Type": "text/plain"})
+
+    _assert_clean_error(response, 415)
+    assert response.headers["Access-Control-Allow-Origin"] == "https://portal.example.com"
+    assert stack.repo.get_subscription(active).cancel_at_renewal is False
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer x", "AWS4-HMAC-SHA256 Credential=x"])
+def test_an_unknown_route_on_the_local_stack_is_the_api_404(stack, authorization):
+    """chalice local answers unknown routes itself (403 {"message"}); the local stack answers as the deployed API
+    Gateway does with the stack's GatewayResponses (tests/test_infra.py)."""
+    from chalice.config import Config
+
+    from app import app
+    from devstack.server import api_gateway_class
+
+    gateway = api_gateway_class()(app, Config(chalice_stage="dev", user_provided_params={}, config_from_disk={}))
+    headers = {"authorization": authorization} if authorization else {}
+
+    response = gateway.handle_request("GET", "/no/such/route", headers, b"")
+
+    assert response["statusCode"] == 404
+    assert set(json.loads(response["body"])) == {"Code", "Message"}
+    assert response["headers"]["Cache-Control"] == "no-store"
+    assert response["headers"]["Access-Control-Allow-Origin"] == "https://portal.example.com"
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "bEaReR"])
+def test_the_bearer_scheme_is_case_insensitive(client, stack, active, scheme):
+    token = stack.issuer.token("marie.dupont@example.fr", "FR")
+
+    response = client.http.get(f"/subscriptions/{active}", headers={"Authorization": f"{scheme} {token}"})
+
+    assert response.status_code == 200, response.body
+
+
+@pytest.mark.parametrize("authorization", ["Bearer", "Bearer ", "Basic abc", "Bearertoken"])
+def test_other_schemes_and_empty_tokens_stay_401(client, stack, active, authorization):
+    response = client.http.get(f"/subscriptions/{active}", headers={"Authorization": authorization})
+    _assert_clean_error(response, 401)
+
+
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("/activate/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-abcde?utm=x", "/activate/{token}"),
+        ("/subscriptions?limit=5&cursor=eyJzayI6IkVWRU5UIyJ9", "/subscriptions"),
+    ],
+)
+def test_the_local_stacks_access_log_holds_no_token_or_query_string(path, logged):
+    from devstack.server import loggable_path
+
+    assert loggable_path(path) == logged

@@ -365,3 +365,27 @@ def test_table_built_by_the_tests_matches_the_packaged_template(templates: dict[
     assert table["BillingModeSummary"]["BillingMode"] == packaged["BillingMode"]
     assert ttl["AttributeName"] == packaged["TimeToLiveSpecification"]["AttributeName"]
     assert ttl["TimeToLiveStatus"] in ("ENABLED", "ENABLING")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_api_gateways_own_answers_have_the_apps_error_shape_and_headers(
+    templates: dict[str, dict[str, Any]], stage: str
+) -> None:
+    """Unknown routes and methods (MISSING_AUTHENTICATION_TOKEN, as 404), throttling, oversized requests and the
+    like are answered by API Gateway itself: the same {"Code", "Message"} JSON, no-store, nosniff and CORS for the
+    one portal origin the app allows (the stack parameter that also sets the app's PORTAL_ORIGIN)."""
+    template = templates[stage]
+    api = template["Resources"]["RestAPI"]
+    assert api["Type"] == "AWS::Serverless::Api"
+    responses = api["Properties"]["GatewayResponses"]
+    assert {"DEFAULT_4XX", "DEFAULT_5XX", "MISSING_AUTHENTICATION_TOKEN"} <= set(responses)
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
+    origin = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]["PORTAL_ORIGIN"]
+    assert origin == {"Ref": "PortalOrigin"} and "PortalOrigin" in template["Parameters"]
+    for kind, response in responses.items():
+        headers = response["ResponseParameters"]["Headers"]
+        assert headers["Cache-Control"] == "'no-store'" and headers["X-Content-Type-Options"] == "'nosniff'", kind
+        assert headers["Access-Control-Allow-Origin"] == {"Fn::Sub": "'${PortalOrigin}'"}, kind
+        body = response["ResponseTemplates"]["application/json"]
+        rendered = body.replace("$context.error.responseType", "X").replace("$context.error.messageString", '"m"')
+        assert set(json.loads(rendered)) == {"Code", "Message"}, kind
