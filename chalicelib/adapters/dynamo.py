@@ -6,7 +6,7 @@ Item layout (PK / SK):
   SUB#<id> / ACCESS#<email>      who may see it: GSI1PK=PERSON#<email>, GSI1SK=<country>#<ordered_at>#<id>
   SUB#<id> / SEAT#<email>        a seat (later issues)
   SUB#<id> / EVIDENCE#ACTIVATION immutable acceptance record
-  SUB#<id> / EVENT#<at>#<n>      audit events, newest first by SK
+  SUB#<id> / EVENT#v<version>    audit events, newest first by SK: keyed by the version their change committed
   ORDER#<order_id> / ORDER       order id -> subscription, and the tombstone once removed
   TOKEN#<sha256> / TOKEN         activation token: subscription, admin, expiry
   MAIL#<id> / MAIL               outbox entry; OBPK/OBSK while unsent (sparse, keyed by due time)
@@ -17,8 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import secrets
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -265,7 +263,7 @@ class DynamoPortalRepository:
                         "ConditionExpression": "attribute_not_exists(PK)",
                     }
                 },
-                {"Put": {"Item": _dump(_event_item(event))}},
+                _event_put(event, after.version),
                 {"Put": {"Item": _dump(_mail_item(email)), "ConditionExpression": "attribute_not_exists(PK)"}},
             ]
         )
@@ -536,9 +534,11 @@ class DynamoPortalRepository:
                     "Update": {
                         "Key": _sub_key(subscription.id),
                         "UpdateExpression": "SET seats_used = seats_used + :one, version = version + :one",
-                        "ConditionExpression": "#s = :active AND seats_used < license_quantity",
-                        "ExpressionAttributeNames": {"#s": "status"},
-                        "ExpressionAttributeValues": _dump({":one": 1, ":active": SubscriptionStatus.ACTIVE.value}),
+                        "ConditionExpression": "#s = :active AND seats_used < license_quantity AND #v = :v",
+                        "ExpressionAttributeNames": {"#s": "status", "#v": "version"},
+                        "ExpressionAttributeValues": _dump(
+                            {":one": 1, ":active": SubscriptionStatus.ACTIVE.value, ":v": subscription.version}
+                        ),
                     }
                 },
                 {
@@ -566,7 +566,7 @@ class DynamoPortalRepository:
                     }
                 },
                 {"Put": {"Item": _dump(_contact_item(subscription, Person(email=seat.email, name=seat.name)))}},
-                {"Put": {"Item": _dump(_event_item(event))}},
+                _event_put(event, subscription.version + 1),
                 {"Put": {"Item": _dump(_mail_item(email)), "ConditionExpression": "attribute_not_exists(PK)"}},
             ]
         )
@@ -580,10 +580,15 @@ class DynamoPortalRepository:
                     "Update": {
                         "Key": _sub_key(subscription.id),
                         "UpdateExpression": "SET seats_used = seats_used - :one, version = version + :one",
-                        "ConditionExpression": "#s = :active AND seats_used > :zero",
-                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ConditionExpression": "#s = :active AND seats_used > :zero AND #v = :v",
+                        "ExpressionAttributeNames": {"#s": "status", "#v": "version"},
                         "ExpressionAttributeValues": _dump(
-                            {":one": 1, ":zero": 0, ":active": SubscriptionStatus.ACTIVE.value}
+                            {
+                                ":one": 1,
+                                ":zero": 0,
+                                ":active": SubscriptionStatus.ACTIVE.value,
+                                ":v": subscription.version,
+                            }
                         ),
                     }
                 },
@@ -594,7 +599,7 @@ class DynamoPortalRepository:
                     }
                 },
                 self._drop_role(subscription.id, email_key, roles, "seat"),
-                {"Put": {"Item": _dump(_event_item(event))}},
+                _event_put(event, subscription.version + 1),
                 {"Put": {"Item": _dump(_mail_item(email)), "ConditionExpression": "attribute_not_exists(PK)"}},
             ]
         )
@@ -653,10 +658,11 @@ class DynamoPortalRepository:
                 "Update": {
                     "Key": _sub_key(before.id),
                     "UpdateExpression": "SET #admin = :admin, admin_key = :key, version = version + :one",
-                    "ConditionExpression": "#s = :active AND #admin.#email = :old",
-                    "ExpressionAttributeNames": {"#s": "status", "#admin": "admin", "#email": "email"},
+                    "ConditionExpression": "#s = :active AND #admin.#email = :old AND #v = :v",
+                    "ExpressionAttributeNames": {"#s": "status", "#admin": "admin", "#email": "email", "#v": "version"},
                     "ExpressionAttributeValues": _dump(
                         {
+                            ":v": before.version,
                             ":admin": after.admin.model_dump(mode="json"),
                             ":key": after.admin.key,
                             ":one": 1,
@@ -669,7 +675,7 @@ class DynamoPortalRepository:
             self._drop_role(before.id, before.admin.key, old_roles, "admin"),
             grant,
             {"Put": {"Item": _dump(_contact_item(after, after.admin))}},
-            {"Put": {"Item": _dump(_event_item(event))}},
+            _event_put(event, before.version + 1),
         ]
         if before.activation_token_hash:
             items.append(
@@ -690,7 +696,8 @@ class DynamoPortalRepository:
             names[f"#f{n}"] = name
             values[f":f{n}"] = value
             sets.append(f"#f{n} = :f{n}")
-        conditions = ["#s = :active"]
+        values[":v"] = before.version
+        conditions = ["#s = :active", "#v = :v"]
         if change.expected_version is not None:
             values[":expected"] = change.expected_version
             conditions.append("#v = :expected")
@@ -708,7 +715,7 @@ class DynamoPortalRepository:
                     "ExpressionAttributeValues": _dump(values),
                 }
             },
-            {"Put": {"Item": _dump(_event_item(event))}},
+            _event_put(event, before.version + 1),
         ]
         items += [
             {"Put": {"Item": _dump(_mail_item(m)), "ConditionExpression": "attribute_not_exists(PK)"}} for m in emails
@@ -801,11 +808,17 @@ def _token_item(token: ActivationToken) -> dict[str, Any]:
     }
 
 
-def _event_item(event: AuditEvent) -> dict[str, Any]:
+def _event_put(event: AuditEvent, version: int) -> dict[str, Any]:
+    """The event of the change that takes the subscription to `version`. Its transaction also requires the version
+    it started from, so the event's place in the history is the commit order itself (a clock read before the write
+    could order two racing changes the other way), and no two events can ever claim the same place."""
+    return {"Put": {"Item": _dump(_event_item(event, version)), "ConditionExpression": "attribute_not_exists(PK)"}}
+
+
+def _event_item(event: AuditEvent, version: int) -> dict[str, Any]:
     return {
         "PK": f"SUB#{event.subscription_id}",
-        # Wall-clock nanoseconds break ties between events of the same millisecond, keeping newest-first order.
-        "SK": f"EVENT#{utc_iso(event.at)}#{time.time_ns():020d}{secrets.token_hex(2)}",
+        "SK": f"EVENT#v{version:012d}",  # 'v' sorts after the digits of the timestamp keys older items may carry
         "type": "event",
         "at": utc_iso(event.at),
         "actor": event.actor,

@@ -14,10 +14,12 @@ from typing import Any
 from chalice.app import Request, Response
 
 from chalicelib import strictjson
-from chalicelib.api.http import MAX_BODY_BYTES, error_response, json_response
+from chalicelib.api.http import MAX_BODY_BYTES, as_json_response, check_subscription_id, error_response
 from chalicelib.container import get_container
 from chalicelib.domain import errors
 from chalicelib.domain.payment import CARD_NUMBER_REFUSED, contains_card_number
+from chalicelib.services.identity import Caller
+from chalicelib.services.portal import visible_subscription
 
 log = logging.getLogger(__name__)
 
@@ -62,46 +64,56 @@ def _screen_card_numbers(request: Request) -> None:
         raise errors.InvalidInput(CARD_NUMBER_REFUSED)
 
 
+def _still_visible(caller: Caller, request: Request) -> None:
+    """A replay answers only a caller who could send the request afresh and see its subscription: someone who lost
+    sight of it since (moved country, removed, past a deadline) gets the 404 a new request would get."""
+    subscription_id = (request.uri_params or {}).get("subscription_id")
+    if subscription_id is not None:
+        c = get_container()
+        visible_subscription(caller, check_subscription_id(subscription_id), repo=c.repo, clock=c.clock)
+
+
 def mutation(
     current_request: Callable[[], Request], *, screen_card_numbers: bool = False
-) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    """`screen_card_numbers`: refuse a body holding anything like a card number before it is even fingerprinted."""
+) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
+    """`screen_card_numbers`: refuse a body holding anything like a card number before it is even fingerprinted.
 
-    def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
+    Goes inside `json_view`: a DomainError raised here (or by the view) is answered by the one error table, and an
+    unexpected error is a 500 without a traceback; the idempotency record is released either way."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Response]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
             request = current_request()
-            try:
-                _refuse_foreign_origin(request)
-                if screen_card_numbers:
-                    _screen_card_numbers(request)
-            except errors.DomainError as error:
-                return error_response(error)
+            _refuse_foreign_origin(request)
+            if screen_card_numbers:
+                _screen_card_numbers(request)
             key = request.headers.get(HEADER)
             if key is None:
-                return view(*args, **kwargs)
+                return as_json_response(view(*args, **kwargs))
             c = get_container()
+            if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
+                raise errors.InvalidInput("Idempotency-Key must be 1 to 255 printable ASCII characters.")
+            caller = c.verifier.verify(request.headers.get("authorization"))
+            scope = f"{caller.key}\n{caller.country}\n{key}"  # one person signed in for two countries is two callers
             try:
-                if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
-                    raise errors.InvalidInput("Idempotency-Key must be 1 to 255 printable ASCII characters.")
-                caller = c.verifier.verify(request.headers.get("authorization"))
-                scope = f"{caller.key}\n{key}"
                 stored = c.idempotency.begin(scope, _fingerprint(request), c.clock.now())
-            except errors.DomainError as error:
-                return error_response(error)
+            except errors.DomainError:
+                raise
             except Exception:
                 log.exception("idempotency record could not be claimed")
-                return json_response(
-                    {"Code": "ServiceUnavailable", "Message": "Nothing was changed. Please retry in a moment."}, 503
-                )
+                raise errors.Unavailable("Nothing was changed. Please retry in a moment.") from None
             if stored is not None:
+                _still_visible(caller, request)
                 return Response(
                     body=stored["body"],
                     status_code=_as_int(stored["status"]),
                     headers={**stored["headers"], REPLAYED: "true"},
                 )
             try:
-                response = view(*args, **kwargs)
+                response = as_json_response(view(*args, **kwargs))
+            except errors.DomainError as error:
+                response = error_response(error)
             except BaseException:
                 _release(c, scope)
                 raise

@@ -9,6 +9,7 @@ from urllib.parse import unquote
 from chalice.app import Blueprint, Response
 from pydantic import ValidationError
 
+from chalicelib import strictjson
 from chalicelib.api.http import check_subscription_id, json_view, parse_json_body, register_preflight
 from chalicelib.api.idempotency import mutation
 from chalicelib.api.schemas import ActivationIn, subscription_out
@@ -76,9 +77,10 @@ def _raw_body() -> bytes:
 def _limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_PAGE
-    if not raw.isdigit() or not 1 <= int(raw) <= portal.MAX_PAGE:
+    limit = strictjson.parse_whole_number(raw)
+    if limit is None or not 1 <= limit <= portal.MAX_PAGE:
         raise InvalidInput(f"limit must be a whole number from 1 to {portal.MAX_PAGE}.")
-    return int(raw)
+    return limit
 
 
 @api.route("/health", methods=["GET"])
@@ -115,8 +117,8 @@ def get_subscription(subscription_id: str) -> Response:
 
 
 @_route("/subscriptions/{subscription_id}/activation", ["POST"])
-@mutation(lambda: api.current_request)
 @json_view
+@mutation(lambda: api.current_request)
 def activate(subscription_id: str) -> Response:
     caller = _caller()
     body = parse_json_body(_raw_body())
@@ -147,8 +149,8 @@ def activate(subscription_id: str) -> Response:
 
 
 @_route("/subscriptions/{subscription_id}/activation-email", ["POST"])
-@mutation(lambda: api.current_request)
 @json_view
+@mutation(lambda: api.current_request)
 def resend_activation_email(subscription_id: str) -> Response:
     caller = _caller()
     c = get_container()
@@ -201,8 +203,8 @@ def list_users(subscription_id: str) -> dict[str, Any]:
 
 
 @_route("/subscriptions/{subscription_id}/users", ["POST"])
-@mutation(lambda: api.current_request)
 @json_view
+@mutation(lambda: api.current_request)
 def assign_user(subscription_id: str) -> Response:
     caller = _caller()
     raw = _raw_body()
@@ -215,8 +217,8 @@ def assign_user(subscription_id: str) -> Response:
 
 
 @_route("/subscriptions/{subscription_id}/users/{email}", ["DELETE"])
-@mutation(lambda: api.current_request)
 @json_view
+@mutation(lambda: api.current_request)
 def remove_user(subscription_id: str, email: str) -> Response:
     caller = _caller()
     _administration().remove_seat(caller, check_subscription_id(subscription_id), unquote(email), _ports())
@@ -235,8 +237,8 @@ def admin_candidates(subscription_id: str) -> dict[str, Any]:
 
 
 @_route("/subscriptions/{subscription_id}/admin-transfer", ["POST"])
-@mutation(lambda: api.current_request)
 @json_view
+@mutation(lambda: api.current_request)
 def transfer_admin(subscription_id: str) -> dict[str, Any]:
     caller = _caller()
     raw = _raw_body()
@@ -251,8 +253,8 @@ def transfer_admin(subscription_id: str) -> dict[str, Any]:
 
 
 @_route("/subscriptions/{subscription_id}", ["PATCH"])
-@mutation(lambda: api.current_request)
 @json_view
+@mutation(lambda: api.current_request)
 def patch_subscription(subscription_id: str) -> Response:
     caller = _caller()
     raw = _raw_body()
@@ -267,8 +269,8 @@ def patch_subscription(subscription_id: str) -> Response:
 
 
 @_route("/subscriptions/{subscription_id}/payment-method", ["PUT"])
-@mutation(lambda: api.current_request, screen_card_numbers=True)
 @json_view
+@mutation(lambda: api.current_request, screen_card_numbers=True)
 def put_payment_method(subscription_id: str) -> Response:
     raw = _raw_body()  # already screened for card numbers by @mutation
     caller = _caller()
@@ -295,8 +297,8 @@ def get_agreement(subscription_id: str) -> dict[str, Any]:
 
 
 @_route("/subscriptions/{subscription_id}/cancellation", ["POST", "DELETE"])
-@mutation(lambda: api.current_request)
 @json_view
+@mutation(lambda: api.current_request)
 def cancellation(subscription_id: str) -> Response:
     caller = _caller()
     cancel = api.current_request.method == "POST"
