@@ -344,9 +344,8 @@ def start(port: int = 0, *, demo_order: bool = True, schedule: bool = True) -> D
 
     from app import app
     from chalicelib import jobs
-    from devstack import mailbox, routes
+    from devstack import mailbox, moto_lock, routes
     from devstack.issuer import LocalIssuer
-    from devstack.moto_lock import serialize_dynamodb
     from devstack.scheduler import Job, Scheduler
 
     with _running_lock:
@@ -354,7 +353,7 @@ def start(port: int = 0, *, demo_order: bool = True, schedule: bool = True) -> D
             raise RuntimeError(f"a local stack is already running in this process at {_running.url}")
         stack = _running = DevStack()
     try:
-        serialize_dynamodb()  # before moto serves anything: DynamoDB calls become linearizable
+        moto_lock.install()  # before moto serves anything: linearizable DynamoDB, no leak, cheap transactions
         mailbox.stamp_sent_messages(stack.clock.now)
 
         stack._moto = ThreadedMotoServer(HOST, 0, verbose=False)
