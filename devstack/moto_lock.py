@@ -201,8 +201,8 @@ def rollback_by_undo_log() -> None:
     from moto.dynamodb.models.table import Table
 
     with _install_lock:
-        if not isinstance(models.copy, _CopyKeepingTables):
-            models.copy = _CopyKeepingTables(Table)  # type: ignore[assignment]
+        if not isinstance(getattr(models, "copy", None), _CopyKeepingTables):
+            setattr(models, "copy", _CopyKeepingTables(Table))  # noqa: B010 - moto's module global, not an attribute of ours
         if not getattr(DynamoDBBackend.transact_write_items, _UNDO_LOG, False):
             DynamoDBBackend.transact_write_items = _with_undo_log(DynamoDBBackend.transact_write_items)  # type: ignore[method-assign]
 
