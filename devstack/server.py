@@ -12,6 +12,7 @@ import contextlib
 import errno
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -109,6 +110,30 @@ def _close_client(client: Any) -> None:
 
 # ------------------------------------------------------------------------------------------------------- HTTP server
 
+_ACTIVATION_TOKEN = re.compile(r"(/activate/)[^\s?#/\"'\\]+", re.IGNORECASE)
+_QUERY_STRING = re.compile(r"\?[^\s\"'\\]*")
+
+
+def redact(line: str) -> str:
+    """A log line without activation tokens (invariant 5: never logged) and without query strings (a developer's curl
+    can carry anything there, card numbers included)."""
+    return _QUERY_STRING.sub("", _ACTIVATION_TOKEN.sub("\\1\u2026", line))
+
+
+def _redacting_handler_class() -> Any:
+    from chalice.local import ChaliceRequestHandler
+
+    class RedactingRequestHandler(ChaliceRequestHandler):  # type: ignore[misc]
+        """chalice's handler, whose access and error lines (every one goes through log_message, the request line
+        included) are redacted."""
+
+        def log_message(self, format: str, *args: Any) -> None:
+            sys.stderr.write(redact(f"{self.address_string()} - - [{self.log_date_time_string()}] {format % args}")
+                             + "\n")
+
+    return RedactingRequestHandler
+
+
 
 def _stoppable_server_class() -> Any:
     from chalice.local import ThreadedHTTPServer
@@ -178,7 +203,8 @@ def _local_server(app: Any, config: Any, port: int) -> Any:
         if not isinstance(app, local.LocalChalice):
             local.CustomLocalChalice.__bases__ = (local.LocalChalice, app.__class__)
             app.__class__ = local.CustomLocalChalice
-    return local.LocalDevServer(app, config, HOST, port, server_cls=_stoppable_server_class())
+    return local.LocalDevServer(app, config, HOST, port, handler_cls=_redacting_handler_class(),
+                                server_cls=_stoppable_server_class())
 
 
 class _Http:

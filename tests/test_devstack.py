@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -262,6 +263,37 @@ def test_newcomer_activates_from_the_email_and_sees_it_active(devstack: Devstack
     assert item["order_id"] == order["order_id"]
     assert item["status"] == "active"
     assert item["role"] == "admin"
+
+
+# --------------------------------------------------------------------------------------------------------------- log
+
+CARD = "4111111111111111"
+
+
+def test_the_log_holds_no_activation_token_and_no_query_string(devstack: DevstackProcess) -> None:
+    email = f"{unique('log')}@example.fr"
+    assert devstack.post_order(new_order(email)).status == 201
+    link = devstack.activation_link(email)
+    token = link.rsplit("/", 1)[1]
+    port = urlsplit(link).port
+
+    assert http("GET", f"{link}?utm_source=mail&card={CARD}").status == 200
+    assert http("HEAD", link).status == 200
+    assert http("GET", f"{devstack.url}/ACTIVATE/{token}").status == 403  # no such route (API Gateway says 403)
+    assert http("POST", link, "accept=no", headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                     "Origin": devstack.url}).status in (400, 403, 409)
+    assert http("GET", f"{devstack.url}/subscriptions?card_number={CARD}").status == 401
+    # A request line the server refuses is logged as an error with the raw line: redacted too.
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        raw.sendall(f"GET /activate/{token}?card={CARD} HTTP/1.1 extra\r\n\r\n".encode())
+        assert b"400" in raw.recv(4096)
+
+    log = devstack.log()
+    assert "/activate/\u2026" in log, "the activation requests were not logged at all"
+    assert token not in log
+    assert token.lower() not in log.lower()
+    assert CARD not in log
+    assert "?" not in "".join(line for line in log.splitlines() if '"' in line and "HTTP/1." in line)
 
 
 # ---------------------------------------------------------------------------------------------------------- schedule
