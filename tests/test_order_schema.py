@@ -63,7 +63,7 @@ REJECTED = {
     "card details in the payment method": _order(payment_method__card_number="4111111111111111"),
     "ordered_at as a number": _order(ordered_at=1764149400),
 }
-# A JSON Schema validator checks "format": "date-time" only with optional packages: this one is the model's and intake's.
+# A JSON Schema validator checks "format": "date-time" only with optional packages: the model and intake check it.
 REJECTED_BEYOND_THE_SCHEMA_KEYWORDS = {"ordered_at without a time zone": _order(ordered_at="2026-11-26T09:30:00")}
 
 
