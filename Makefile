@@ -6,13 +6,22 @@ STAMP := $(VENV)/.installed
 # checkov pins its own boto3/botocore and more: it lives in its own virtualenv, run by tests/test_infra.py.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-3.3.30
+STACK_STAMP := $(VENV)/.installed-stack
+APT_PACKAGES := chromium chromium-driver
 
-.PHONY: dev test lint typecheck bench package clean checkov-venv
+.PHONY: dev test browser lint typecheck docs bench package clean checkov-venv
 
-$(STAMP): requirements.txt requirements-dev.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# `make dev` installs only the runtime and the local stack's packages; `make test` everything (the stack's included).
+$(STACK_STAMP): requirements.txt requirements-stack.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-stack.txt
+	touch $@
+
+$(STAMP): requirements.txt requirements-stack.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
-	touch $(STAMP)
+	touch $@ $(STACK_STAMP)
 
 $(CHECKOV_STAMP):
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
@@ -21,17 +30,35 @@ $(CHECKOV_STAMP):
 
 checkov-venv: $(CHECKOV_STAMP)
 
-dev: $(STAMP)
+dev: $(STACK_STAMP)
 	PORT=$${PORT:-8000} $(BIN)/python -m devstack
 
-test: $(STAMP) $(CHECKOV_STAMP) lint typecheck
+test: $(STAMP) $(CHECKOV_STAMP) browser lint typecheck
 	$(BIN)/python -m pytest
+
+# The browser test drives Debian's Chromium through its chromedriver (no downloads at run time).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq $(APT_PACKAGES); \
+	else \
+		echo "The browser test needs Chromium and its driver, and installing them needs root. Run:" >&2; \
+		echo "    sudo apt-get update && sudo apt-get install -y $(APT_PACKAGES)" >&2; \
+		echo "then make test again." >&2; \
+		exit 1; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# Generated documents (committed; a test fails when they drift from the code).
+docs: $(STACK_STAMP)
+	$(BIN)/python -m chalicelib.domain.order_schema docs/order-message.schema.json
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

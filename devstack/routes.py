@@ -44,6 +44,10 @@ class Runtime:
     url: str
     moto_url: str
     issuer: LocalIssuer
+    region: str
+    table: str
+    orders_queue_url: str
+    orders_dead_letter_queue_url: str
 
 
 _runtime: Runtime | None = None
@@ -94,6 +98,20 @@ def post_order() -> Response:
             "A new order is needed."
         )
     return Response(body={"subscription_id": result.subscription_id}, status_code=201 if result.created else 200)
+
+
+@dev.route("/aws", methods=["GET"])
+@json_view
+def get_aws() -> dict[str, str]:
+    """The embedded AWS, for any SDK: e.g. the order system's team publishes to the orders queue with its own client."""
+    runtime = _bound()
+    return {
+        "endpoint_url": runtime.moto_url,
+        "region": runtime.region,
+        "orders_queue_url": runtime.orders_queue_url,
+        "orders_dead_letter_queue_url": runtime.orders_dead_letter_queue_url,
+        "table": runtime.table,
+    }
 
 
 @dev.route("/mailbox", methods=["GET"])

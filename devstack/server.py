@@ -14,6 +14,7 @@ import functools
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -27,6 +28,7 @@ from typing import Any
 
 from chalicelib.adapters.clock import SettableClock
 from chalicelib.container import Container, use_container
+from devstack import orders_queue
 
 log = logging.getLogger("devstack")
 
@@ -43,6 +45,7 @@ LINK_SECRET_NAME = "subscription-portal/link-secret"
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 OUTBOX_EVERY_S = 60.0  # app.py: deliver_outbox, Rate(1, MINUTES)
 CLEANUP_EVERY_S = 3600.0  # app.py: cleanup_unactivated, Rate(1, HOURS)
+LOCAL_VISIBILITY = orders_queue.LOCAL_VISIBILITY_TIMEOUT_S
 
 # Whatever the developer's shell says about AWS, the stack talks to its own moto only.
 _AWS_ENV = {
@@ -111,6 +114,15 @@ def _close_client(client: Any) -> None:
 
 # ------------------------------------------------------------------------------------------------------- HTTP server
 
+_ACTIVATION_TOKEN = re.compile(r"(/activate/)[^\s?#/\"'\\]+", re.IGNORECASE)
+_QUERY_STRING = re.compile(r"\?[^\s\"'\\]*")
+
+
+def redact(line: str) -> str:
+    """A log line without activation tokens (invariant 5: never logged) and without query strings (a developer's curl
+    can carry anything there, card numbers included)."""
+    return _QUERY_STRING.sub("", _ACTIVATION_TOKEN.sub("\\1\u2026", line))
+
 
 def _gateway_handler_class() -> Any:
     """chalice's request handler, answering what API Gateway answers itself as the stack's GatewayResponses shape it
@@ -125,6 +137,12 @@ def _gateway_handler_class() -> Any:
         def log_request(self, code: Any = "-", size: Any = "-") -> None:
             """The access log line without the query string or an activation token (http.server logs both)."""
             sys.stderr.write(f"{self.command} {loggable_path(self.path)} {getattr(code, 'value', code)}\n")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Every other line http.server writes (errors, a malformed request line quoted raw), redacted."""
+            sys.stderr.write(
+                redact(f"{self.address_string()} - - [{self.log_date_time_string()}] {format % args}") + "\n"
+            )
 
     return Handler
 
@@ -269,6 +287,9 @@ class DevStack:
     _moto: Any = None
     _http: _Http | None = None
     _scheduler: Any = None
+    queues: Any = None
+    _orders_consumer: Any = None
+    _sqs: Any = None
     _tmpdir: Path | None = None
     _saved_env: dict[str, str | None] = field(default_factory=dict)
     _saved_debug: bool | None = None
@@ -298,6 +319,8 @@ class DevStack:
         # Order: no new work (scheduler, HTTP), then the app's wiring, then AWS, then the environment.
         steps = [
             ("scheduler", lambda: self._scheduler.stop() if self._scheduler else None),
+            ("orders consumer", lambda: self._orders_consumer.stop() if self._orders_consumer else None),
+            ("orders queue client", lambda: _close_client(self._sqs) if self._sqs else None),
             ("http server", lambda: self._http.stop() if self._http else None),
             ("dev routes", _unbind_routes),
             ("container", self._drop_container),
@@ -384,20 +407,24 @@ def _provision(secret: str) -> str:
             _close_client(client)
 
 
-def start(port: int = 0, *, demo_order: bool = True, schedule: bool = True) -> DevStack:
-    """Starts the whole stack in this process and returns it running; port 0 picks a free port.
+def start(port: int = 0, *, demo_order: bool = True, schedule: bool = True, consume_orders: bool = True,
+          orders_visibility_timeout_s: int = orders_queue.LOCAL_VISIBILITY_TIMEOUT_S,
+          orders_max_receives: int | None = None) -> DevStack:
+    """Starts the whole stack in this process and returns it running; port 0 picks a free port. The orders queue hides
+    a received message for `orders_visibility_timeout_s` and dead-letters it after `orders_max_receives` receives
+    (None: infra's RedrivePolicy).
 
     One stack per process: the app module, moto's backends and the installed Container are process-wide.
     Sets os.environ (AWS endpoint and dummy credentials) while it runs; stop() restores it.
     """
     global _running
+    import boto3
     from moto.server import ThreadedMotoServer
 
-    from app import app
+    from app import app, intake_orders
     from chalicelib import jobs
-    from devstack import mailbox, routes
+    from devstack import mailbox, moto_lock, routes
     from devstack.issuer import LocalIssuer
-    from devstack.moto_lock import serialize_dynamodb
     from devstack.scheduler import Job, Scheduler
 
     with _running_lock:
@@ -405,7 +432,7 @@ def start(port: int = 0, *, demo_order: bool = True, schedule: bool = True) -> D
             raise RuntimeError(f"a local stack is already running in this process at {_running.url}")
         stack = _running = DevStack()
     try:
-        serialize_dynamodb()  # before moto serves anything: DynamoDB calls become linearizable
+        moto_lock.install()  # before moto serves anything: linearizable DynamoDB, no leak, cheap transactions
         mailbox.stamp_sent_messages(stack.clock.now)
 
         stack._moto = ThreadedMotoServer(HOST, 0, verbose=False)
@@ -424,11 +451,15 @@ def start(port: int = 0, *, demo_order: bool = True, schedule: bool = True) -> D
         stack.issuer = LocalIssuer(f"{stack.url}/_dev/issuer", JWT_AUDIENCE, COUNTRY_CLAIM)
         jwks_url = stack.issuer.write_jwks(stack._tmpdir / "jwks.json")
         secret_arn = _provision(secrets.token_urlsafe(48))
+        stack._sqs = boto3.session.Session(region_name=REGION).client("sqs")
+        stack.queues = orders_queue.create_queues(stack._sqs, orders_visibility_timeout_s, orders_max_receives)
 
         stack.container = LocalContainer(local_env(stack.port, jwks_url, secret_arn), clock=stack.clock)
         stack.container.settings  # noqa: B018 - a configuration mistake fails here, not on the first request
         use_container(stack.container)
-        routes.bind(routes.Runtime(url=stack.url, moto_url=stack.moto_url, issuer=stack.issuer))
+        routes.bind(routes.Runtime(url=stack.url, moto_url=stack.moto_url, issuer=stack.issuer, region=REGION,
+                                   table=TABLE_NAME, orders_queue_url=stack.queues.url,
+                                   orders_dead_letter_queue_url=stack.queues.dead_letter_url))
 
         if demo_order:
             # Before serving: once the app answers, the demo's activation email is already waiting.
@@ -438,6 +469,9 @@ def start(port: int = 0, *, demo_order: bool = True, schedule: bool = True) -> D
                      result.subscription_id)
 
         stack._http.start()
+        if consume_orders:
+            stack._orders_consumer = orders_queue.OrdersConsumer(stack._sqs, stack.queues, intake_orders, REGION)
+            stack._orders_consumer.start()
         if schedule:
             stack._scheduler = Scheduler([
                 Job("deliver_outbox", OUTBOX_EVERY_S, jobs.JOBS["deliver_outbox"]),
@@ -451,6 +485,15 @@ def start(port: int = 0, *, demo_order: bool = True, schedule: bool = True) -> D
 
 
 # ---------------------------------------------------------------------------------------------------------------- CLI
+
+
+def _int_from_env(name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise SystemExit(f"{name} must be a number from {low} to {high}, not {raw!r}")
+    return int(raw)
 
 
 def _port_from_env() -> int:
@@ -467,6 +510,8 @@ def _banner(stack: DevStack) -> str:
         f"  Console (mailbox, tokens, orders, jobs, clock):  {stack.console_url}",
         f"  App and API:                                     {stack.url}  (e.g. {stack.url}/health)",
         f"  Embedded AWS (moto server):                      {stack.moto_url}",
+        f"  Orders queue (SQS, consumed like Lambda):        {stack.queues.url}",
+        f"  Its dead-letter queue:                           {stack.queues.dead_letter_url}",
     ]
     if stack.demo_order:
         admin = stack.demo_order["admin"]["email"]
@@ -510,7 +555,12 @@ def main() -> int:
     stack: DevStack | None = None
     try:
         try:
-            stack = start(port)
+            stack = start(
+                port,
+                orders_visibility_timeout_s=_int_from_env("ORDERS_VISIBILITY_TIMEOUT", LOCAL_VISIBILITY, 0, 43200)
+                or 0,
+                orders_max_receives=_int_from_env("ORDERS_MAX_RECEIVE_COUNT", None, 1, 1000),
+            )
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
                 print(f"Port {port} on {HOST} is in use: stop what runs there or choose another with PORT=...",

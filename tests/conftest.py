@@ -30,6 +30,14 @@ os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
 os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # The local stack's moto: serialized DynamoDB, no model tracking, transactions rolled back by an undo log
+    # (moto's own rollback deep-copies every touched table on every transaction).
+    from devstack import moto_lock
+
+    moto_lock.install()
+
+
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
     with mock_aws():

@@ -212,8 +212,34 @@ class DevstackProcess:
         token: str = result.json()["token"]
         return token
 
+    def aws(self) -> dict[str, str]:
+        result = self.get("/_dev/aws")
+        assert result.status == 200, result.text
+        aws: dict[str, str] = result.json()
+        return aws
+
+    def sqs(self) -> Any:
+        """A boto3 SQS client on the stack's embedded AWS, as the order system's team would make one."""
+        import boto3
+
+        aws = self.aws()
+        return boto3.session.Session().client("sqs", endpoint_url=aws["endpoint_url"], region_name=aws["region"],
+                                               aws_access_key_id="order-system", aws_secret_access_key="local")
+
     def bearer(self, email: str, country: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(email, country)}"}
+
+
+def until(condition: Any, timeout_s: float = 20.0, what: str = "the condition") -> Any:
+    """Polls a real server process (never in-process code) until `condition()` is truthy; bounded."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout_s:.0f}s")
+        time.sleep(0.1)  # bounded poll of another process
 
 
 def launch(log_dir: Path, port: int | None = None) -> DevstackProcess:
@@ -221,7 +247,9 @@ def launch(log_dir: Path, port: int | None = None) -> DevstackProcess:
     port = port or free_port()
     log_path = log_dir / f"devstack-{port}.log"
     log_file = log_path.open("wb")
-    env = {**os.environ, "PORT": str(port), "PYTHONUNBUFFERED": "1"}
+    # A failed order message is retried after 1 s and dead-lettered on its 3rd receive: no test waits long.
+    env = {**os.environ, "PORT": str(port), "PYTHONUNBUFFERED": "1", "ORDERS_VISIBILITY_TIMEOUT": "1",
+           "ORDERS_MAX_RECEIVE_COUNT": "2"}
     process = subprocess.Popen(
         [sys.executable, "-m", "devstack"],
         cwd=PROJECT_DIR,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -31,11 +32,13 @@ from tests.devstack_fixture import (  # noqa: E402
     new_order,
     port_open,
     unique,
+    until,
 )
 
 pytest_plugins = ["tests.devstack_fixture"]  # the session fixture `devstack`
 
 DEMO_ADMIN = "marie.dupont@example.fr"
+ACTIVATION_LINK_IN_TEXT = re.compile(r"/activate/[A-Za-z0-9_-]{43}")
 
 
 def _version_on(page: str) -> str:
@@ -262,6 +265,143 @@ def test_newcomer_activates_from_the_email_and_sees_it_active(devstack: Devstack
     assert item["order_id"] == order["order_id"]
     assert item["status"] == "active"
     assert item["role"] == "admin"
+
+
+# ------------------------------------------------------------------------------------------------------- orders queue
+
+
+def test_dev_aws_describes_the_embedded_aws_and_the_orders_queues(devstack: DevstackProcess) -> None:
+    aws = devstack.aws()
+    assert set(aws) == {"endpoint_url", "region", "orders_queue_url", "orders_dead_letter_queue_url", "table"}
+    assert aws["endpoint_url"] == devstack.moto_url and aws["region"] == "eu-west-1"
+    sqs = devstack.sqs()
+    queue = sqs.get_queue_attributes(QueueUrl=aws["orders_queue_url"], AttributeNames=["All"])["Attributes"]
+    dead = sqs.get_queue_attributes(QueueUrl=aws["orders_dead_letter_queue_url"], AttributeNames=["All"])["Attributes"]
+    assert json.loads(queue["RedrivePolicy"]) == {"deadLetterTargetArn": dead["QueueArn"], "maxReceiveCount": 2}
+    assert queue["VisibilityTimeout"] == "1"  # the fixture's; `make dev` keeps a few seconds
+    assert queue["MessageRetentionPeriod"] == dead["MessageRetentionPeriod"] == "1209600"  # infra's
+    sqs.close()
+
+
+def test_an_order_published_to_the_queue_creates_the_subscription_and_its_email(devstack: DevstackProcess) -> None:
+    email = f"{unique('sqs')}@example.fr"
+    order = new_order(email)
+    sqs = devstack.sqs()
+    sqs.send_message(QueueUrl=devstack.aws()["orders_queue_url"], MessageBody=json.dumps(order))
+    [message] = until(lambda: devstack.mailbox(email), what="the activation email of the published order")
+    assert ACTIVATION_LINK_IN_TEXT.search(message["text"])
+    [item] = _subscriptions(devstack, email, "FR")
+    assert item["order_id"] == order["order_id"] and item["status"] == "pending_activation"
+    until(lambda: _queue_is_empty(sqs, devstack.aws()["orders_queue_url"]), what="the done message's deletion")
+    sqs.close()
+
+
+def test_a_queued_redelivery_of_a_posted_order_takes_the_same_intake(devstack: DevstackProcess) -> None:
+    email = f"{unique('same')}@example.fr"
+    order = new_order(email)
+    posted = devstack.post_order(order)
+    assert posted.status == 201
+    sqs = devstack.sqs()
+    url = devstack.aws()["orders_queue_url"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(order))
+    until(lambda: _queue_is_empty(sqs, url), what="the redelivered message's deletion")
+    assert len(devstack.mailbox(email)) == 1  # the order_id was already known: no second subscription, no second email
+    assert [s["id"] for s in _subscriptions(devstack, email, "FR")] == [posted.json()["subscription_id"]]
+    sqs.close()
+
+
+def test_a_bad_order_on_the_queue_ends_in_the_dead_letter_queue_and_creates_nothing(
+    devstack: DevstackProcess,
+) -> None:
+    email = f"{unique('bad')}@example.fr"
+    bad = new_order(email, license_quantity=0)
+    aws = devstack.aws()
+    sqs = devstack.sqs()
+    good = new_order()
+    sqs.send_message_batch(QueueUrl=aws["orders_queue_url"], Entries=[
+        {"Id": "bad", "MessageBody": json.dumps(bad)}, {"Id": "good", "MessageBody": json.dumps(good)},
+    ])
+
+    def dead_lettered() -> list[dict]:
+        messages: list[dict] = sqs.receive_message(QueueUrl=aws["orders_dead_letter_queue_url"],
+                                                   MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        return [m for m in messages if json.loads(m["Body"]).get("order_id") == bad["order_id"]]
+
+    [message] = until(dead_lettered, timeout_s=30, what="the bad order's arrival in the dead-letter queue")
+    assert json.loads(message["Body"]) == bad
+    sqs.delete_message(QueueUrl=aws["orders_dead_letter_queue_url"], ReceiptHandle=message["ReceiptHandle"])
+    assert devstack.mailbox(email) == [] and _subscriptions(devstack, email, "FR") == []
+    assert devstack.mailbox(good["admin"]["email"]), "the good order of the same batch was not taken in"
+    assert "license_quantity" in devstack.log()  # the rejection's reason is logged
+    sqs.close()
+
+
+def _queue_is_empty(sqs: object, url: str) -> bool:
+    attributes = sqs.get_queue_attributes(  # type: ignore[attr-defined]
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return attributes["ApproximateNumberOfMessages"] == attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_queues_are_created_from_infra_with_a_local_visibility_timeout() -> None:
+    import boto3
+    from moto import mock_aws
+
+    from devstack import orders_queue
+    from infra.tables import template
+
+    infra = template()["Resources"]
+    with mock_aws():
+        sqs = boto3.session.Session().client("sqs", region_name="eu-west-1")
+        queues = orders_queue.create_queues(sqs)
+        attributes = sqs.get_queue_attributes(QueueUrl=queues.url, AttributeNames=["All"])["Attributes"]
+    assert json.loads(attributes["RedrivePolicy"]) == {
+        "deadLetterTargetArn": queues.dead_letter_arn,
+        "maxReceiveCount": infra["OrdersQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"],
+    }
+    assert attributes["VisibilityTimeout"] == str(orders_queue.LOCAL_VISIBILITY_TIMEOUT_S)
+    assert attributes["MessageRetentionPeriod"] == str(infra["OrdersQueue"]["Properties"]["MessageRetentionPeriod"])
+
+
+def test_a_malformed_handler_response_leaves_the_whole_batch_on_the_queue() -> None:
+    from devstack.orders_queue import failed_ids
+
+    assert failed_ids({"batchItemFailures": [{"itemIdentifier": "a"}]}, ["a", "b"]) == {"a"}
+    assert failed_ids({"batchItemFailures": []}, ["a", "b"]) == set()
+    assert failed_ids({"batchItemFailures": [{"itemIdentifier": "zzz"}]}, ["a", "b"]) == {"a", "b"}
+    assert failed_ids({"batchItemFailures": [{"id": "a"}]}, ["a", "b"]) == {"a", "b"}
+    assert failed_ids("nonsense", ["a"]) == {"a"}
+
+
+# --------------------------------------------------------------------------------------------------------------- log
+
+CARD = "4111111111111111"
+
+
+def test_the_log_holds_no_activation_token_and_no_query_string(devstack: DevstackProcess) -> None:
+    email = f"{unique('log')}@example.fr"
+    assert devstack.post_order(new_order(email)).status == 201
+    link = devstack.activation_link(email)
+    token = link.rsplit("/", 1)[1]
+    port = urlsplit(link).port
+
+    assert http("GET", f"{link}?utm_source=mail&card={CARD}").status == 200
+    assert http("HEAD", link).status == 200
+    assert http("GET", f"{devstack.url}/ACTIVATE/{token}").status == 404  # no such route (the JSON 404 of GatewayResponses)
+    assert http("POST", link, "accept=no", headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                     "Origin": devstack.url}).status in (400, 403, 409)
+    assert http("GET", f"{devstack.url}/subscriptions?card_number={CARD}").status == 401
+    # A request line the server refuses is logged as an error with the raw line: redacted too.
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        raw.sendall(f"GET /activate/{token}?card={CARD} HTTP/1.1 extra\r\n\r\n".encode())
+        assert b"400" in raw.recv(4096)
+
+    log = devstack.log()
+    assert "/activate/\u2026" in log, "the activation requests were not logged at all"
+    assert token not in log
+    assert token.lower() not in log.lower()
+    assert CARD not in log
+    assert "?" not in "".join(line for line in log.splitlines() if '"' in line and "HTTP/1." in line)
 
 
 # ---------------------------------------------------------------------------------------------------------- schedule

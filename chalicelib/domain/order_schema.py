@@ -1,0 +1,137 @@
+"""The "order placed" message as a JSON Schema for the order system's team (docs/order-message.schema.json).
+
+Intake validates field by field (chalicelib.domain.orders) so that one message's every problem is reported at once;
+this pydantic model mirrors that validation for the schema only and is never used by intake. Its validators call the
+intake's own checks, so the model accepts exactly what intake accepts; the field constraints put the same rules into
+the published schema (what a schema cannot say, such as "printable characters only", is in the descriptions).
+
+    python -m chalicelib.domain.order_schema docs/order-message.schema.json     # `make docs`
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chalicelib.domain import orders
+from chalicelib.domain.reference import COUNTRIES, CURRENCIES
+
+_TEXT = "1 to 200 printable characters; surrounding blanks are trimmed, no-break spaces become spaces"
+_EMAIL_PATTERN = orders._EMAIL.pattern
+_DECIMAL_PATTERN = r"^[0-9]{1,15}(\.[0-9]{1,4})?$"
+
+
+
+def _text(value: str, what: str) -> str:
+    return orders._clean_text(value, what)
+
+
+class CustomerMessage(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True, title="Customer")
+    id: Annotated[str, Field(min_length=1, max_length=200, description=f"The customer's number. {_TEXT}.")]
+    name: Annotated[str, Field(min_length=1, max_length=200, description=f"The company's name. {_TEXT}.")]
+
+    _id = field_validator("id")(lambda cls, v: _text(v, "customer id"))
+    _name = field_validator("name")(lambda cls, v: _text(v, "name"))
+
+
+class AdminMessage(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True, title="Administrator")
+    email: Annotated[str, Field(max_length=254, pattern=_EMAIL_PATTERN,
+                                description="Gets the activation email: ASCII, at most 64 characters before the @.")]
+    name: Annotated[str, Field(min_length=1, max_length=200, description=f"{_TEXT}.")]
+
+    _email = field_validator("email")(lambda cls, v: orders.validate_email(v))
+    _name = field_validator("name")(lambda cls, v: _text(v, "name"))
+
+
+class ProductMessage(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True, title="Product")
+    code: Annotated[str, Field(min_length=1, max_length=200, description=f"{_TEXT}.")]
+    name: Annotated[str, Field(min_length=1, max_length=200, description=f"Shown in emails and pages. {_TEXT}.")]
+
+    _code = field_validator("code")(lambda cls, v: _text(v, "product code"))
+    _name = field_validator("name")(lambda cls, v: _text(v, "name"))
+
+
+class PaymentMethodMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, title="Payment method")
+    type: Annotated[Literal["invoice", "card"], Field(
+        description="Card details never travel in the order: the customer adds a provider token in the portal.")]
+
+
+class OrderMessage(BaseModel):
+    """One message per order on the orders queue, delivered at least once; `order_id` is the idempotency key."""
+
+    model_config = ConfigDict(extra="allow", strict=True, title="Order placed",
+                              json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"})
+
+    order_id: Annotated[str, Field(pattern=orders._ORDER_ID.pattern, description=(
+        "Unique per order; a redelivered message with a known order_id changes nothing and sends no second email."))]
+    ordered_at: Annotated[str, Field(json_schema_extra={"format": "date-time"}, description=(
+        "ISO 8601 with a time zone. The customer has 90 days from here to activate; a message arriving later creates "
+        "nothing, one more than an hour in the future is rejected."))]
+    country: Annotated[str, Field(json_schema_extra={"enum": sorted(COUNTRIES)},
+                                  description="ISO 3166-1 alpha-2, upper case: the web shop's country.")]
+    locale: Annotated[str, Field(default="en", pattern=orders._BCP47.pattern,
+                                 description="BCP 47 language tag of the emails and pages; `en` when absent.")]
+    customer: CustomerMessage
+    admin: AdminMessage
+    product: ProductMessage
+    license_quantity: Annotated[int, Field(ge=1, le=10000, description="Seats.")]
+    term_months: Annotated[int, Field(ge=1, le=60)]
+    unit_price: Annotated[str, Field(pattern=_DECIMAL_PATTERN, max_length=20, examples=["450.00"], description=(
+        "Decimal string >= 0 with at most 4 decimals (a JSON number is refused: no binary rounding)."))]
+    currency: Annotated[str, Field(json_schema_extra={"enum": sorted(CURRENCIES)}, description="ISO 4217.")]
+    po_number: Annotated[str | None, Field(default=None, max_length=orders.MAX_PO_LENGTH, description=(
+        f"Customer's purchase order number: at most {orders.MAX_PO_LENGTH} printable Unicode characters."))]
+    payment_method: PaymentMethodMessage
+
+    _order_id = field_validator("order_id")(lambda cls, v: orders._order_id(v))
+    _ordered_at = field_validator("ordered_at")(lambda cls, v: orders._timestamp(v) and v)
+    _country = field_validator("country")(lambda cls, v: orders._country(v))
+    _currency = field_validator("currency")(lambda cls, v: orders._currency(v))
+    _locale = field_validator("locale")(lambda cls, v: orders._locale(v))
+    _po_number = field_validator("po_number")(lambda cls, v: v if v is None else orders._po(v))
+
+    @field_validator("unit_price")
+    @classmethod
+    def _price(cls, value: str) -> str:
+        orders._price(value)
+        return value
+
+
+def json_schema() -> dict[str, Any]:
+    schema = OrderMessage.model_json_schema()
+    schema["$id"] = "order-message.schema.json"
+    schema["examples"] = [_sample()]
+    return schema
+
+
+def _sample() -> dict[str, Any]:
+    return {
+        "order_id": "4500012345", "ordered_at": "2026-11-26T09:30:00Z", "country": "FR", "locale": "fr-FR",
+        "customer": {"id": "0001234567", "name": "Dupont BTP SARL"},
+        "admin": {"email": "marie.dupont@example.fr", "name": "Marie Dupont"},
+        "product": {"code": "PROFIS-ENG", "name": "PROFIS Engineering Suite"},
+        "license_quantity": 5, "term_months": 12, "unit_price": "450.00", "currency": "EUR",
+        "po_number": "PO-7781", "payment_method": {"type": "invoice"},
+    }
+
+
+def rendered() -> str:
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else None
+    if target is None:
+        sys.stdout.write(rendered())
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(rendered(), encoding="utf-8")
+        print(f"wrote {target}")
