@@ -136,7 +136,9 @@ def _gateway_handler_class() -> Any:
 
         def log_request(self, code: Any = "-", size: Any = "-") -> None:
             """The access log line without the query string or an activation token (http.server logs both)."""
-            sys.stderr.write(f"{self.command} {loggable_path(self.path)} {getattr(code, 'value', code)}\n")
+            # A request line http.server refused leaves no command or path: the status alone is logged.
+            command, path = getattr(self, "command", None) or "-", getattr(self, "path", None) or "-"
+            sys.stderr.write(f"{command} {loggable_path(path)} {getattr(code, 'value', code)}\n")
 
         def log_message(self, format: str, *args: Any) -> None:
             """Every other line http.server writes (errors, a malformed request line quoted raw), redacted."""
@@ -148,11 +150,8 @@ def _gateway_handler_class() -> Any:
 
 
 def loggable_path(path: str) -> str:
-    """The route of a request path, for logs: no query string, no activation token."""
-    route = path.split("?", 1)[0].split("#", 1)[0]
-    if route.startswith("/activate/"):
-        return "/activate/{token}"
-    return route
+    """A request path for the access log: redacted like every other line, and without its fragment."""
+    return redact(path.split("#", 1)[0])
 
 
 @functools.cache

@@ -387,7 +387,7 @@ def test_the_log_holds_no_activation_token_and_no_query_string(devstack: Devstac
 
     assert http("GET", f"{link}?utm_source=mail&card={CARD}").status == 200
     assert http("HEAD", link).status == 200
-    assert http("GET", f"{devstack.url}/ACTIVATE/{token}").status == 404  # no such route (the JSON 404 of GatewayResponses)
+    assert http("GET", f"{devstack.url}/ACTIVATE/{token}").status == 404  # no such route (JSON 404)
     assert http("POST", link, "accept=no", headers={"Content-Type": "application/x-www-form-urlencoded",
                                                      "Origin": devstack.url}).status in (400, 403, 409)
     assert http("GET", f"{devstack.url}/subscriptions?card_number={CARD}").status == 401
