@@ -77,18 +77,17 @@ def page_view(view: Callable[..., Response]) -> Callable[..., Response]:
     return wrapper
 
 
+def _subscription_page(kind: str, subscription: Subscription, date_name: str, day: Any) -> Response:
+    """A page about this subscription with a link to the portal of its country."""
+    language = subscription.language
+    portal = get_container().settings.urls_for(subscription.country).portal
+    values = {"product_name": subscription.product.name, date_name: format_date(day, language)}
+    return _message_page(f"{kind}_title", f"{kind}_text", 200, language, portal, **values)
+
+
 def _already_activated_page(subscription: Subscription) -> Response:
     """Opening or posting the link again after activation: a page saying so, never an error."""
-    language = subscription.language
-    return _message_page(
-        "already_title",
-        "already_text",
-        200,
-        language,
-        get_container().settings.urls_for(subscription.country).portal,
-        product_name=subscription.product.name,
-        activated_at_date=format_date(subscription.activated_at, language),
-    )
+    return _subscription_page("already", subscription, "activated_at_date", subscription.activated_at)
 
 
 def _agreement_page(page: AgreementPage, notice_key: str | None = None, status: int = 200) -> Response:
@@ -160,13 +159,4 @@ def activation_page(token: str) -> Response:
     s = outcome.subscription
     if not outcome.newly_activated:
         return _already_activated_page(s)
-    language = s.language
-    return _message_page(
-        "confirmed_title",
-        "confirmed_text",
-        200,
-        language,
-        get_container().settings.urls_for(s.country).portal,
-        product_name=s.product.name,
-        next_renewal_date=format_date(s.next_renewal_date, language),
-    )
+    return _subscription_page("confirmed", s, "next_renewal_date", s.next_renewal_date)

@@ -143,19 +143,24 @@ def with_json_headers(result: Response | dict[str, Any]) -> Response:
     return json_response(result)
 
 
+def respond(produce: Callable[[], Response | dict[str, Any]], name: str) -> Response:
+    """Runs a view: its result with the JSON headers, a domain error through the table, anything else a logged 500."""
+    try:
+        result = produce()
+    except errors.DomainError as error:
+        return error_response(error)
+    except Exception:
+        log.exception("unexpected error in %s", name)
+        return unexpected_error_response()
+    return with_json_headers(result)
+
+
 def json_view(view: Callable[..., Any]) -> Callable[..., Any]:
     """For routes outside the portal pipeline (health, the local stack's console)."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
-        try:
-            result = view(*args, **kwargs)
-        except errors.DomainError as error:
-            return error_response(error)
-        except Exception:
-            log.exception("unexpected error in %s", view.__name__)
-            return unexpected_error_response()
-        return with_json_headers(result)
+        return respond(lambda: view(*args, **kwargs), view.__name__)
 
     return wrapper
 

@@ -39,8 +39,8 @@ from chalicelib.api.http import (
     parse_json_body,
     raw_body,
     register_preflight,
+    respond,
     unexpected_error_response,
-    with_json_headers,
 )
 from chalicelib.container import Container, get_container
 from chalicelib.domain import errors
@@ -158,20 +158,16 @@ def portal_route(
                 log.exception("unexpected error before %s", view.__name__)
                 return unexpected_error_response()
 
+            def steps() -> Response | dict[str, Any]:
+                subject = None
+                if role is not None and subscription_id is not None:
+                    wanted = role if isinstance(role, Role) else None
+                    subject = container.access.authorize(caller, subscription_id, role=wanted, active=active)
+                parsed = body.parse(parse_json_body(raw_body(request))) if body is not None else None
+                return view(Call(request, caller, container, subject, parsed))
+
             def run() -> Response:
-                try:
-                    subject = None
-                    if role is not None and subscription_id is not None:
-                        wanted = role if isinstance(role, Role) else None
-                        subject = container.access.authorize(caller, subscription_id, role=wanted, active=active)
-                    parsed = body.parse(parse_json_body(raw_body(request))) if body is not None else None
-                    result = view(Call(request, caller, container, subject, parsed))
-                except errors.DomainError as error:
-                    return error_response(error)
-                except Exception:
-                    log.exception("unexpected error in %s", view.__name__)
-                    return unexpected_error_response()
-                return with_json_headers(result)
+                return respond(steps, view.__name__)
 
             key = request.headers.get(IDEMPOTENCY_HEADER) if mutation else None
             return run() if key is None else _idempotent(container, request, caller, key, run)
