@@ -30,18 +30,7 @@ class DynamoCleanupStore:
         if start:
             kwargs["ExclusiveStartKey"] = json.loads(start)
         items, last = self._table.query(**kwargs)
-        return [self._expired(i) for i in items], json.dumps(last) if last else None
-
-    def _expired(self, item: schema.Item) -> ExpiredOrder:
-        projected = schema.expired_order_from(item)
-        if projected is not None:
-            return projected
-        subscription_id = schema.subscription_id_of(item["PK"])  # written before the index projected these
-        stored = self._table.get(schema.subscription_key(subscription_id))
-        if stored is None:
-            return ExpiredOrder(subscription_id, item.get("order_id", ""), "")
-        subscription = schema.subscription_from(stored)
-        return ExpiredOrder(subscription_id, subscription.order_id, subscription.admin.key)
+        return [schema.expired_order_from(i) for i in items], json.dumps(last) if last else None
 
     def remove_expired(self, expired: ExpiredOrder, now: datetime, tombstone_until: datetime) -> bool:
         """One transaction: the subscription (only if still pending and past its deadline), its admin's access entry

@@ -262,11 +262,9 @@ def order_from(item: Item) -> OrderRecord:
     return OrderRecord(item["order_id"], item["subscription_id"], removed=item.get("state") == "removed")
 
 
-def expired_order_from(item: Item) -> ExpiredOrder | None:
-    """None when the index entry predates the projection of order id and admin key (the store reads the item)."""
-    if "admin_key" in item and "order_id" in item:
-        return ExpiredOrder(subscription_id_of(item["PK"]), item["order_id"], item["admin_key"])
-    return None
+def expired_order_from(item: Item) -> ExpiredOrder:
+    """From the deadline index, which projects the order id and the admin key (every subscription item has both)."""
+    return ExpiredOrder(subscription_id_of(item["PK"]), item["order_id"], item["admin_key"])
 
 
 def token_item(token: ActivationToken) -> Item:
