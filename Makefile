@@ -3,18 +3,28 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# checkov pins its own boto3/botocore and more: it lives in its own virtualenv, run by tests/test_infra.py.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-3.3.30
 
-.PHONY: dev test lint typecheck bench package clean
+.PHONY: dev test lint typecheck bench package clean checkov-venv
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
+$(CHECKOV_STAMP):
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==3.3.30
+	touch $(CHECKOV_STAMP)
+
+checkov-venv: $(CHECKOV_STAMP)
+
 dev: $(STAMP)
 	PORT=$${PORT:-8000} $(BIN)/python -m devstack
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) $(CHECKOV_STAMP) lint typecheck
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -32,4 +42,4 @@ package: $(STAMP)
 		--merge-template infra/resources.json build/$${STAGE:-prod}
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -4,6 +4,9 @@ Modes:
   app         provision moto, then time `import app` + the first `GET /subscriptions` through `app.app(event, context)`
   floor       provision moto, then time importing chalice + boto3 and creating the request's only client (dynamodb)
   floor-bare  no moto at all: the same floor in an interpreter where nothing is imported yet (boto3 import counted)
+  record-io   untimed: serve one GET /subscriptions with the app (moto server) and print the DynamoDB calls it made
+  floor-io    no moto, nothing preloaded: a minimal Chalice app with one route that makes exactly those DynamoDB calls
+              with a plain client (no token check, no models, no adapters); times import + first request, as app-fresh
   breakdown   like app, but timed step by step (the modules app.py pulls in, then what the first request builds)
 
 Prints one line `BENCH_RESULT {json}`. Nothing of the app package is imported before the timed section.
@@ -71,6 +74,56 @@ def _floor(region: str) -> None:
     from chalice import Chalice  # noqa: F401
 
     boto3.session.Session().client("dynamodb", region_name=region)
+
+
+def _record_io(event: dict[str, Any], context: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The DynamoDB calls (operation, parameters) the app makes for one cold GET /subscriptions."""
+    from botocore.client import BaseClient
+
+    calls: list[tuple[str, dict[str, Any]]] = []
+    make_api_call = BaseClient._make_api_call
+
+    def recording(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        if client.meta.service_model.service_name == "dynamodb":
+            calls.append((operation, params))
+        return make_api_call(client, operation, params)
+
+    BaseClient._make_api_call = recording  # type: ignore[method-assign]
+    import app
+
+    response = app.app(event, context)
+    if response["statusCode"] != 200:
+        raise SystemExit(f"the app answered {response['statusCode']}: {response['body'][:300]}")
+    return calls
+
+
+def _time_io_floor(calls: list[tuple[str, dict[str, Any]]], region: str, event: dict[str, Any], context: Any) -> Any:
+    """The fairer floor: Chalice + boto3 + the same DynamoDB round trips as the app's route, and nothing else."""
+    before = len(sys.modules)
+    t0 = time.perf_counter()
+    import boto3
+    from botocore import xform_name
+    from chalice import Chalice
+
+    floor_app = Chalice(app_name="floor")
+    clients: dict[str, Any] = {}
+
+    @floor_app.route("/subscriptions")
+    def subscriptions() -> dict[str, Any]:
+        if "dynamodb" not in clients:
+            clients["dynamodb"] = boto3.session.Session().client("dynamodb", region_name=region)
+        client = clients["dynamodb"]
+        answers = [getattr(client, xform_name(operation))(**params) for operation, params in calls]
+        return {"calls": len(answers)}
+
+    response = floor_app(event, context)
+    t1 = time.perf_counter()
+    return {
+        "total_ms": (t1 - t0) * 1000,
+        "modules": len(sys.modules) - before,
+        "status": response["statusCode"],
+        "calls": len(calls),
+    }
 
 
 def _warm_moto(client: Any, table: str) -> None:
@@ -173,6 +226,17 @@ def main() -> None:
         result["preloaded"] = sorted(m for m in HEAVY if m in sys.modules)
         result.update(_time_app(event, context))
         print("BENCH_RESULT " + json.dumps(result), flush=True)
+        return
+
+    if mode in ("record-io", "floor-io"):
+        os.environ.update(config["env"])
+        event = api_gateway_event("/subscriptions", "/subscriptions", config["token"])
+        if mode == "record-io":
+            result["calls"] = _record_io(event, LambdaContext())
+        else:
+            result["preloaded"] = sorted(m for m in HEAVY if m in sys.modules)
+            result.update(_time_io_floor(config["io_calls"], config["region"], event, LambdaContext()))
+        print("BENCH_RESULT " + json.dumps(result, default=str), flush=True)
         return
 
     if mode == "floor-bare":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.adapters.dynamodb.unit_of_work import Condition, condition_check, put, put_new, update
+from chalicelib.adapters.dynamodb.unit_of_work import Condition, put_new, update
 from chalicelib.domain.errors import WriteConflict
 
 
@@ -27,15 +27,3 @@ def test_a_moved_counter_is_named_and_nothing_else_is_written(stack):
     assert table.get({"PK": "INVOICE#1", "SK": "INVOICE"}) is None
     assert table.get({"PK": "COUNTER#test", "SK": "COUNTER"})["n"] == 1
 
-
-def test_a_condition_check_on_an_unchanged_item_guards_the_transaction(stack, active):
-    table = stack.container.table
-    still_pending = Condition("#s = :pending", {"#s": "status"}, {":pending": "pending_activation"})
-    with pytest.raises(WriteConflict) as lost:
-        table.unit_of_work().add(
-            condition_check("subscription", {"PK": f"SUB#{active}", "SK": "SUB"}, still_pending),
-            put("note", {"PK": "NOTE#1", "SK": "NOTE"}),
-        ).commit()
-
-    assert lost.value.failed == frozenset({"subscription"})
-    assert table.get({"PK": "NOTE#1", "SK": "NOTE"}) is None

@@ -87,11 +87,6 @@ def delete(label: str, key: schema.Key, condition: Condition | None = None) -> O
     return Operation(label, {"Delete": {"Key": schema.dump(key), **_condition(condition)}})
 
 
-def condition_check(label: str, key: schema.Key, condition: Condition) -> Operation:
-    """Holds the transaction to a condition on an item it does not change (e.g. "the subscription is still active")."""
-    return Operation(label, {"ConditionCheck": {"Key": schema.dump(key), **condition.request()}})
-
-
 def record_event(event: AuditEvent) -> Operation:
     return put("event", schema.event_item(event))
 

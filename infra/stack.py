@@ -1,0 +1,549 @@
+"""Generates `infra/resources.json`, the template `chalice package --merge-template` merges into chalice's output.
+
+Run `python -m infra.stack` after editing this file; `tests/test_infra.py` fails while the committed JSON differs.
+
+Adding a Lambda function (for example billing's `process_renewals`) is three small edits:
+1. one `Function(...)` line in FUNCTIONS below (its chalice name, reserved concurrency, heartbeat if scheduled):
+   this gives it the stack's environment, its own retained log group, X-Ray, and its Errors, Throttles (and
+   heartbeat) alarms;
+2. its IAM policy `.chalice/policies/<name>.json` holding exactly what its code calls (the test derives that list by
+   running the function on moto and says what is missing or extra);
+3. `"<name>": {"iam_policy_file": "policies/<name>.json"}` under `lambda_functions` in `.chalice/config.json`.
+Every alarm gets a runbook entry in `infra/DEPLOY.md` (the test checks that too).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra import metrics
+
+OUTPUT = Path(__file__).with_name("resources.json")
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str  # the Chalice function name (app.py, .chalice/config.json, the policy file)
+    logical_id: str  # the CloudFormation name chalice gives it
+    log_group_id: str
+    reserved_concurrency: int
+    heartbeat_period_s: int | None = None  # scheduled jobs: alarm when no run completed within this window
+    purpose: str = ""
+
+
+# Reserved concurrency (runbook: "Concurrency"): the API can never take the capacity intake and the jobs need, and the
+# four together (113) leave the account's unreserved pool (at least 100 must stay unreserved) untouched.
+FUNCTIONS: tuple[Function, ...] = (
+    Function("api_handler", "APIHandler", "ApiHandlerLogGroup", 100, purpose="The API (portal JSON API and pages)"),
+    Function("intake_orders", "IntakeOrders", "IntakeOrdersLogGroup", 10, purpose="The order intake"),
+    Function(
+        metrics.CLEANUP_UNACTIVATED,
+        "CleanupUnactivated",
+        "CleanupUnactivatedLogGroup",
+        1,
+        heartbeat_period_s=3600,
+        purpose="The hourly cleanup of unactivated subscriptions",
+    ),
+    Function(
+        metrics.DELIVER_OUTBOX,
+        "DeliverOutbox",
+        "DeliverOutboxLogGroup",
+        2,
+        heartbeat_period_s=300,
+        purpose="The outbox job (every minute)",
+    ),
+)
+SQS_INTAKE = "intake_orders"  # the function fed by OrdersQueue
+
+API_RATE_LIMIT = 50  # requests per second, steady, for the whole stage
+API_BURST_LIMIT = 100
+
+RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+STACK_ENVIRONMENT = {
+    "TABLE_NAME": {"Ref": "PortalTable"},
+    "LINK_SECRET_ARN": {"Ref": "LinkSecret"},
+    "SES_CONFIGURATION_SET": {"Ref": "MailConfigurationSet"},
+    "SENDER_EMAIL": {"Ref": "SenderEmail"},
+}
+LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922]
+LOG_RETENTION_DAYS += [3288, 3653]
+
+
+def skip(*checks: tuple[str, str]) -> dict[str, Any]:
+    """checkov findings that do not apply, each with the reason, on the resource itself."""
+    return {"checkov": {"skip": [{"id": check, "comment": comment} for check, comment in checks]}}
+
+
+# -- reasons for the checkov checks this design does not follow ------------------------------------------------------
+NO_CMK = (
+    "Encrypted at rest with the AWS-managed key. A customer-managed KMS key would add a key policy to keep right and "
+    "kms:Decrypt grants to every reader, for no control we use (no cross-account access, no key-level audit needed)."
+)
+LOGS_NO_CMK = (
+    "CloudWatch Logs encrypts at rest with its own key. The logs hold no secrets or card data (the app refuses and "
+    "never logs card numbers); a customer-managed key would only add a key policy to maintain."
+)
+LAMBDA_SKIPS = (
+    (
+        "CKV_AWS_117",
+        "No VPC: the functions reach only AWS public endpoints and the identity provider's JWKS over HTTPS; a VPC "
+        "would need NAT gateways or endpoints for that and protects nothing here.",
+    ),
+    (
+        "CKV_AWS_173",
+        "The environment holds no secrets (names, URLs, ARNs); the link secret stays in Secrets Manager. Lambda "
+        "encrypts the environment at rest with its AWS-managed key.",
+    ),
+    (
+        "CKV_AWS_116",
+        "Failures are caught elsewhere: the API is invoked synchronously (the caller sees the error), intake's "
+        "failed orders go to OrdersDeadLetterQueue through the queue's redrive policy, and a scheduled job that fails "
+        "runs again on its next tick and its heartbeat alarm fires.",
+    ),
+)
+TOPIC_SKIP = (
+    "CKV_AWS_26",
+    "CloudWatch alarms and SES event publishing cannot publish to a topic encrypted with the AWS-managed aws/sns key; "
+    "the messages are alarm names and bounce notices, delivered over TLS.",
+)
+
+
+# -- building blocks -------------------------------------------------------------------------------------------------
+def alarm(
+    description: str,
+    namespace: str,
+    metric: str,
+    dimensions: dict[str, Any],
+    *,
+    statistic: str = "Sum",
+    period: int = 300,
+    evaluation_periods: int = 1,
+    datapoints_to_alarm: int | None = None,
+    threshold: float = 0,
+    comparison: str = "GreaterThanThreshold",
+    missing: str = "notBreaching",
+) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "AlarmDescription": description,
+        "Namespace": namespace,
+        "MetricName": metric,
+        "Dimensions": [{"Name": name, "Value": value} for name, value in dimensions.items()],
+        "Period": period,
+        "EvaluationPeriods": evaluation_periods,
+        "Threshold": threshold,
+        "ComparisonOperator": comparison,
+        "TreatMissingData": missing,
+        "AlarmActions": [{"Ref": "AlarmTopic"}],
+        "OKActions": [{"Ref": "AlarmTopic"}],
+    }
+    if statistic.startswith("p"):
+        properties["ExtendedStatistic"] = statistic
+    else:
+        properties["Statistic"] = statistic
+    if datapoints_to_alarm is not None:
+        properties["DatapointsToAlarm"] = datapoints_to_alarm
+    return {"Type": "AWS::CloudWatch::Alarm", "Properties": properties}
+
+
+def _keys(*names: str) -> list[dict[str, str]]:
+    return [{"AttributeName": name, "KeyType": kind} for name, kind in zip(names, ("HASH", "RANGE"), strict=True)]
+
+
+def _index(name: str, hash_key: str, range_key: str, projection: dict[str, Any]) -> dict[str, Any]:
+    return {"IndexName": name, "KeySchema": _keys(hash_key, range_key), "Projection": projection}
+
+
+def portal_table() -> dict[str, Any]:
+    keys = ["PK", "SK", "GSI1PK", "GSI1SK", "DLPK", "DLSK", "RNPK", "RNSK", "OBPK", "OBSK"]
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        **RETAIN,
+        "Metadata": skip(("CKV_AWS_119", NO_CMK)),
+        "Properties": {
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": key, "AttributeType": "S"} for key in keys],
+            "KeySchema": _keys("PK", "SK"),
+            "GlobalSecondaryIndexes": [
+                _index("by_person", "GSI1PK", "GSI1SK", {"ProjectionType": "ALL"}),
+                _index(
+                    "pending_by_deadline",
+                    "DLPK",
+                    "DLSK",
+                    {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["order_id", "admin_key"]},
+                ),
+                _index("active_by_renewal", "RNPK", "RNSK", {"ProjectionType": "KEYS_ONLY"}),
+                _index("unsent_emails", "OBPK", "OBSK", {"ProjectionType": "ALL"}),
+            ],
+            "TimeToLiveSpecification": {"AttributeName": "expires_at_epoch", "Enabled": True},
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": {"SSEEnabled": True},
+            "DeletionProtectionEnabled": True,
+        },
+    }
+
+
+def queue(properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Type": "AWS::SQS::Queue",
+        **RETAIN,
+        "Metadata": skip(
+            (
+                "CKV_AWS_27",
+                "Encrypted with SQS-managed keys (SqsManagedSseEnabled); checkov only recognises KmsMasterKeyId.",
+            )
+        ),
+        "Properties": {"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True, **properties},
+    }
+
+
+def log_group(name: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Logs::LogGroup",
+        **RETAIN,
+        "Metadata": skip(("CKV_AWS_158", LOGS_NO_CMK)),
+        "Properties": {"LogGroupName": name, "RetentionInDays": {"Ref": "LogRetentionInDays"}},
+    }
+
+
+def function_resources(function: Function) -> dict[str, Any]:
+    """What the merge adds to chalice's function, and the function's log group and alarms."""
+    fid = function.logical_id
+    properties: dict[str, Any] = {
+        "Environment": {"Variables": dict(STACK_ENVIRONMENT)},
+        "LoggingConfig": {"LogGroup": {"Ref": function.log_group_id}},
+        "ReservedConcurrentExecutions": function.reserved_concurrency,
+    }
+    if function.name == SQS_INTAKE:
+        properties["Events"] = {
+            "IntakeOrdersSqsEventSource": {
+                "Type": "SQS",
+                "Properties": {
+                    "Queue": {"Fn::Sub": "${OrdersQueue.Arn}"},
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                    # The pollers never invoke more copies than the function may run: no throttled batch goes back
+                    # to the queue and counts towards the dead-letter redrive.
+                    "ScalingConfig": {"MaximumConcurrency": function.reserved_concurrency},
+                },
+            }
+        }
+    name = {"Ref": fid}
+    resources: dict[str, Any] = {
+        function.log_group_id: log_group({"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{fid}"}),
+        fid: {"Type": "AWS::Serverless::Function", "Metadata": skip(*LAMBDA_SKIPS), "Properties": properties},
+        f"{fid}ErrorsAlarm": alarm(
+            f"{function.purpose}: the function raised errors", "AWS/Lambda", "Errors", {"FunctionName": name}
+        ),
+        f"{fid}ThrottlesAlarm": alarm(
+            f"{function.purpose}: invocations were refused at its reserved concurrency "
+            f"({function.reserved_concurrency})",
+            "AWS/Lambda",
+            "Throttles",
+            {"FunctionName": name},
+        ),
+    }
+    if function.heartbeat_period_s is not None:
+        resources[f"{fid}HeartbeatAlarm"] = alarm(
+            f"{function.purpose}: no run completed in the last {function.heartbeat_period_s} s (it did not run, "
+            "failed, or stopped with work left)",
+            metrics.NAMESPACE,
+            metrics.JOB_COMPLETED,
+            {metrics.JOB: function.name},
+            period=function.heartbeat_period_s,
+            threshold=1,
+            comparison="LessThanThreshold",
+            missing="breaching",
+        )
+    return resources
+
+
+def api_resources() -> dict[str, Any]:
+    api = {"ApiName": {"Fn::Sub": "${AWS::StackName}"}, "Stage": "api"}
+    access_log_format = {
+        key: f"$context.{value}"
+        for key, value in {
+            "requestId": "requestId",
+            "ip": "identity.sourceIp",
+            "time": "requestTimeEpoch",
+            "method": "httpMethod",
+            "resource": "resourcePath",
+            "status": "status",
+            "latencyMs": "responseLatency",
+            "integrationStatus": "integrationStatus",
+            "integrationError": "integrationErrorMessage",
+            "responseLength": "responseLength",
+        }.items()
+    }
+    return {
+        "ApiAccessLogGroup": log_group({"Fn::Sub": "/aws/apigateway/${AWS::StackName}-access"}),
+        "RestAPI": {
+            "Type": "AWS::Serverless::Api",
+            "Metadata": skip(
+                (
+                    "CKV_AWS_120",
+                    "No response cache: every portal response depends on the caller's token and must not be served "
+                    "to anyone else or go stale after a change; activation pages are one-off.",
+                )
+            ),
+            "Properties": {
+                # One name per stack, so each stage's API metrics (dimension ApiName) are its own.
+                "Name": {"Fn::Sub": "${AWS::StackName}"},
+                "DefinitionBody": {"info": {"title": {"Fn::Sub": "${AWS::StackName}"}}},
+                "TracingEnabled": True,
+                "AccessLogSetting": {
+                    "DestinationArn": {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]},
+                    "Format": json.dumps(access_log_format, separators=(",", ":")),
+                },
+                "MethodSettings": [
+                    {
+                        "ResourcePath": "/*",
+                        "HttpMethod": "*",
+                        "ThrottlingRateLimit": {"Ref": "ApiRateLimit"},
+                        "ThrottlingBurstLimit": {"Ref": "ApiBurstLimit"},
+                        "MetricsEnabled": False,
+                    }
+                ],
+            },
+        },
+        "Api5XXAlarm": alarm(
+            "More than 1% of API requests failed with a 5XX in two of the last three 5-minute periods",
+            "AWS/ApiGateway",
+            "5XXError",
+            api,
+            statistic="Average",
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            threshold=0.01,
+        ),
+        "ApiLatencyAlarm": alarm(
+            "The API's p99 latency was above 3 s in two of the last three 5-minute periods",
+            "AWS/ApiGateway",
+            "Latency",
+            api,
+            statistic="p99",
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            threshold=3000,
+        ),
+    }
+
+
+def mail_resources() -> dict[str, Any]:
+    config_set = {"ses:configuration-set": {"Ref": "MailConfigurationSet"}}
+    return {
+        "MailConfigurationSet": {
+            "Type": "AWS::SES::ConfigurationSet",
+            "Properties": {
+                "ReputationOptions": {"ReputationMetricsEnabled": True},
+                "SendingOptions": {"SendingEnabled": True},
+            },
+        },
+        "SenderDomainIdentity": {
+            "Type": "AWS::SES::EmailIdentity",
+            "Properties": {
+                "EmailIdentity": {"Ref": "MailDomain"},
+                "DkimAttributes": {"SigningEnabled": True},
+                "DkimSigningAttributes": {"NextSigningKeyLength": "RSA_2048_BIT"},
+                "ConfigurationSetAttributes": {"ConfigurationSetName": {"Ref": "MailConfigurationSet"}},
+            },
+        },
+        # Bounces and complaints, for the handler that records them on the subscription's history (app code; the
+        # function subscribes to this topic with @app.on_sns_message and the merge points it at {"Ref": ...}).
+        "MailEventsTopic": {"Type": "AWS::SNS::Topic", "Metadata": skip(TOPIC_SKIP), "Properties": {}},
+        "MailEventsDestination": {
+            "Type": "AWS::SES::ConfigurationSetEventDestination",
+            "Properties": {
+                "ConfigurationSetName": {"Ref": "MailConfigurationSet"},
+                "EventDestination": {
+                    "Enabled": True,
+                    "MatchingEventTypes": ["bounce", "complaint"],
+                    "SnsDestination": {"TopicARN": {"Ref": "MailEventsTopic"}},
+                },
+            },
+        },
+        "MailBounceRateAlarm": alarm(
+            "The bounce rate of the portal's emails is above 4% (SES reviews the account at 5%, pauses it at 10%)",
+            "AWS/SES",
+            "Reputation.BounceRate",
+            config_set,
+            statistic="Maximum",
+            period=900,
+            threshold=0.04,
+        ),
+        "MailComplaintRateAlarm": alarm(
+            "The complaint rate of the portal's emails is above 0.08% (SES reviews the account at 0.1%)",
+            "AWS/SES",
+            "Reputation.ComplaintRate",
+            config_set,
+            statistic="Maximum",
+            period=900,
+            threshold=0.0008,
+        ),
+        "EmailsFailedAlarm": alarm(
+            "SES refused 5 or more emails in 15 minutes (each is retried by the outbox with backoff)",
+            metrics.NAMESPACE,
+            metrics.EMAILS_FAILED,
+            {},
+            period=900,
+            threshold=5,
+            comparison="GreaterThanOrEqualToThreshold",
+        ),
+        "OutboxBacklogAlarm": alarm(
+            "An email has been due and unsent for more than 15 minutes",
+            metrics.NAMESPACE,
+            metrics.OUTBOX_OLDEST_UNSENT_AGE,
+            {},
+            statistic="Maximum",
+            threshold=900,
+        ),
+    }
+
+
+def queue_resources() -> dict[str, Any]:
+    orders = {"QueueName": {"Fn::GetAtt": ["OrdersQueue", "QueueName"]}}
+    return {
+        "OrdersDeadLetterQueue": queue({}),
+        "OrdersQueue": queue(
+            {
+                "VisibilityTimeout": 360,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": ["OrdersDeadLetterQueue", "Arn"]},
+                    "maxReceiveCount": 5,
+                },
+            }
+        ),
+        "OrdersDeadLetterAlarm": alarm(
+            "An order message was dead-lettered: read the intake log for the reason, fix, then redrive",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": {"Fn::GetAtt": ["OrdersDeadLetterQueue", "QueueName"]}},
+            statistic="Maximum",
+        ),
+        "OrdersAgeAlarm": alarm(
+            "The oldest order on the orders queue has waited more than 15 minutes",
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            orders,
+            statistic="Maximum",
+            threshold=900,
+        ),
+    }
+
+
+def table_alarms() -> dict[str, Any]:
+    table = {"TableName": {"Ref": "PortalTable"}}
+    return {
+        f"PortalTable{kind}ThrottleAlarm": alarm(
+            f"DynamoDB throttled {kind.lower()}s on the portal table", "AWS/DynamoDB", f"{kind}ThrottleEvents", table
+        )
+        for kind in ("Read", "Write")
+    }
+
+
+def template() -> dict[str, Any]:
+    resources: dict[str, Any] = {
+        "PortalTable": portal_table(),
+        **table_alarms(),
+        "LinkSecret": {
+            "Type": "AWS::SecretsManager::Secret",
+            # Every emailed activation link is derived from this value: a stack deletion or replacement must not
+            # take it away (runbook: "Rotate the link secret").
+            **RETAIN,
+            "Metadata": skip(("CKV_AWS_149", NO_CMK)),
+            "Properties": {
+                "Description": "Key that activation links are derived from (never leaves Lambda)",
+                "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
+            },
+        },
+        **queue_resources(),
+        **mail_resources(),
+        **api_resources(),
+    }
+    for function in FUNCTIONS:
+        resources.update(function_resources(function))
+    resources["AlarmTopic"] = {
+        "Type": "AWS::SNS::Topic",
+        "Metadata": skip(TOPIC_SKIP),
+        "Properties": {"Subscription": [{"Endpoint": {"Ref": "AlarmEmail"}, "Protocol": "email"}]},
+    }
+    dkim = {
+        f"SenderDomainDkimRecord{n}": {
+            "Description": f"DKIM record {n} of 3 to publish in the domain's DNS",
+            "Value": {
+                "Fn::Join": [
+                    " ",
+                    [
+                        {"Fn::GetAtt": ["SenderDomainIdentity", f"DkimDNSTokenName{n}"]},
+                        "CNAME",
+                        {"Fn::GetAtt": ["SenderDomainIdentity", f"DkimDNSTokenValue{n}"]},
+                    ],
+                ]
+            },
+        }
+        for n in (1, 2, 3)
+    }
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Description": "Subscription portal: data, queues, mail, logs and alarms, plus what chalice's functions need "
+        "from them (environment, log group, queue, concurrency). Generated by infra/stack.py; merged into "
+        "`chalice package` output (see infra/DEPLOY.md).",
+        "Parameters": {
+            "MailDomain": {
+                "Type": "String",
+                "Description": "Domain the portal sends from; SES signs with DKIM once its 3 records are in DNS",
+                "Default": "example.com",
+            },
+            "SenderEmail": {
+                "Type": "String",
+                "Description": "From address of every email the portal sends; must be at MailDomain",
+                "Default": "no-reply@example.com",
+            },
+            "AlarmEmail": {
+                "Type": "String",
+                "Description": "Who is told when an alarm fires (and when it recovers)",
+                "Default": "ops@example.com",
+            },
+            "LogRetentionInDays": {
+                "Type": "Number",
+                "Description": "How long the functions' and the API's CloudWatch logs are kept",
+                "Default": 90,
+                "AllowedValues": LOG_RETENTION_DAYS,
+            },
+            "ApiRateLimit": {
+                "Type": "Number",
+                "Description": "Requests per second the API stage accepts (steady state), beyond which callers get 429",
+                "Default": API_RATE_LIMIT,
+            },
+            "ApiBurstLimit": {
+                "Type": "Number",
+                "Description": "Requests the API stage accepts in a burst",
+                "Default": API_BURST_LIMIT,
+            },
+        },
+        "Resources": resources,
+        "Outputs": {
+            "PortalTableName": {"Value": {"Ref": "PortalTable"}},
+            "OrdersQueueUrl": {"Value": {"Ref": "OrdersQueue"}},
+            "OrdersDeadLetterQueueUrl": {"Value": {"Ref": "OrdersDeadLetterQueue"}},
+            "LinkSecretArn": {"Value": {"Ref": "LinkSecret"}},
+            "MailEventsTopicArn": {"Value": {"Ref": "MailEventsTopic"}},
+            **dkim,
+        },
+    }
+
+
+def render() -> str:
+    return json.dumps(template(), indent=2) + "\n"
+
+
+def main() -> None:
+    OUTPUT.write_text(render())
+    sys.stdout.write(f"wrote {OUTPUT}\n")
+
+
+if __name__ == "__main__":
+    main()
