@@ -180,3 +180,21 @@ class SubscriptionChange:
     fields: dict[str, Any]
     expected_version: int | None = None
     require: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    """An order id's record: which subscription it created, and whether that was removed unactivated."""
+
+    order_id: str
+    subscription_id: str
+    removed: bool
+
+
+@dataclass(frozen=True)
+class ExpiredOrder:
+    """A pending subscription past its deadline, as the sparse deadline index lists it."""
+
+    subscription_id: str
+    order_id: str
+    admin_key: str

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -211,21 +210,3 @@ def _po(value: Any) -> str | None:
     if not isinstance(value, str):
         raise ValueError("must be a string")
     return validate_po_number(value)
-
-
-@dataclass(frozen=True)
-class OrderRecord:
-    """An order id's record: which subscription it created, and whether that was removed unactivated."""
-
-    order_id: str
-    subscription_id: str
-    removed: bool
-
-
-@dataclass(frozen=True)
-class ExpiredOrder:
-    """A pending subscription past its deadline, as the sparse deadline index lists it."""
-
-    subscription_id: str
-    order_id: str
-    admin_key: str

@@ -10,8 +10,7 @@ from chalicelib.adapters.dynamodb import schema
 from chalicelib.adapters.dynamodb.table import Table
 from chalicelib.adapters.dynamodb.unit_of_work import Condition, delete, put
 from chalicelib.domain.errors import WriteConflict
-from chalicelib.domain.models import SubscriptionStatus, utc_iso
-from chalicelib.domain.orders import ExpiredOrder
+from chalicelib.domain.models import ExpiredOrder, SubscriptionStatus, utc_iso
 
 
 class DynamoCleanupStore:

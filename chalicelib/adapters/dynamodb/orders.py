@@ -8,8 +8,7 @@ from chalicelib.adapters.dynamodb.unit_of_work import ABSENT, Condition, delete,
 from chalicelib.domain.activation_links import ActivationToken
 from chalicelib.domain.errors import DuplicateOrder, WriteConflict
 from chalicelib.domain.mail import OutgoingEmail
-from chalicelib.domain.models import Subscription, SubscriptionStatus
-from chalicelib.domain.orders import OrderRecord
+from chalicelib.domain.models import OrderRecord, Subscription, SubscriptionStatus
 
 
 class DynamoOrderStore:

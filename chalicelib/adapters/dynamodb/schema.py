@@ -34,8 +34,16 @@ from chalicelib.domain.access import AccessEntry, AuditEvent, Contact, Seat
 from chalicelib.domain.activation_links import ActivationToken
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.mail import OutgoingEmail
-from chalicelib.domain.models import Person, Subscription, SubscriptionStatus, normalize_email, parse_utc, utc_iso
-from chalicelib.domain.orders import ExpiredOrder, OrderRecord
+from chalicelib.domain.models import (
+    ExpiredOrder,
+    OrderRecord,
+    Person,
+    Subscription,
+    SubscriptionStatus,
+    normalize_email,
+    parse_utc,
+    utc_iso,
+)
 
 Key = dict[str, str]
 Item = dict[str, Any]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from chalicelib.domain.orders import ExpiredOrder
+from chalicelib.domain.models import ExpiredOrder
 
 
 class CleanupStore(Protocol):

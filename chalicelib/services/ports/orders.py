@@ -6,8 +6,7 @@ from typing import Protocol
 
 from chalicelib.domain.activation_links import ActivationToken
 from chalicelib.domain.mail import OutgoingEmail
-from chalicelib.domain.models import Subscription
-from chalicelib.domain.orders import OrderRecord
+from chalicelib.domain.models import OrderRecord, Subscription
 
 
 class OrderStore(Protocol):
