@@ -144,8 +144,8 @@ def clock() -> dict[str, Any]:
             raise errors.InvalidInput('Send {"now": "<ISO 8601 timestamp with a zone, e.g. 2027-03-01T10:00:00Z>"}.')
         try:
             moment = parse_utc(now)
-        except ValueError:
-            raise errors.InvalidInput(f"'{now[:40]}' is not an ISO 8601 timestamp with a time zone.") from None
+        except ValueError as error:
+            raise errors.InvalidInput(f"'{now[:40]}': {error}.") from None
         settable.set(moment)
     return {"now": utc_iso(settable.now()), "set": settable.is_set}
 

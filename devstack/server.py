@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
+import json
 import logging
 import os
 import secrets
@@ -110,6 +112,53 @@ def _close_client(client: Any) -> None:
 # ------------------------------------------------------------------------------------------------------- HTTP server
 
 
+def _gateway_handler_class() -> Any:
+    """chalice's request handler, answering what API Gateway answers itself as the stack's GatewayResponses shape it
+    (infra/resources.json): an unknown route or method is the API's JSON 404, not chalice local's bare 403."""
+    from chalice import local
+
+    class Handler(local.ChaliceRequestHandler):  # type: ignore[misc]
+        def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any) -> None:
+            self.local_gateway = api_gateway_class()(app_object, config)
+            local.BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+
+        def log_request(self, code: Any = "-", size: Any = "-") -> None:
+            """The access log line without the query string or an activation token (http.server logs both)."""
+            sys.stderr.write(f"{self.command} {loggable_path(self.path)} {getattr(code, 'value', code)}\n")
+
+    return Handler
+
+
+def loggable_path(path: str) -> str:
+    """The route of a request path, for logs: no query string, no activation token."""
+    route = path.split("?", 1)[0].split("#", 1)[0]
+    if route.startswith("/activate/"):
+        return "/activate/{token}"
+    return route
+
+
+@functools.cache
+def api_gateway_class() -> Any:
+    """chalice's LocalGateway (built on first use: chalice.local is not imported with this module)."""
+    from chalice import local
+
+    class Gateway(local.LocalGateway):  # type: ignore[misc]
+        def handle_request(self, method: str, path: str, headers: Any, body: Any) -> Any:
+            try:
+                return super().handle_request(method, path, headers, body)
+            except local.ForbiddenError:  # no route (this app has no authorizers, the other source of it)
+                from chalicelib.api.http import NO_SUCH_ROUTE, api_headers
+
+                return {
+                    "statusCode": 404,
+                    "headers": api_headers(),
+                    "multiValueHeaders": {},
+                    "body": json.dumps(NO_SUCH_ROUTE),
+                }
+
+    return Gateway
+
+
 def _stoppable_server_class() -> Any:
     from chalice.local import ThreadedHTTPServer
 
@@ -178,7 +227,9 @@ def _local_server(app: Any, config: Any, port: int) -> Any:
         if not isinstance(app, local.LocalChalice):
             local.CustomLocalChalice.__bases__ = (local.LocalChalice, app.__class__)
             app.__class__ = local.CustomLocalChalice
-    return local.LocalDevServer(app, config, HOST, port, server_cls=_stoppable_server_class())
+    return local.LocalDevServer(
+        app, config, HOST, port, handler_cls=_gateway_handler_class(), server_cls=_stoppable_server_class()
+    )
 
 
 class _Http:

@@ -68,6 +68,7 @@ STACK_ENVIRONMENT = {
     "LINK_SECRET_ARN": {"Ref": "LinkSecret"},
     "SES_CONFIGURATION_SET": {"Ref": "MailConfigurationSet"},
     "SENDER_EMAIL": {"Ref": "SenderEmail"},
+    "PORTAL_ORIGIN": {"Ref": "PortalOrigin"},
 }
 LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922]
 LOG_RETENTION_DAYS += [3288, 3653]
@@ -260,6 +261,24 @@ def function_resources(function: Function) -> dict[str, Any]:
     return resources
 
 
+def gateway_response(code: str, message: str, status: str | None = None) -> dict[str, Any]:
+    """API Gateway's own answers (no route, throttled, too large...) in the app's error shape and headers."""
+    response: dict[str, Any] = {
+        "ResponseParameters": {
+            "Headers": {
+                "Cache-Control": "'no-store'",
+                "X-Content-Type-Options": "'nosniff'",
+                "Access-Control-Allow-Origin": {"Fn::Sub": "'${PortalOrigin}'"},
+                "Vary": "'Origin'",
+            }
+        },
+        "ResponseTemplates": {"application/json": f'{{"Code": {code}, "Message": {message}}}'},
+    }
+    if status is not None:
+        response["StatusCode"] = status
+    return response
+
+
 def api_resources() -> dict[str, Any]:
     api = {"ApiName": {"Fn::Sub": "${AWS::StackName}"}, "Stage": "api"}
     access_log_format = {
@@ -293,6 +312,13 @@ def api_resources() -> dict[str, Any]:
                 "Name": {"Fn::Sub": "${AWS::StackName}"},
                 "DefinitionBody": {"info": {"title": {"Fn::Sub": "${AWS::StackName}"}}},
                 "TracingEnabled": True,
+                "GatewayResponses": {
+                    "DEFAULT_4XX": gateway_response('"$context.error.responseType"', "$context.error.messageString"),
+                    "DEFAULT_5XX": gateway_response('"$context.error.responseType"', "$context.error.messageString"),
+                    "MISSING_AUTHENTICATION_TOKEN": gateway_response(
+                        '"NotFoundError"', '"There is no such route: check the method and the path."', "404"
+                    ),
+                },
                 "AccessLogSetting": {
                     "DestinationArn": {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]},
                     "Format": json.dumps(access_log_format, separators=(",", ":")),
@@ -501,6 +527,12 @@ def template() -> dict[str, Any]:
                 "Type": "String",
                 "Description": "From address of every email the portal sends; must be at MailDomain",
                 "Default": "no-reply@example.com",
+            },
+            "PortalOrigin": {
+                "Type": "String",
+                "Description": "The portal web app's origin: the only origin CORS allows, in the app's answers and "
+                "API Gateway's own",
+                "AllowedPattern": "^https://[A-Za-z0-9.-]+(:[0-9]+)?$",
             },
             "AlarmEmail": {
                 "Type": "String",

@@ -258,7 +258,7 @@ def test_a_refused_card_body_leaves_no_idempotency_record(client, stack, active)
     ("token", "status"),
     [
         ("4111x1111x1111x1111", 400),
-        ("src_2024-11-26_093000", 200),
+        ("src_2024-11-26_093001", 200),  # 20241126093000 would pass Luhn: refused (issue 9)
         ("evt.2026.11.26.123456789", 200),
         ("pm_1N3yXa2eZvKYlo2C4f6x", 200),
     ],

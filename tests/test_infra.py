@@ -570,3 +570,27 @@ def test_packaged_template_passes_checkov_and_every_skip_says_why(packages: dict
     for check in cloudformation["results"]["skipped_checks"]:
         reason = (check["check_result"].get("suppress_comment") or "").strip()
         assert len(reason) > 30, f"{check['check_id']} on {check['resource']} is skipped without a reason"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_api_gateways_own_answers_have_the_apps_error_shape_and_headers(
+    templates: dict[str, dict[str, Any]], stage: str
+) -> None:
+    """Unknown routes and methods (MISSING_AUTHENTICATION_TOKEN, as 404), throttling, oversized requests and the
+    like are answered by API Gateway itself: the same {"Code", "Message"} JSON, no-store, nosniff and CORS for the
+    one portal origin the app allows (the stack parameter that also sets the app's PORTAL_ORIGIN)."""
+    template = templates[stage]
+    api = template["Resources"]["RestAPI"]
+    assert api["Type"] == "AWS::Serverless::Api"
+    responses = api["Properties"]["GatewayResponses"]
+    assert {"DEFAULT_4XX", "DEFAULT_5XX", "MISSING_AUTHENTICATION_TOKEN"} <= set(responses)
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
+    origin = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]["PORTAL_ORIGIN"]
+    assert origin == {"Ref": "PortalOrigin"} and "PortalOrigin" in template["Parameters"]
+    for kind, response in responses.items():
+        headers = response["ResponseParameters"]["Headers"]
+        assert headers["Cache-Control"] == "'no-store'" and headers["X-Content-Type-Options"] == "'nosniff'", kind
+        assert headers["Access-Control-Allow-Origin"] == {"Fn::Sub": "'${PortalOrigin}'"}, kind
+        body = response["ResponseTemplates"]["application/json"]
+        rendered = body.replace("$context.error.responseType", "X").replace("$context.error.messageString", '"m"')
+        assert set(json.loads(rendered)) == {"Code", "Message"}, kind

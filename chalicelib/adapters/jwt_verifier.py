@@ -161,9 +161,10 @@ class JwtVerifier:
         return claims
 
     def verify(self, authorization: str | None) -> Caller:
-        if not authorization or not authorization.startswith("Bearer "):
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():  # auth schemes are case-insensitive (RFC 9110 11.1)
             raise Unauthenticated("Send 'Authorization: Bearer <token>' from your sign-in.")
-        claims = self._verified_claims(authorization[len("Bearer ") :].strip())
+        claims = self._verified_claims(token.strip())
         now = time.time()
         exp = _seconds(claims.get("exp"))
         if exp is None or now > exp + LEEWAY_S:

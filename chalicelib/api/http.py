@@ -93,11 +93,19 @@ def cors_headers() -> dict[str, str]:
     return {"Access-Control-Allow-Origin": get_container().settings.portal_origin, "Vary": "Origin"}
 
 
+def api_headers() -> dict[str, str]:
+    """The headers of every JSON answer, errors included: no-store, nosniff, CORS for the portal origin."""
+    return {**JSON_HEADERS, **_safe_cors()}
+
+
+NO_SUCH_ROUTE = {"Code": "NotFoundError", "Message": "There is no such route: check the method and the path."}
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
         body=json.dumps(body) if body is not None else "",
         status_code=status,
-        headers={**JSON_HEADERS, **_safe_cors(), **(headers or {})},
+        headers={**api_headers(), **(headers or {})},
     )
 
 
@@ -126,33 +134,31 @@ def parse_json_body(raw: bytes | None) -> dict[str, Any]:
     return body
 
 
-def unexpected_error_response() -> Response:
-    return json_response(
-        {
-            "Code": "InternalServerError",
-            "Message": "Something went wrong; nothing was changed unless the response said so. Please retry.",
-        },
-        500,
-    )
+INTERNAL_ERROR = {
+    "Code": "InternalServerError",
+    "Message": "Something went wrong; nothing was changed unless the response said so. Please retry.",
+}
 
 
-def with_json_headers(result: Response | dict[str, Any]) -> Response:
+def as_json_response(result: Any) -> Response:
+    """A view's result (a Response or a JSON-able value) with the JSON headers every API answer carries."""
     if isinstance(result, Response):
-        result.headers = {**JSON_HEADERS, **_safe_cors(), **result.headers}
+        result.headers = {**api_headers(), **result.headers}
         return result
     return json_response(result)
 
 
-def respond(produce: Callable[[], Response | dict[str, Any]], name: str) -> Response:
-    """Runs a view: its result with the JSON headers, a domain error through the table, anything else a logged 500."""
+def respond(produce: Callable[[], Any], name: str) -> Response:
+    """The error mapping every JSON route runs inside (the portal pipeline and `json_view`): the result with the JSON
+    headers, a DomainError through the table, anything else a logged 500 without a traceback."""
     try:
         result = produce()
     except errors.DomainError as error:
         return error_response(error)
     except Exception:
         log.exception("unexpected error in %s", name)
-        return unexpected_error_response()
-    return with_json_headers(result)
+        return json_response(INTERNAL_ERROR, 500)
+    return as_json_response(result)
 
 
 def json_view(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -192,3 +198,26 @@ def register_preflight(blueprint: Blueprint, path: str, methods: list[str]) -> N
 
     preflight.__name__ = "preflight_" + re.sub(r"\W+", "_", path).strip("_")
     blueprint.route(path, methods=["OPTIONS"])(preflight)
+
+
+def body_size_error(request: Request) -> Response | None:
+    if len(raw_body(request)) > MAX_BODY_BYTES:
+        return error_response(errors.PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB."))
+    return None
+
+
+def edge_middleware(request: Request | None, get_response: Callable[[Request | None], Response]) -> Response:
+    """Chalice HTTP middleware: what every request and every answer goes through, the framework's own included.
+
+    The body limit holds for every route, whether it reads a body or not. Chalice answers a wrong method (405), a
+    wrong content type (415) or an unhandled error itself, without our headers (and, in debug, with a traceback):
+    those answers get the API's JSON headers and CORS, and a 5xx gets the API's message."""
+    too_large = body_size_error(request) if request is not None else None
+    if too_large is not None:
+        return too_large
+    response = get_response(request)
+    if not any(name.lower() == "cache-control" for name in response.headers):
+        if response.status_code >= 500:
+            response.body = json.dumps(INTERNAL_ERROR)
+        response.headers = {**api_headers(), **response.headers}
+    return response

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib import strictjson
 from chalicelib.api.http import (
+    INTERNAL_ERROR,
     MAX_BODY_BYTES,
     check_origin,
     check_subscription_id,
@@ -40,7 +41,6 @@ from chalicelib.api.http import (
     raw_body,
     register_preflight,
     respond,
-    unexpected_error_response,
 )
 from chalicelib.container import Container, get_container
 from chalicelib.domain import errors
@@ -110,9 +110,10 @@ class Call(Generic[Command]):
         raw = self.query.get("limit")
         if raw is None:
             return DEFAULT_PAGE
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        limit = strictjson.parse_whole_number(raw)
+        if limit is None or not 1 <= limit <= MAX_PAGE:
             raise errors.InvalidInput(f"limit must be a whole number from 1 to {MAX_PAGE}.")
-        return int(raw)
+        return limit
 
     def context(self) -> RequestContext:
         identity = (self.request.context or {}).get("identity") or {}
@@ -156,7 +157,7 @@ def portal_route(
                 return error_response(error)
             except Exception:
                 log.exception("unexpected error before %s", view.__name__)
-                return unexpected_error_response()
+                return json_response(INTERNAL_ERROR, 500)
 
             def steps() -> Response | dict[str, Any]:
                 subject = None
@@ -200,15 +201,15 @@ def _idempotent(
     try:
         if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
             raise errors.InvalidInput("Idempotency-Key must be 1 to 255 printable ASCII characters.")
-        scope = f"{caller.key}\n{key}"
+        scope = f"{caller.key}\n{caller.country}\n{key}"  # one person signed in for two countries is two callers
         stored = container.idempotency.begin(scope, _fingerprint(request), container.clock.now())
+        if stored is not None:
+            _still_visible(container, caller, request)
     except errors.DomainError as error:
         return error_response(error)
     except Exception:
         log.exception("idempotency record could not be claimed")
-        return json_response(
-            {"Code": "ServiceUnavailable", "Message": "Nothing was changed. Please retry in a moment."}, 503
-        )
+        return error_response(errors.Unavailable("Nothing was changed. Please retry in a moment."))
     if stored is not None:
         status = stored["status"]
         return Response(
@@ -232,6 +233,14 @@ def _idempotent(
     except Exception:  # the change is done; a retry after the lease runs again and meets the conditions
         log.exception("idempotency record could not be completed; the response is still returned")
     return response
+
+
+def _still_visible(container: Container, caller: Caller, request: Request) -> None:
+    """A replay answers only a caller who could send the request afresh and see its subscription: someone who lost
+    sight of it since (moved country, removed, past a deadline) gets the 404 a new request would get."""
+    subscription_id = (request.uri_params or {}).get("subscription_id")
+    if subscription_id is not None:
+        container.access.visible(caller, subscription_id)
 
 
 def _release(container: Container, scope: str) -> None:

@@ -138,11 +138,26 @@ def utc_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)  # room for any deadline, term or retention added to a parsed moment
+
+
 def parse_utc(text: str) -> datetime:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """An ISO 8601 timestamp with a zone, in UTC. ValueError (never OverflowError) for anything else: year 1 or 9999
+    with an offset cannot even be converted, and a moment near them overflows once a deadline is added."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("not an ISO 8601 timestamp such as 2026-11-26T09:30:00Z") from None
     if value.tzinfo is None:
         raise ValueError("timestamp must carry a time zone (e.g. 'Z')")
-    return value.astimezone(UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        value = EARLIEST - timedelta(days=1)  # only ever out of range at either end
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"timestamp must be between {EARLIEST.year} and {LATEST.year - 1}")
+    return value
 
 
 _INVISIBLE = frozenset(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -10,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from chalicelib import strictjson
 from chalicelib.domain.errors import OrderRejected
 from chalicelib.domain.models import Customer, PaymentMethod, Person, Product, parse_utc
 from chalicelib.domain.reference import COUNTRIES, CURRENCIES
@@ -90,8 +90,8 @@ def parse_order(raw: str | bytes | dict[str, Any]) -> OrderPlaced:
     """Validate an order message strictly; raise OrderRejected listing every reason."""
     if isinstance(raw, (str, bytes)):
         try:
-            raw = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+            raw = strictjson.loads(raw)
+        except strictjson.StrictJsonError as exc:
             raise OrderRejected([f"message is not valid JSON ({exc})"]) from None
     if not isinstance(raw, dict):
         raise OrderRejected(["message must be a JSON object"])
@@ -162,8 +162,8 @@ def _timestamp(value: Any) -> datetime:
         raise ValueError("must be an ISO 8601 timestamp string such as 2026-11-26T09:30:00Z")
     try:
         return parse_utc(value)
-    except ValueError:
-        raise ValueError(f"'{value[:40]}' is not an ISO 8601 timestamp with a time zone") from None
+    except ValueError as error:
+        raise ValueError(f"'{value[:40]}': {error}") from None
 
 
 def _country(value: Any) -> str:

@@ -18,10 +18,10 @@ CARD_NUMBER_REFUSED = (
     "with brand, last4 and expiry. Nothing was stored."
 )
 
-# A card number as people write it: 13 to 19 digits in one run, or in groups of 3 to 6 digits (4-4-4-4, 4-6-5, ...)
-# separated by single spaces, dots, dashes, underscores, colons or slashes. Both are linear scans.
-_PLAIN = re.compile(r"(?<!\d)\d{13,19}(?!\d)")
-_GROUPED = re.compile(r"(?<!\d)\d{3,6}(?:[ .\-_:/]\d{3,6}){2,5}(?!\d)")
+# A card number as people write it, or as someone hides it: 13 to 19 digits (Unicode decimal digits included) in
+# consecutive digit runs, whatever separates the runs ("4111 1111 ...", "4111--1111--...", "41_11_11", "tok4111x...").
+_DIGIT_RUN = re.compile(r"\d+")
+MIN_CARD_DIGITS, MAX_CARD_DIGITS = 13, 19
 
 
 def luhn_valid(digits: str) -> bool:
@@ -34,12 +34,34 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+
+
 def _has_card_digits(text: str) -> bool:
-    for pattern in (_PLAIN, _GROUPED):
-        for match in pattern.finditer(text):
-            digits = re.sub(r"\D", "", match.group(0))
-            if 13 <= len(digits) <= 19 and luhn_valid(digits):
-                return True
+    """Linear in the text: a window of runs stops growing past 19 digits (so it spans at most 19 runs), and each
+    window's Luhn sum comes from two prefix sums (one doubling the even positions, one the odd) in constant time."""
+    runs = _DIGIT_RUN.findall(text)
+    if not runs:
+        return False
+    digits = [int(char) for char in "".join(runs)]
+    doubled_at_even, doubled_at_odd = [0], [0]
+    for position, digit in enumerate(digits):
+        even = position % 2 == 0
+        doubled_at_even.append(doubled_at_even[-1] + (_DOUBLED[digit] if even else digit))
+        doubled_at_odd.append(doubled_at_odd[-1] + (digit if even else _DOUBLED[digit]))
+    starts = [0]
+    for run in runs:
+        starts.append(starts[-1] + len(run))
+    for first in range(len(runs)):
+        for last in range(first + 1, min(first + MAX_CARD_DIGITS, len(runs)) + 1):
+            begin, end = starts[first], starts[last]
+            if end - begin > MAX_CARD_DIGITS:
+                break
+            if end - begin >= MIN_CARD_DIGITS:
+                # The rightmost digit (end - 1) is never doubled, so the doubled positions have the other parity.
+                sums = doubled_at_odd if (end - 1) % 2 == 0 else doubled_at_even
+                if (sums[end] - sums[begin]) % 10 == 0:
+                    return True
     return False
 
 
@@ -62,20 +84,13 @@ def _texts_in(value: Any) -> list[str]:
 
 
 def contains_card_number(text: str, decoded: Any = None) -> bool:
-    """True when the body text, or any value of its decoded JSON (escapes undone), looks like a card number."""
-    return _has_card_digits(text) or any(_has_card_digits(t) for t in _texts_in(decoded))
-
-
-_LETTER_GROUPED = re.compile(r"(?<!\d)\d{3,6}(?:[^\d]\d{3,6}){2,5}(?!\d)")
-
-
-def _disguised_in_token(token: str) -> bool:
-    """A "token" that is a card number in digit groups split by any one character (4111x1111x1111x1111)."""
-    for match in _LETTER_GROUPED.finditer(token):
-        digits = re.sub(r"\D", "", match.group(0))
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
-            return True
-    return False
+    """True when a value of the decoded JSON body (escapes undone; each string, number and key on its own) looks like
+    a card number; for a body that is not JSON (`decoded` None), the whole text. Values are scanned one by one: the
+    body's other digits (last4, expiry, a PO or a timestamp elsewhere) must not join a token's digits into a false
+    match, and no value can be stored whole unless it passed on its own."""
+    if decoded is None:
+        return _has_card_digits(text)
+    return any(_has_card_digits(t) for t in _texts_in(decoded))
 
 
 def parse_payment_method(body: dict[str, Any], today: date) -> PaymentMethod:
@@ -105,7 +120,7 @@ def parse_payment_method(body: dict[str, Any], today: date) -> PaymentMethod:
         problems.append("exp_month must be a whole number from 1 to 12")
     if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
         problems.append("exp_year must be a four-digit year")
-    if isinstance(token, str) and _disguised_in_token(token):
+    if isinstance(token, str) and _has_card_digits(token):
         raise InvalidInput(CARD_NUMBER_REFUSED)
     if problems:
         raise InvalidInput("; ".join(problems) + ".")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib import strictjson
 from chalicelib.domain.access import AuditEvent, Seat
 from chalicelib.domain.agreements import AgreementText
 from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, WriteConflict
@@ -65,10 +66,10 @@ def parse_if_match(header: str | None) -> int | None:
     value = header.strip()
     if value == "*":
         return None
-    value = value.removeprefix("W/").strip('"')
-    if not value.isdigit():
+    version = strictjson.parse_whole_number(value.removeprefix("W/").strip('"'))
+    if version is None:
         raise PreconditionFailed('If-Match must be the ETag from GET /subscriptions/{id}, e.g. "3".')
-    return int(value)
+    return version
 
 
 class Administration:
@@ -281,24 +282,32 @@ class Administration:
         require: dict[str, Any] | None = None,
         details: dict[str, Any] | None = None,
     ) -> Subscription:
-        now = self._clock.now()
-        preview = subscription.model_validate(
-            {**subscription.model_dump(), **fields, "version": subscription.version + 1}
-        )
-        mails = [_mail(mail_kind, preview, preview.admin, now)] if mail_kind else []
-        event = _event(subscription, admin.caller, action, now, **(details or {}))
-        change = SubscriptionChange(fields=fields, expected_version=expected_version, require=require or {})
-        try:
-            after = self._subscriptions.change_subscription(subscription, change, mails, event)
-        except WriteConflict:
-            current = self._reread_active(subscription.id)
-            if expected_version is not None and current.version != expected_version:
-                raise PreconditionFailed(
-                    "The subscription changed since you read it. Reload it and apply your edit again."
-                ) from None
-            raise Conflict("The subscription changed at the same moment; please try again.") from None
-        self._delivery.deliver_now(mails)
-        return after
+        """The write requires the version it read, so its history event takes exactly the next place. A concurrent
+        change of something else (a seat, the PO number) makes it read again and retry; a stale If-Match is 412, and
+        a `require`d state that no longer holds is a Conflict for the caller to decide on."""
+        for _ in range(RETRIES):
+            now = self._clock.now()
+            preview = subscription.model_validate(
+                {**subscription.model_dump(), **fields, "version": subscription.version + 1}
+            )
+            mails = [_mail(mail_kind, preview, preview.admin, now)] if mail_kind else []
+            event = _event(subscription, admin.caller, action, now, **(details or {}))
+            change = SubscriptionChange(fields=fields, expected_version=expected_version, require=require or {})
+            try:
+                after = self._subscriptions.change_subscription(subscription, change, mails, event)
+            except WriteConflict:
+                current = self._reread_active(subscription.id)
+                if expected_version is not None and current.version != expected_version:
+                    raise PreconditionFailed(
+                        "The subscription changed since you read it. Reload it and apply your edit again."
+                    ) from None
+                if any(getattr(current, name) != value for name, value in (require or {}).items()):
+                    raise Conflict("The subscription changed at the same moment; please try again.") from None
+                subscription = current
+                continue
+            self._delivery.deliver_now(mails)
+            return after
+        raise Conflict(BUSY)
 
     # -- agreement and history ---------------------------------------------------------------------------------------
     def agreement_of(self, admin: Authorized) -> AgreementView:

@@ -61,7 +61,11 @@ class DynamoAdministrationStore:
                 "subscription",
                 schema.subscription_key(subscription.id),
                 "SET seats_used = seats_used + :one, version = version + :one",
-                Condition("#s = :active AND seats_used < license_quantity", {"#s": "status"}, {":active": _ACTIVE}),
+                Condition(
+                    "#s = :active AND seats_used < license_quantity AND #v = :v",
+                    {"#s": "status", "#v": "version"},
+                    {":active": _ACTIVE, ":v": subscription.version},
+                ),
                 values={":one": 1},
             ),
             put("seat", schema.seat_item(subscription.id, seat), ABSENT),
@@ -81,7 +85,7 @@ class DynamoAdministrationStore:
                 },
             ),
             put("contact", schema.contact_item(subscription, Person(email=seat.email, name=seat.name))),
-        ).record(event).queue([email]).commit()
+        ).record(event, subscription.version + 1).queue([email]).commit()
 
     def remove_seat(
         self, subscription: Subscription, email_key: str, roles: frozenset[str], email: OutgoingEmail, event: AuditEvent
@@ -91,12 +95,16 @@ class DynamoAdministrationStore:
                 "subscription",
                 schema.subscription_key(subscription.id),
                 "SET seats_used = seats_used - :one, version = version + :one",
-                Condition("#s = :active AND seats_used > :zero", {"#s": "status"}, {":zero": 0, ":active": _ACTIVE}),
+                Condition(
+                    "#s = :active AND seats_used > :zero AND #v = :v",
+                    {"#s": "status", "#v": "version"},
+                    {":zero": 0, ":active": _ACTIVE, ":v": subscription.version},
+                ),
                 values={":one": 1},
             ),
             delete("seat", schema.seat_key(subscription.id, email_key), PRESENT),
             _drop_role(subscription.id, email_key, roles, "seat"),
-        ).record(event).queue([email]).commit()
+        ).record(event, subscription.version + 1).queue([email]).commit()
 
     def transfer_admin(
         self,
@@ -124,9 +132,9 @@ class DynamoAdministrationStore:
                 schema.subscription_key(before.id),
                 "SET #admin = :admin, admin_key = :key, version = version + :one",
                 Condition(
-                    "#s = :active AND #admin.#email = :old",
-                    {"#s": "status", "#admin": "admin", "#email": "email"},
-                    {":active": _ACTIVE, ":old": before.admin.email},
+                    "#s = :active AND #admin.#email = :old AND #v = :v",
+                    {"#s": "status", "#admin": "admin", "#email": "email", "#v": "version"},
+                    {":active": _ACTIVE, ":old": before.admin.email, ":v": before.version},
                 ),
                 values={":admin": after.admin.model_dump(mode="json"), ":key": after.admin.key, ":one": 1},
             ),
@@ -136,7 +144,7 @@ class DynamoAdministrationStore:
         )
         if before.activation_token_hash:
             uow.add(delete("old_token", schema.token_key(before.activation_token_hash)))
-        uow.record(event).queue(emails).commit()
+        uow.record(event, before.version + 1).queue(emails).commit()
 
 
 def _roles_unchanged(roles: frozenset[str]) -> Condition:

@@ -6,7 +6,7 @@ Item layout (PK / SK):
   SUB#<id> / ACCESS#<email>      who may see it: GSI1PK=PERSON#<email>, GSI1SK=<country>#<ordered_at>#<id>
   SUB#<id> / SEAT#<email>        a seat
   SUB#<id> / EVIDENCE#ACTIVATION immutable acceptance record
-  SUB#<id> / EVENT#<at>#<n>      audit events, newest first by SK
+  SUB#<id> / EVENT#v<version>    audit events, newest first by SK: keyed by the version their change committed
   CUSTOMER#<country>#<id> / CONTACT#<email>   people the customer has named (admins, seat holders)
   ORDER#<order_id> / ORDER       order id -> subscription, and the tombstone once removed
   TOKEN#<sha256> / TOKEN         activation token: subscription, admin, expiry
@@ -23,8 +23,6 @@ import base64
 import binascii
 import hashlib
 import json
-import secrets
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -295,11 +293,11 @@ def token_from(token_hash: str, item: Item) -> ActivationToken:
     )
 
 
-def event_item(event: AuditEvent) -> Item:
+def event_item(event: AuditEvent, version: int) -> Item:
+    """The event of the change that takes the subscription to `version`."""
     return {
         "PK": subscription_partition(event.subscription_id),
-        # Wall-clock nanoseconds break ties between events of the same millisecond, keeping newest-first order.
-        "SK": f"{EVENT_PREFIX}{utc_iso(event.at)}#{time.time_ns():020d}{secrets.token_hex(2)}",
+        "SK": f"{EVENT_PREFIX}v{version:012d}",  # 'v' sorts after the digits of the timestamp keys older items carry
         "type": "event",
         "at": utc_iso(event.at),
         "actor": event.actor,

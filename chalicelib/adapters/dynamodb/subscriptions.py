@@ -81,7 +81,7 @@ class DynamoSubscriptionStore:
             put("subscription", schema.subscription_item(after), pending_in_time),
             update("access", schema.access_key(after.id, after.admin.key), "REMOVE visible_until", PRESENT),
             put_new("evidence", schema.evidence_item(after)),
-        ).record(event).queue([email]).commit()
+        ).record(event, after.version).queue([email]).commit()
 
     def change_subscription(
         self, before: Subscription, change: SubscriptionChange, emails: list[OutgoingEmail], event: AuditEvent
@@ -93,7 +93,8 @@ class DynamoSubscriptionStore:
             names[f"#f{n}"] = name
             values[f":f{n}"] = value
             sets.append(f"#f{n} = :f{n}")
-        conditions = ["#s = :active"]
+        values[":v"] = before.version
+        conditions = ["#s = :active", "#v = :v"]
         if change.expected_version is not None:
             values[":expected"] = change.expected_version
             conditions.append("#v = :expected")
@@ -108,7 +109,7 @@ class DynamoSubscriptionStore:
                 "SET " + ", ".join(sets),
                 Condition(" AND ".join(conditions), names, values),
             )
-        ).record(event).queue(emails).commit()
+        ).record(event, before.version + 1).queue(emails).commit()
         after = self.get_subscription(before.id)
         assert after is not None
         return after

@@ -87,8 +87,11 @@ def delete(label: str, key: schema.Key, condition: Condition | None = None) -> O
     return Operation(label, {"Delete": {"Key": schema.dump(key), **_condition(condition)}})
 
 
-def record_event(event: AuditEvent) -> Operation:
-    return put("event", schema.event_item(event))
+def record_event(event: AuditEvent, version: int) -> Operation:
+    """The history entry of the change that takes the subscription to `version`. The transaction must also require
+    the version it started from: then the event's place in the history is the commit order itself (a clock read
+    before the write could order two racing changes the other way), and no two events can claim the same place."""
+    return put_new("event", schema.event_item(event, version))
 
 
 def queue_email(email: OutgoingEmail) -> Operation:
@@ -107,8 +110,8 @@ class UnitOfWork:
         self._operations.extend(operations)
         return self
 
-    def record(self, event: AuditEvent) -> UnitOfWork:
-        return self.add(record_event(event))
+    def record(self, event: AuditEvent, version: int) -> UnitOfWork:
+        return self.add(record_event(event, version))
 
     def queue(self, emails: list[OutgoingEmail]) -> UnitOfWork:
         return self.add(*(queue_email(e) for e in emails))
