@@ -57,17 +57,7 @@ class DynamoAdministrationStore:
         key = normalize_email(seat.email)
         access = schema.access_item(subscription, key, set())
         self._table.unit_of_work().add(
-            update(
-                "subscription",
-                schema.subscription_key(subscription.id),
-                "SET seats_used = seats_used + :one, version = version + :one",
-                Condition(
-                    "#s = :active AND seats_used < license_quantity AND #v = :v",
-                    {"#s": "status", "#v": "version"},
-                    {":active": _ACTIVE, ":v": subscription.version},
-                ),
-                values={":one": 1},
-            ),
+            _count_seats(subscription, "+", "seats_used < license_quantity"),
             put("seat", schema.seat_item(subscription.id, seat), ABSENT),
             update(
                 "access",
@@ -91,17 +81,7 @@ class DynamoAdministrationStore:
         self, subscription: Subscription, email_key: str, roles: frozenset[str], email: OutgoingEmail, event: AuditEvent
     ) -> None:
         self._table.unit_of_work().add(
-            update(
-                "subscription",
-                schema.subscription_key(subscription.id),
-                "SET seats_used = seats_used - :one, version = version + :one",
-                Condition(
-                    "#s = :active AND seats_used > :zero AND #v = :v",
-                    {"#s": "status", "#v": "version"},
-                    {":zero": 0, ":active": _ACTIVE, ":v": subscription.version},
-                ),
-                values={":one": 1},
-            ),
+            _count_seats(subscription, "-", "seats_used > :zero", {":zero": 0}),
             delete("seat", schema.seat_key(subscription.id, email_key), PRESENT),
             _drop_role(subscription.id, email_key, roles, "seat"),
         ).record(event, subscription.version + 1).queue([email]).commit()
@@ -145,6 +125,21 @@ class DynamoAdministrationStore:
         if before.activation_token_hash:
             uow.add(delete("old_token", schema.token_key(before.activation_token_hash)))
         uow.record(event, before.version + 1).queue(emails).commit()
+
+
+def _count_seats(subscription: Subscription, sign: str, room: str, values: dict[str, int] | None = None) -> Operation:
+    """One seat more or less on the version read, while the subscription is active and `room` holds."""
+    return update(
+        "subscription",
+        schema.subscription_key(subscription.id),
+        f"SET seats_used = seats_used {sign} :one, version = version + :one",
+        Condition(
+            f"#s = :active AND {room} AND #v = :v",
+            {"#s": "status", "#v": "version"},
+            {":active": _ACTIVE, ":v": subscription.version, **(values or {})},
+        ),
+        values={":one": 1},
+    )
 
 
 def _roles_unchanged(roles: frozenset[str]) -> Condition:
