@@ -2,9 +2,9 @@
 
 from chalice import Chalice, Rate
 
+from chalicelib.api.activation_pages import pages
 from chalicelib.api.http import edge_middleware
-from chalicelib.api.pages import pages
-from chalicelib.api.portal import api
+from chalicelib.api.subscription_routes import api
 
 app = Chalice(app_name="subscription-portal")
 app.register_blueprint(pages)

@@ -145,11 +145,11 @@ BREAKDOWN_MODULES = (
     ("chalice", "import chalice"),
     ("chalicelib.config", "import chalicelib.config (pydantic builds its schema machinery on the first model)"),
     ("chalicelib.domain.models", "import chalicelib.domain.models"),
-    ("chalicelib.services.ports", "import chalicelib.services.ports"),
+    ("chalicelib.services.ports.common", "import chalicelib.services.ports.common"),
     ("chalicelib.container", "import chalicelib.container"),
     ("chalicelib.jobs", "import chalicelib.jobs (intake, cleanup, order validation: SQS/schedule handlers only)"),
-    ("chalicelib.api.pages", "import chalicelib.api.pages (activation pages, rendering)"),
-    ("chalicelib.api.portal", "import chalicelib.api.portal (portal API, schemas)"),
+    ("chalicelib.api.activation_pages", "import chalicelib.api.activation_pages (activation pages, rendering)"),
+    ("chalicelib.api.subscription_routes", "import chalicelib.api.subscription_routes (portal API, pipeline, schemas)"),
     ("app", "import app (the rest)"),
 )
 
@@ -176,7 +176,7 @@ def _breakdown(event: dict[str, Any], context: Any, token: str) -> list[tuple[st
     verifier = step("JWT verifier (imports jwt)", lambda: container.verifier)
     step("first token check (reads the file:// JWKS, RS256)", lambda: verifier.verify(f"Bearer {token}"))
     step("boto3.session.Session().client('dynamodb')", lambda: container.dynamodb)
-    step("repository (imports adapters.dynamo)", lambda: container.repo)
+    step("subscription store (imports adapters.dynamodb)", lambda: container.subscriptions)
     step("first GET /subscriptions through app.app (2 moto calls)", lambda: app.app(event, context))
     step("second, warm GET /subscriptions", lambda: app.app(event, context))
     return steps

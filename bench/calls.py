@@ -214,26 +214,25 @@ def _walk(s: Scenario) -> None:
             ).status_code
         ),
     )
-    if s.container.repo.get_subscription(pending_id).status.value != "active":
+    if s.container.subscriptions.get_subscription(pending_id).status.value != "active":
         raise RuntimeError("the link activation did not activate the subscription")
     _administration(s, pending_id)
 
 
 def _administration(s: Scenario, subscription_id: str) -> None:
     """The administration routes on one active subscription carrying `size.seats` seats and as many history events."""
-    from chalicelib.services import administration
+    from chalicelib.domain.models import Person, Role
     from chalicelib.services.identity import Caller
 
-    admin = Caller(CALLER, "FR")
-    ports = administration.Ports(repo=s.container.repo, clock=s.container.clock, delivery=s.container.delivery)
-    s.container.repo._client.update_item(  # room for the seats: the bench's order is for 5 licences
+    s.container.dynamodb.update_item(  # room for the seats: the bench's order is for 5 licences
         TableName=s.container.settings.table_name,
         Key={"PK": {"S": f"SUB#{subscription_id}"}, "SK": {"S": "SUB"}},
         UpdateExpression="SET license_quantity = :q",
         ExpressionAttributeValues={":q": {"N": str(s.size.seats + 10)}},
     )
+    admin = s.container.access.authorize(Caller(CALLER, "FR"), subscription_id, role=Role.ADMIN, active=True)
     for n in range(s.size.seats):
-        administration.assign_seat(admin, subscription_id, {"email": f"seat{n}@example.fr", "name": "Seat"}, ports)
+        s.container.administration.assign_seat(admin, Person(email=f"seat{n}@example.fr", name="Seat"))
     base = f"/subscriptions/{subscription_id}"
     auth = s.issuer.bearer(CALLER, "FR")
 
@@ -247,7 +246,7 @@ def _administration(s: Scenario, subscription_id: str) -> None:
     s.measure("unassign", 204, lambda: send("DELETE", f"{base}/users/new.seat%40example.fr"))
     s.measure("entitlements", 200, lambda: s.get("/me/entitlements", who="seat0@example.fr"))
     s.measure("candidates", 200, lambda: s.get(f"{base}/admin-candidates"))
-    version = s.container.repo.get_subscription(subscription_id).version
+    version = s.container.subscriptions.get_subscription(subscription_id).version
     s.measure("po", 200, lambda: send("PATCH", base, {"po_number": "PO-B1"}, **{"If-Match": f'"{version}"'}))
     s.measure("po_idempotent", 200, lambda: send("PATCH", base, {"po_number": "PO-B2"}, **{"Idempotency-Key": "k1"}))
     s.measure("po_replay", 200, lambda: send("PATCH", base, {"po_number": "PO-B2"}, **{"Idempotency-Key": "k1"}))
@@ -269,7 +268,7 @@ def _intake_id(s: Scenario, order_id: str) -> str:
 
 
 def _subscription_of(s: Scenario, order_id: str) -> str:
-    record = s.container.repo.get_order(order_id)
+    record = s.container.orders.get_order(order_id)
     if record is None:
         raise RuntimeError(f"order {order_id} created nothing")
     return str(record.subscription_id)

@@ -20,13 +20,13 @@ from bench.report import Report
 from bench.seed import items_of, order_message, subscription
 from chalicelib import jobs
 from chalicelib.adapters.clock import FixedClock
-from chalicelib.services.cleanup import cleanup_unactivated
+from chalicelib.services.cleanup import Cleanup
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 LIVE_PENDING = 9_000
 LIVE_ACTIVE = 1_000
 EXPIRED = 100
-PAGE = 100  # cleanup_unactivated's default page size
+PAGE = 100  # Cleanup.remove_unactivated's default page size
 
 
 def _seed_live() -> tuple[int, int, float, float]:
@@ -118,7 +118,7 @@ def run(report: Report, workdir: Path) -> list[str]:
 
         container.recorder.reset()
         started = time.perf_counter()
-        summary = cleanup_unactivated(repo=container.repo, clock=clock, time_left=lambda: 900.0)
+        summary = Cleanup(container.cleanup_store, clock).remove_unactivated(lambda: 900.0)
         cleanup_s = time.perf_counter() - started
         t = _tally(container.recorder.calls)
         after = _items_by_kind()
@@ -132,7 +132,7 @@ def run(report: Report, workdir: Path) -> list[str]:
         f"{write_s:.1f} s;"
     )
     report.line(f"  {EXPIRED} expired pending created through the intake, clock 100 days back, in {expired_s:.1f} s")
-    report.line(f"cleanup_unactivated: {summary.as_dict()} in {cleanup_s:.2f} s (moto)")
+    report.line(f"Cleanup.remove_unactivated: {summary.as_dict()} in {cleanup_s:.2f} s (moto)")
 
     removed = summary.removed
     read = t.get("index:scanned", 0) + t.get("partition:scanned", 0) + t.get("get:items", 0) + t.get("scan:scanned", 0)

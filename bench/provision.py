@@ -3,7 +3,6 @@ a cold-start child process can provision first and import the app afterwards, in
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -31,25 +30,19 @@ def fake_credentials() -> None:
 
 
 def app_env(jwks_path: Path, secret_arn: str) -> dict[str, str]:
-    return {
-        "TABLE_NAME": TABLE,
-        "AWS_DEFAULT_REGION": REGION,
-        "SENDER_EMAIL": SENDER,
-        "VENDOR_NAME": "Example Software",
-        "COUNTRY_URLS": json.dumps(
-            {
-                "default": {"activation": "https://subscriptions.example.com", "portal": "https://portal.example.com"},
-                "FR": {"activation": "https://abonnements.example.fr", "portal": "https://portail.example.fr"},
-            }
-        ),
-        "PORTAL_ORIGIN": "https://portal.example.com",
-        "JWT_ISSUER": ISSUER,
-        "JWT_AUDIENCE": AUDIENCE,
-        "JWKS_URL": jwks_path.resolve().as_uri(),
-        "COUNTRY_CLAIM": COUNTRY_CLAIM,
-        "LINK_SECRET_ARN": secret_arn,
-        "PYDANTIC_DISABLE_PLUGINS": "__all__",  # as .chalice/config.json sets it for the deployed functions
-    }
+    from devstack.app_env import app_env as build
+
+    return build(
+        table=TABLE,
+        region=REGION,
+        sender=SENDER,
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        jwks_url=jwks_path.resolve().as_uri(),
+        link_secret_arn=secret_arn,
+        country_claim=COUNTRY_CLAIM,
+        PYDANTIC_DISABLE_PLUGINS="__all__",  # as .chalice/config.json sets it for the deployed functions
+    )
 
 
 def provision(jwks_path: Path) -> dict[str, str]:

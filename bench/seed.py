@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.adapters.agreements import FileAgreementCatalog
-from chalicelib.adapters.dynamo import DynamoPortalRepository, _dump, subscription_item
+from chalicelib.adapters.dynamodb.schema import access_item, dump, subscription_item
 from chalicelib.domain.models import (
     ActivationChannel,
     ActivationEvidence,
@@ -81,6 +81,6 @@ def subscription(n: int, admin_email: str, country: str, ordered_at: datetime, *
 def items_of(sub: Subscription) -> list[dict[str, Any]]:
     """The subscription and its admin's access entry, in DynamoDB JSON, as create_pending / activate leave them."""
     return [
-        _dump(subscription_item(sub)),
-        _dump(DynamoPortalRepository._access_item(sub, sub.admin.key, {"admin"})),
+        dump(subscription_item(sub)),
+        dump(access_item(sub, sub.admin.key, {"admin"})),
     ]

@@ -1,6 +1,9 @@
-"""Builds the adapters lazily, once per Lambda container (the Chalice todo sample's get_app_db(), grown up).
+"""Builds the adapters and the use cases lazily, once per Lambda container (the Chalice todo sample's get_app_db(),
+grown up). Every property is typed by its port, so mypy proves each adapter satisfies it.
 
-Nothing here runs at import. Tests and the local stack install their own Container with `use_container`.
+Nothing here runs at import, and each adapter or use case module is imported by the first property that needs it: the
+portal list route never imports activation, administration, rendering or SES. Tests and the local stack install their
+own Container with `use_container`.
 """
 
 from __future__ import annotations
@@ -9,10 +12,26 @@ import os
 import threading
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Settings
-from chalicelib.services.ports import Clock
+from chalicelib.services.ports.common import AgreementCatalog, Clock, LinkSecret
+
+if TYPE_CHECKING:
+    from chalicelib.adapters.dynamodb.table import Table
+    from chalicelib.adapters.jwt_verifier import JwtVerifier
+    from chalicelib.services.access import SubscriptionAccess
+    from chalicelib.services.activation import Activation
+    from chalicelib.services.administration import Administration
+    from chalicelib.services.cleanup import Cleanup
+    from chalicelib.services.intake import Intake
+    from chalicelib.services.outbox import Delivery
+    from chalicelib.services.ports.administration import AdministrationStore
+    from chalicelib.services.ports.cleanup import CleanupStore
+    from chalicelib.services.ports.idempotency import IdempotencyRecords
+    from chalicelib.services.ports.orders import OrderStore
+    from chalicelib.services.ports.outbox import EmailRenderer, Mailer, OutboxStore
+    from chalicelib.services.ports.subscriptions import SubscriptionStore
 
 
 class Container:
@@ -33,6 +52,7 @@ class Container:
 
         return SystemClock()
 
+    # -- AWS clients -------------------------------------------------------------------------------------------------
     @cached_property
     def _boto_session(self) -> Any:
         if self._session is not None:
@@ -48,55 +68,118 @@ class Container:
     def dynamodb(self) -> Any:
         return self._client("dynamodb")
 
+    # -- stores (one per port, all on one table) ---------------------------------------------------------------------
     @cached_property
-    def repo(self) -> Any:
-        from chalicelib.adapters.dynamo import DynamoPortalRepository
+    def table(self) -> Table:
+        from chalicelib.adapters.dynamodb.table import Table
 
-        return DynamoPortalRepository(self.dynamodb, self.settings.table_name)
-
-    @cached_property
-    def idempotency(self) -> Any:
-        from chalicelib.adapters.idempotency import DynamoIdempotencyStore
-
-        return DynamoIdempotencyStore(self.dynamodb, self.settings.table_name)
+        return Table(self.dynamodb, self.settings.table_name)
 
     @cached_property
-    def link_secret(self) -> Any:
+    def orders(self) -> OrderStore:
+        from chalicelib.adapters.dynamodb.orders import DynamoOrderStore
+
+        return DynamoOrderStore(self.table)
+
+    @cached_property
+    def subscriptions(self) -> SubscriptionStore:
+        from chalicelib.adapters.dynamodb.subscriptions import DynamoSubscriptionStore
+
+        return DynamoSubscriptionStore(self.table)
+
+    @cached_property
+    def administration_store(self) -> AdministrationStore:
+        from chalicelib.adapters.dynamodb.administration import DynamoAdministrationStore
+
+        return DynamoAdministrationStore(self.table)
+
+    @cached_property
+    def outbox(self) -> OutboxStore:
+        from chalicelib.adapters.dynamodb.outbox import DynamoOutboxStore
+
+        return DynamoOutboxStore(self.table)
+
+    @cached_property
+    def cleanup_store(self) -> CleanupStore:
+        from chalicelib.adapters.dynamodb.cleanup import DynamoCleanupStore
+
+        return DynamoCleanupStore(self.table)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyRecords:
+        from chalicelib.adapters.dynamodb.idempotency import DynamoIdempotencyRecords
+
+        return DynamoIdempotencyRecords(self.table)
+
+    # -- other adapters ----------------------------------------------------------------------------------------------
+    @cached_property
+    def link_secret(self) -> LinkSecret:
         from chalicelib.adapters.secrets import SecretsManagerLinkSecret
 
         return SecretsManagerLinkSecret(self._client("secretsmanager"), self.settings.link_secret_arn)
 
     @cached_property
-    def mailer(self) -> Any:
+    def mailer(self) -> Mailer:
         from chalicelib.adapters.ses import SesMailer
 
         s = self.settings
         return SesMailer(self._client("ses"), s.sender_email, s.vendor_name, s.ses_configuration_set)
 
     @cached_property
-    def renderer(self) -> Any:
+    def renderer(self) -> EmailRenderer:
         from chalicelib.adapters.rendering import EmailRenderer
 
         return EmailRenderer(self.settings, self.link_secret)
 
     @cached_property
-    def agreements(self) -> Any:
+    def agreements(self) -> AgreementCatalog:
         from chalicelib.adapters.agreements import FileAgreementCatalog
 
         return FileAgreementCatalog()
 
     @cached_property
-    def verifier(self) -> Any:
+    def verifier(self) -> JwtVerifier:
         from chalicelib.adapters.jwt_verifier import JwtVerifier
 
         s = self.settings
         return JwtVerifier(s.jwks_url, s.jwt_issuer, s.jwt_audience, s.country_claim)
 
+    # -- use cases ---------------------------------------------------------------------------------------------------
     @cached_property
-    def delivery(self) -> Any:
+    def delivery(self) -> Delivery:
         from chalicelib.services.outbox import Delivery
 
-        return Delivery(self.repo, self.mailer, self.renderer, self.clock)
+        return Delivery(self.outbox, self.mailer, self.renderer, self.clock)
+
+    @cached_property
+    def access(self) -> SubscriptionAccess:
+        from chalicelib.services.access import SubscriptionAccess
+
+        return SubscriptionAccess(self.subscriptions, self.clock)
+
+    @cached_property
+    def activation(self) -> Activation:
+        from chalicelib.services.activation import Activation
+
+        return Activation(self.orders, self.subscriptions, self.clock, self.agreements, self.link_secret, self.delivery)
+
+    @cached_property
+    def administration(self) -> Administration:
+        from chalicelib.services.administration import Administration
+
+        return Administration(self.subscriptions, self.administration_store, self.clock, self.agreements, self.delivery)
+
+    @cached_property
+    def intake(self) -> Intake:
+        from chalicelib.services.intake import Intake
+
+        return Intake(self.orders, self.clock, self.agreements, self.link_secret, self.delivery)
+
+    @cached_property
+    def cleanup(self) -> Cleanup:
+        from chalicelib.services.cleanup import Cleanup
+
+        return Cleanup(self.cleanup_store, self.clock)
 
 
 _lock = threading.Lock()

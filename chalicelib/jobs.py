@@ -10,8 +10,8 @@ from typing import Any
 
 from chalicelib.container import Container, get_container
 from chalicelib.domain.errors import OrderRejected
-from chalicelib.services import cleanup, intake
-from chalicelib.services.ports import TimeLeft
+from chalicelib.services.intake import IntakeResult
+from chalicelib.services.ports.common import TimeLeft
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +24,8 @@ def time_left_of(context: Any, budget_s: float = 840.0) -> TimeLeft:
     return lambda: budget_s - (time.monotonic() - started)
 
 
-def receive_order(body: str | bytes | dict[str, Any], container: Container | None = None) -> intake.IntakeResult:
-    c = container or get_container()
-    return intake.receive_order(
-        body, repo=c.repo, clock=c.clock, agreements=c.agreements, link_secret=c.link_secret, delivery=c.delivery
-    )
+def receive_order(body: str | bytes | dict[str, Any], container: Container | None = None) -> IntakeResult:
+    return (container or get_container()).intake.receive_order(body)
 
 
 def intake_batch(records: Iterable[Any]) -> dict[str, list[dict[str, str]]]:
@@ -53,14 +50,11 @@ def intake_batch(records: Iterable[Any]) -> dict[str, list[dict[str, str]]]:
 
 
 def run_cleanup(context: Any = None) -> dict[str, object]:
-    c = get_container()
-    return cleanup.cleanup_unactivated(repo=c.repo, clock=c.clock, time_left=time_left_of(context)).as_dict()
+    return get_container().cleanup.remove_unactivated(time_left_of(context)).as_dict()
 
 
 def run_outbox(context: Any = None) -> dict[str, object]:
-    c = get_container()
-    summary: dict[str, object] = c.delivery.deliver_due(time_left_of(context)).as_dict()
-    return summary
+    return get_container().delivery.deliver_due(time_left_of(context)).as_dict()
 
 
 JOBS = {"cleanup_unactivated": run_cleanup, "deliver_outbox": run_outbox}

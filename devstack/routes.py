@@ -25,8 +25,8 @@ from chalicelib.api.http import json_view, parse_json_body
 from chalicelib.container import get_container
 from chalicelib.domain import errors
 from chalicelib.domain.models import parse_utc, utc_iso
-from chalicelib.domain.orders import validate_email
 from chalicelib.domain.reference import COUNTRIES
+from chalicelib.domain.validators import validate_email
 from devstack import mailbox
 from devstack.issuer import LocalIssuer
 from devstack.sample import SAMPLE_ORDER

@@ -63,24 +63,24 @@ _running: DevStack | None = None
 
 
 def local_env(port: int, jwks_url: str, secret_arn: str) -> dict[str, str]:
-    """The app's configuration for the local stack (the same keys as tests/support.env_for and the deployed stages)."""
-    import json
+    """The app's configuration for the local stack. The portal SPA is not part of this project: its links land on the
+    console."""
+    from devstack.app_env import app_env
 
     base = f"http://{HOST}:{port}"
-    return {
-        "TABLE_NAME": TABLE_NAME,
-        "AWS_DEFAULT_REGION": REGION,
-        "SENDER_EMAIL": SENDER_EMAIL,
-        "VENDOR_NAME": VENDOR_NAME,
-        # The portal SPA is not part of this project: its links land on the console.
-        "COUNTRY_URLS": json.dumps({"default": {"activation": base, "portal": f"{base}/_dev/"}}),
-        "PORTAL_ORIGIN": base,
-        "JWT_ISSUER": f"{base}/_dev/issuer",
-        "JWT_AUDIENCE": JWT_AUDIENCE,
-        "JWKS_URL": jwks_url,
-        "COUNTRY_CLAIM": COUNTRY_CLAIM,
-        "LINK_SECRET_ARN": secret_arn,
-    }
+    return app_env(
+        table=TABLE_NAME,
+        region=REGION,
+        sender=SENDER_EMAIL,
+        vendor=VENDOR_NAME,
+        sites={"default": {"activation": base, "portal": f"{base}/_dev/"}},
+        portal_origin=base,
+        issuer=f"{base}/_dev/issuer",
+        audience=JWT_AUDIENCE,
+        jwks_url=jwks_url,
+        country_claim=COUNTRY_CLAIM,
+        link_secret_arn=secret_arn,
+    )
 
 
 class LocalContainer(Container):

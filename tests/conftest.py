@@ -19,6 +19,7 @@ from tests.support import (
     SEAT,
     Stack,
     activate,
+    as_admin,
     provision,
     shared_issuer,
     shared_session,
@@ -68,11 +69,9 @@ def pending(stack: Stack) -> str:
 @pytest.fixture
 def active(stack: Stack, pending: str) -> str:
     """The sample subscription, activated, with one seat held by SEAT."""
-    from chalicelib.services import administration
-    from chalicelib.services.identity import Caller
+    from chalicelib.domain.models import Person
 
     activate(stack, pending)
     c = stack.container
-    ports = administration.Ports(repo=c.repo, clock=c.clock, delivery=c.delivery)
-    administration.assign_seat(Caller(ADMIN, "FR"), pending, {"email": SEAT, "name": "Sam Seat"}, ports)
+    c.administration.assign_seat(as_admin(c, ADMIN, pending), Person(email=SEAT, name="Sam Seat"))
     return pending

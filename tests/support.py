@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import jwt
@@ -20,8 +20,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chalicelib.adapters.clock import FixedClock
 from chalicelib.container import Container
+from devstack.app_env import app_env
 from devstack.sample import SAMPLE_ORDER as ORDER
 from infra.tables import create_table
+
+if TYPE_CHECKING:
+    from chalicelib.services.access import Authorized
+    from chalicelib.services.ports.subscriptions import SubscriptionStore
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -36,22 +41,24 @@ ADMIN = ORDER["admin"]["email"]
 SEAT = "sam.seat@example.fr"
 
 
-def activate(stack: Stack, subscription_id: str, email: str = ADMIN, user_agent: str = "test") -> None:
-    """Activation in the portal through the service, for tests whose subject comes after it."""
-    from chalicelib.services.activation import RequestContext, activate_in_portal
+def as_admin(container: Container, email: str, subscription_id: str, active: bool = True) -> Authorized:
+    """What the pipeline hands a use case after it authorized the caller as the subscription's admin."""
+    from chalicelib.domain.models import Role
     from chalicelib.services.identity import Caller
 
+    return container.access.authorize(Caller(email, "FR"), subscription_id, role=Role.ADMIN, active=active)
+
+
+def activate(stack: Stack, subscription_id: str, email: str = ADMIN, user_agent: str = "test") -> None:
+    """Activation in the portal through the service, for tests whose subject comes after it."""
+    from chalicelib.services.identity import RequestContext
+
     c = stack.container
-    activate_in_portal(
-        Caller(email, "FR"),
-        subscription_id,
+    c.activation.activate_in_portal(
+        as_admin(c, email, subscription_id, active=False),
         accepted=True,
         agreement_version="FR-fr-2026.1",
         context=RequestContext("1.1.1.1", user_agent),
-        repo=c.repo,
-        clock=c.clock,
-        agreements=c.agreements,
-        delivery=c.delivery,
     )
 
 
@@ -111,24 +118,15 @@ def shared_issuer() -> TokenIssuer:
 
 
 def env_for(jwks_path: Path, secret_arn: str) -> dict[str, str]:
-    return {
-        "TABLE_NAME": TABLE,
-        "AWS_DEFAULT_REGION": REGION,
-        "SENDER_EMAIL": SENDER,
-        "VENDOR_NAME": "Example Software",
-        "COUNTRY_URLS": json.dumps(
-            {
-                "default": {"activation": "https://subscriptions.example.com", "portal": "https://portal.example.com"},
-                "FR": {"activation": "https://abonnements.example.fr", "portal": "https://portail.example.fr"},
-            }
-        ),
-        "PORTAL_ORIGIN": "https://portal.example.com",
-        "JWT_ISSUER": ISSUER,
-        "JWT_AUDIENCE": AUDIENCE,
-        "JWKS_URL": jwks_path.as_uri(),
-        "COUNTRY_CLAIM": "custom:country",
-        "LINK_SECRET_ARN": secret_arn,
-    }
+    return app_env(
+        table=TABLE,
+        region=REGION,
+        sender=SENDER,
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        jwks_url=jwks_path.as_uri(),
+        link_secret_arn=secret_arn,
+    )
 
 
 @dataclass
@@ -140,8 +138,8 @@ class Stack:
     calls: list[str] = field(default_factory=list)
 
     @property
-    def repo(self) -> Any:
-        return self.container.repo
+    def subscriptions(self) -> SubscriptionStore:
+        return self.container.subscriptions
 
     def sent(self) -> list[Message]:
         from moto.ses.models import ses_backends

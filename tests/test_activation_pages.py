@@ -7,7 +7,7 @@ import re
 import pytest
 
 from chalicelib import jobs
-from chalicelib.domain.tokens import token_hash
+from chalicelib.domain.activation_links import token_hash
 from tests.support import ORDER, order, text_part, token_of
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -48,7 +48,7 @@ def test_agreement_page_names_everything_and_changes_nothing(stack, client, pend
     ):
         assert expected in html, expected
     assert '<form method="post">' in html  # posts back to the very URL it was opened at
-    assert stack.repo.get_subscription(subscription_id).status.value == "pending_activation"
+    assert stack.subscriptions.get_subscription(subscription_id).status.value == "pending_activation"
 
 
 def test_token_pages_send_the_security_headers(client, pending):
@@ -68,7 +68,7 @@ def test_head_is_200_without_body_or_side_effect(stack, client, pending):
     response = client.http.request("HEAD", f"/activate/{token}")
     assert response.status_code == 200
     assert response.body in (b"", "")
-    assert stack.repo.get_subscription(subscription_id).status.value == "pending_activation"
+    assert stack.subscriptions.get_subscription(subscription_id).status.value == "pending_activation"
 
 
 def test_accepting_activates_records_evidence_and_confirms_by_email(stack, client, pending):
@@ -80,7 +80,7 @@ def test_accepting_activates_records_evidence_and_confirms_by_email(stack, clien
     assert done.status_code == 200
     assert "Votre abonnement est activé" in done.body.decode()
     assert 'href="https://portail.example.fr"' in done.body.decode()
-    subscription = stack.repo.get_subscription(subscription_id)
+    subscription = stack.subscriptions.get_subscription(subscription_id)
     assert subscription.status.value == "active"
     assert subscription.next_renewal_date.isoformat() == "2027-11-26"
     evidence = subscription.evidence
@@ -125,7 +125,7 @@ def test_a_post_without_acceptance_never_activates(stack, client, pending, body,
 
     assert response.status_code == 400
     assert "cocher la case" in response.body.decode()
-    assert stack.repo.get_subscription(subscription_id).status.value == "pending_activation"
+    assert stack.subscriptions.get_subscription(subscription_id).status.value == "pending_activation"
     assert len(stack.sent()) == 1
 
 
@@ -136,7 +136,7 @@ def test_an_outdated_agreement_version_is_refused_and_the_current_one_shown(stac
     assert response.status_code == 409
     assert "mis à jour" in response.body.decode()
     assert _version(response.body.decode()) == "FR-fr-2026.1"
-    assert stack.repo.get_subscription(subscription_id).status.value == "pending_activation"
+    assert stack.subscriptions.get_subscription(subscription_id).status.value == "pending_activation"
 
 
 def test_a_foreign_origin_post_is_refused(stack, client, pending):
@@ -144,14 +144,14 @@ def test_a_foreign_origin_post_is_refused(stack, client, pending):
     response = _accept(client, token, "FR-fr-2026.1", Origin="https://evil.example")
 
     assert response.status_code == 403
-    assert stack.repo.get_subscription(subscription_id).status.value == "pending_activation"
+    assert stack.subscriptions.get_subscription(subscription_id).status.value == "pending_activation"
 
 
 @pytest.mark.parametrize("origin", ["https://abonnements.example.fr", "null"])
 def test_our_own_origin_or_the_no_referrer_null_origin_may_post(stack, client, pending, origin):
     subscription_id, token = pending
     assert _accept(client, token, "FR-fr-2026.1", Origin=origin).status_code == 200
-    assert stack.repo.get_subscription(subscription_id).status.value == "active"
+    assert stack.subscriptions.get_subscription(subscription_id).status.value == "active"
 
 
 @pytest.mark.parametrize("token", ["A" * 43, "short", "x" * 500, "%00", "..%2F..%2Fetc"])
@@ -174,15 +174,15 @@ def test_after_the_deadline_the_link_says_a_new_order_is_needed(stack, client, p
         )
         assert response.status_code == 410
         assert "new order is needed" in response.body.decode()
-    assert stack.repo.get_subscription(subscription_id).status.value == "pending_activation"
+    assert stack.subscriptions.get_subscription(subscription_id).status.value == "pending_activation"
 
 
 def test_the_link_still_says_410_after_cleanup_removed_the_subscription(stack, client, pending):
-    from chalicelib.services.cleanup import cleanup_unactivated
+    from chalicelib.services.cleanup import Cleanup
 
     _, token = pending
     stack.clock.advance(days=91)
-    cleanup_unactivated(repo=stack.repo, clock=stack.clock, time_left=lambda: 900)
+    Cleanup(stack.container.cleanup_store, stack.clock).remove_unactivated(lambda: 900)
     assert client.http.get(f"/activate/{token}").status_code == 410
 
 

@@ -51,14 +51,14 @@ def test_admin_may_use_every_route(client, stack, active, method, suffix, body, 
     [(SEAT, "FR", 403), ("stranger@example.fr", "FR", 404), (ADMIN, "DE", 404), (None, "FR", 401)],
 )
 def test_no_one_else_may(client, stack, active, method, suffix, body, status, who, country, expected):
-    before = stack.repo.get_subscription(active)
+    before = stack.subscriptions.get_subscription(active)
     mails = len(stack.sent())
 
     response = call(client, stack, method, f"/subscriptions/{active}{suffix}", body, email=who, country=country)
 
     assert response.status_code == expected, response.body
     assert body_of(response)["Message"]
-    assert stack.repo.get_subscription(active) == before and len(stack.sent()) == mails
+    assert stack.subscriptions.get_subscription(active) == before and len(stack.sent()) == mails
 
 
 @pytest.mark.parametrize(("method", "suffix", "body", "status"), [r for r in ROUTES if r[1] != "/agreement"])
@@ -110,7 +110,7 @@ def test_seats_fill_up_to_the_quantity_and_holders_see_the_reduced_view(client, 
 def test_one_seat_per_email_case_insensitively(client, stack, active):
     again = call(client, stack, "POST", f"/subscriptions/{active}/users", {"email": "Sam.Seat@Example.FR", "name": "S"})
     assert again.status_code == 409 and "already" in body_of(again)["Message"]
-    assert stack.repo.get_subscription(active).seats_used == 1
+    assert stack.subscriptions.get_subscription(active).seats_used == 1
 
 
 @pytest.mark.parametrize(
@@ -127,7 +127,7 @@ def test_one_seat_per_email_case_insensitively(client, stack, active):
 def test_bad_seat_requests_are_400_and_change_nothing(client, stack, active, body):
     response = call(client, stack, "POST", f"/subscriptions/{active}/users", body)
     assert response.status_code == 400 and body_of(response)["Message"]
-    assert stack.repo.get_subscription(active).seats_used == 1
+    assert stack.subscriptions.get_subscription(active).seats_used == 1
 
 
 def test_assigned_and_removed_people_are_told_and_lose_access(client, stack, active):
@@ -142,7 +142,7 @@ def test_assigned_and_removed_people_are_told_and_lose_access(client, stack, act
     assert "retiré" in stack.mails_to(SEAT)[-1]["Subject"]
     assert call(client, stack, "GET", f"/subscriptions/{active}", email=SEAT).status_code == 404
     assert body_of(call(client, stack, "GET", "/me/entitlements", email=SEAT))["items"] == []
-    assert stack.repo.get_subscription(active).seats_used == 0
+    assert stack.subscriptions.get_subscription(active).seats_used == 0
     missing = call(client, stack, "DELETE", f"/subscriptions/{active}/users/{quote(SEAT)}")
     assert missing.status_code == 404
 
@@ -223,7 +223,7 @@ def test_transfer_kills_the_old_admins_activation_link(client, stack, pending):
 def test_bad_transfers_change_nothing(client, stack, active, body):
     response = call(client, stack, "POST", f"/subscriptions/{active}/admin-transfer", body)
     assert response.status_code in (400, 409)
-    assert stack.repo.get_subscription(active).admin.email == ADMIN
+    assert stack.subscriptions.get_subscription(active).admin.email == ADMIN
 
 
 # -- PO number -------------------------------------------------------------------------------------------------------
@@ -237,7 +237,7 @@ def test_po_number_edit_with_if_match(client, stack, active):
 
     stale = call(client, stack, "PATCH", f"/subscriptions/{active}", {"po_number": "PO-X"}, **{"If-Match": etag})
     assert stale.status_code == 412
-    assert stack.repo.get_subscription(active).po_number == "PO-2027-01"
+    assert stack.subscriptions.get_subscription(active).po_number == "PO-2027-01"
 
 
 @pytest.mark.parametrize(
@@ -254,7 +254,7 @@ def test_po_number_edit_with_if_match(client, stack, active):
 def test_only_a_valid_po_number_is_patchable(client, stack, active, body):
     response = call(client, stack, "PATCH", f"/subscriptions/{active}", body)
     assert response.status_code == 400 and body_of(response)["Message"]
-    assert stack.repo.get_subscription(active).po_number == "PO-7781"
+    assert stack.subscriptions.get_subscription(active).po_number == "PO-7781"
 
 
 # -- payment method --------------------------------------------------------------------------------------------------
@@ -292,7 +292,7 @@ def test_anything_like_a_card_number_is_refused_and_never_stored_or_logged(clien
     dump = json.dumps(stack.ddb.scan(TableName="portal-test")["Items"]) + caplog.text + response.body.decode()
     for number in ("4111111111111111", "4111 1111 1111 1111", "5555-5555-5555-4444", "378282246310005"):
         assert number not in dump
-    assert stack.repo.get_subscription(active).payment_method.type == "invoice"
+    assert stack.subscriptions.get_subscription(active).payment_method.type == "invoice"
 
 
 @pytest.mark.parametrize(
@@ -309,7 +309,7 @@ def test_anything_like_a_card_number_is_refused_and_never_stored_or_logged(clien
 )
 def test_bad_payment_methods_are_400(client, stack, active, body):
     assert call(client, stack, "PUT", f"/subscriptions/{active}/payment-method", body).status_code == 400
-    assert stack.repo.get_subscription(active).payment_method.type == "invoice"
+    assert stack.subscriptions.get_subscription(active).payment_method.type == "invoice"
 
 
 # -- cancellation ----------------------------------------------------------------------------------------------------
@@ -324,7 +324,7 @@ def test_cancel_and_withdraw_email_each_time_and_repeat_is_a_no_op(client, stack
     call(client, stack, "PATCH", f"/subscriptions/{active}", {"po_number": "PO-NEW"})
     call(client, stack, "PUT", f"/subscriptions/{active}/payment-method", CARD)
     call(client, stack, "POST", f"/subscriptions/{active}/users", {"email": "x@example.fr", "name": "X"})
-    assert stack.repo.get_subscription(active).cancel_at_renewal is True  # no other edit clears it
+    assert stack.subscriptions.get_subscription(active).cancel_at_renewal is True  # no other edit clears it
 
     withdrawn = call(client, stack, "DELETE", f"/subscriptions/{active}/cancellation")
     assert body_of(withdrawn)["cancel_at_renewal"] is False
@@ -368,7 +368,7 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer_and_chan
 
     assert first.status_code == again.status_code == 201
     assert body_of(first) == body_of(again) and again.headers["Idempotent-Replayed"] == "true"
-    assert stack.repo.get_subscription(active).seats_used == 2 and len(stack.sent()) == mails
+    assert stack.subscriptions.get_subscription(active).seats_used == 2 and len(stack.sent()) == mails
 
     other = call(client, stack, "POST", f"/subscriptions/{active}/users", {"email": "j@example.fr", "name": "J"}, **key)
     assert other.status_code == 400 and "different request" in body_of(other)["Message"]
@@ -377,9 +377,9 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer_and_chan
 def test_idempotent_retry_of_a_po_edit_and_of_a_refused_request(client, stack, active):
     key = {"Idempotency-Key": "po-1"}
     call(client, stack, "PATCH", f"/subscriptions/{active}", {"po_number": "PO-I"}, **key)
-    version = stack.repo.get_subscription(active).version
+    version = stack.subscriptions.get_subscription(active).version
     again = call(client, stack, "PATCH", f"/subscriptions/{active}", {"po_number": "PO-I"}, **key)
-    assert again.status_code == 200 and stack.repo.get_subscription(active).version == version
+    assert again.status_code == 200 and stack.subscriptions.get_subscription(active).version == version
 
     refused = {"Idempotency-Key": "bad-1"}
     assert (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib import jobs
-from chalicelib.services.cleanup import cleanup_unactivated
+from chalicelib.services.cleanup import Cleanup
 from tests.support import activate, order
 
 
@@ -22,7 +22,7 @@ def _activate(stack, subscription_id: str, n: int) -> None:
 
 
 def _run(stack, **kwargs):
-    return cleanup_unactivated(repo=stack.repo, clock=stack.clock, time_left=lambda: 900, **kwargs)
+    return Cleanup(stack.container.cleanup_store, stack.clock).remove_unactivated(lambda: 900, **kwargs)
 
 
 def test_removes_every_expired_pending_and_keeps_active_and_unexpired(stack):
@@ -35,10 +35,10 @@ def test_removes_every_expired_pending_and_keeps_active_and_unexpired(stack):
     summary = _run(stack)
 
     assert summary.as_dict() == {"examined": 3, "removed": 3, "skipped": 0, "complete": True}
-    assert all(stack.repo.get_subscription(i) is None for i in expired)
-    assert stack.repo.get_subscription(active).status.value == "active"
-    assert stack.repo.get_subscription(fresh).status.value == "pending_activation"
-    assert stack.repo.get_order("C-0").removed
+    assert all(stack.subscriptions.get_subscription(i) is None for i in expired)
+    assert stack.subscriptions.get_subscription(active).status.value == "active"
+    assert stack.subscriptions.get_subscription(fresh).status.value == "pending_activation"
+    assert stack.container.orders.get_order("C-0").removed
     leftovers = stack.ddb.scan(
         TableName="portal-test",
         FilterExpression="begins_with(PK, :p)",
@@ -49,7 +49,7 @@ def test_removes_every_expired_pending_and_keeps_active_and_unexpired(stack):
 
 def test_deadline_exactly_now_counts_as_passed(stack):
     subscription_id = _order(1, day=1)
-    stack.clock.moment = stack.repo.get_subscription(subscription_id).activation_deadline
+    stack.clock.moment = stack.subscriptions.get_subscription(subscription_id).activation_deadline
     assert _run(stack).removed == 1
 
 
@@ -72,7 +72,7 @@ def test_stops_cleanly_before_the_timeout_and_the_next_run_finishes(stack):
         _order(n)
     stack.clock.advance(days=91)
     budget = iter([60.0, 60.0, 60.0, 5.0] + [5.0] * 20)
-    first = cleanup_unactivated(repo=stack.repo, clock=stack.clock, time_left=lambda: next(budget))
+    first = Cleanup(stack.container.cleanup_store, stack.clock).remove_unactivated(lambda: next(budget))
     assert first.complete is False and first.removed == 2
     assert _run(stack).removed == 3
 
@@ -80,18 +80,21 @@ def test_stops_cleanly_before_the_timeout_and_the_next_run_finishes(stack):
 def test_an_activated_subscription_is_never_removed_even_if_the_index_still_lists_it(stack, monkeypatch):
     subscription_id = _order(1)
     stack.clock.advance(days=91)
-    stale_listing, _ = stack.repo.expired_pending(stack.clock.now(), 10, None)  # listed while still pending
+    # listed while still pending
+    stale_listing, _ = stack.container.cleanup_store.expired_pending(stack.clock.now(), 10, None)
     stack.clock.advance(days=-91)
     _activate(stack, subscription_id, 1)
     stack.clock.advance(days=200)
     assert stale_listing and stale_listing[0].subscription_id == subscription_id
-    monkeypatch.setattr(stack.repo, "expired_pending", lambda now, limit, start: (stale_listing, None))
+    store = stack.container.cleanup_store
+    monkeypatch.setattr(store, "expired_pending", lambda now, limit, start: (stale_listing, None))
 
     summary = _run(stack)
 
     assert summary.removed == 0 and summary.skipped == 1
-    assert stack.repo.get_subscription(subscription_id).status.value == "active"
-    assert stack.repo.get_roles(subscription_id, ["admin1@example.fr"])["admin1@example.fr"] == {"admin"}
+    assert stack.subscriptions.get_subscription(subscription_id).status.value == "active"
+    roles = stack.container.administration_store.get_roles(subscription_id, ["admin1@example.fr"])
+    assert roles["admin1@example.fr"] == {"admin"}
 
 
 def test_cleanup_reads_only_expired_entries(stack):
@@ -100,7 +103,7 @@ def test_cleanup_reads_only_expired_entries(stack):
     for n in range(10, 20):
         _order(n, day=25)
     stack.clock.advance(days=70)
-    expired, _ = stack.repo.expired_pending(stack.clock.now(), 100, None)
+    expired, _ = stack.container.cleanup_store.expired_pending(stack.clock.now(), 100, None)
     assert len(expired) == 3
 
 
@@ -113,7 +116,7 @@ def test_cleanup_handler_is_scheduled_and_returns_its_summary(stack, client):
     stack.clock.advance(days=91)
     event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
     stopped_early = client.lambda_.invoke("cleanup_unactivated", event).payload  # chalice.test claims 3 s left
-    assert stopped_early["complete"] is False and stack.repo.get_order("C-1").removed is False
+    assert stopped_early["complete"] is False and stack.container.orders.get_order("C-1").removed is False
 
     context = LambdaContext("cleanup_unactivated", memory_size=512, max_runtime_ms=900_000)
     assert app.handler_map["cleanup_unactivated"](event, context) == {

@@ -55,12 +55,12 @@ def test_a_huge_integer_before_authentication_on_the_card_route_is_401_not_500(c
 
 def test_the_card_screen_runs_inside_the_error_mapping(client, stack, active, monkeypatch):
     """Whatever the screen meets, the answer is the API's 500 shape, never the framework's traceback."""
-    from chalicelib.api import idempotency
+    from chalicelib.domain import payment  # the payment route's body screen reads it at call time
 
     def broken(*_):
         raise RuntimeError("/secret/path/in/a/traceback.py")
 
-    monkeypatch.setattr(idempotency, "contains_card_number", broken)
+    monkeypatch.setattr(payment, "contains_card_number", broken)
     response = call(client, stack, "PUT", f"/subscriptions/{active}/payment-method", {"type": "invoice"})
 
     _assert_clean_error(response, 500)
@@ -83,7 +83,7 @@ def test_an_if_match_int_refuses_is_412_and_changes_nothing(client, stack, activ
     response = call(client, stack, "PATCH", f"/subscriptions/{active}", {"po_number": "PO-X"}, **{"If-Match": etag})
 
     _assert_clean_error(response, 412)
-    assert stack.repo.get_subscription(active).po_number != "PO-X"
+    assert stack.subscriptions.get_subscription(active).po_number != "PO-X"
 
 
 @pytest.mark.parametrize(
@@ -136,7 +136,7 @@ def test_a_card_number_split_by_any_separator_is_refused_and_never_stored(client
     stored = json.dumps(stack.ddb.scan(TableName="portal-test")["Items"])
     assert "1486" not in stored and token not in stored
     assert "1486" not in caplog.text
-    assert stack.repo.get_subscription(active).payment_method.type == "invoice"
+    assert stack.subscriptions.get_subscription(active).payment_method.type == "invoice"
 
 
 def test_a_card_number_in_a_body_that_is_not_json_is_refused_as_a_card_number(client, stack, active):
@@ -199,12 +199,12 @@ def test_a_storm_of_cancellations_and_withdrawals_leaves_an_alternating_history(
     results = races._parallel(gateway, requests)
 
     assert {status for status, _ in results} <= {200, 409}, results
-    events, _ = stack.repo.history(subscription_id, 200, None)
+    events, _ = stack.container.administration_store.history(subscription_id, 200, None)
     actions = [e.action for e in reversed(events) if e.action.startswith("cancellation.")]
     assert actions, "no change went through"
     assert actions[0] == "cancellation.scheduled"
     assert all(earlier != later for earlier, later in itertools.pairwise(actions)), actions
-    final = stack.repo.get_subscription(subscription_id)
+    final = stack.subscriptions.get_subscription(subscription_id)
     assert final.cancel_at_renewal is (actions[-1] == "cancellation.scheduled")
     assert final.version == 2 + len(actions)  # activation took it to 2; each change is one version and one event
 
@@ -225,13 +225,13 @@ TOO_BIG = "x" * (16 * 1024 + 1)
     ],
 )
 def test_the_body_limit_holds_on_routes_that_read_no_body(client, stack, active, method, suffix):
-    before = stack.repo.get_subscription(active)
+    before = stack.subscriptions.get_subscription(active)
 
     response = call(client, stack, method, f"/subscriptions/{active}{suffix}", TOO_BIG)
 
     _assert_clean_error(response, 413)
     assert response.headers["Access-Control-Allow-Origin"] == "https://portal.example.com"
-    assert stack.repo.get_subscription(active) == before
+    assert stack.subscriptions.get_subscription(active) == before
 
 
 def test_the_frameworks_405_has_the_api_shape_and_headers(client, stack):
@@ -247,7 +247,7 @@ def test_the_frameworks_415_has_the_api_shape_and_headers(client, stack, active)
 
     _assert_clean_error(response, 415)
     assert response.headers["Access-Control-Allow-Origin"] == "https://portal.example.com"
-    assert stack.repo.get_subscription(active).cancel_at_renewal is False
+    assert stack.subscriptions.get_subscription(active).cancel_at_renewal is False
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer x", "AWS4-HMAC-SHA256 Credential=x"])

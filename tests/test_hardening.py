@@ -27,7 +27,7 @@ def test_an_idempotency_key_reused_on_another_subscription_is_refused_not_replay
     response = call(client, stack, "POST", f"/subscriptions/{other}/cancellation", **key)
 
     assert response.status_code == 400 and "different request" in body_of(response)["Message"]
-    assert stack.repo.get_subscription(other).cancel_at_renewal is False
+    assert stack.subscriptions.get_subscription(other).cancel_at_renewal is False
 
 
 def test_an_idempotency_key_reused_on_another_seat_is_refused(client, stack, active):
@@ -36,7 +36,7 @@ def test_an_idempotency_key_reused_on_another_seat_is_refused(client, stack, act
     assert call(client, stack, "DELETE", f"/subscriptions/{active}/users/{quote(SEAT)}", **key).status_code == 204
     response = call(client, stack, "DELETE", f"/subscriptions/{active}/users/u2%40example.fr", **key)
     assert response.status_code == 400
-    assert stack.repo.get_seat(active, "u2@example.fr") is not None
+    assert stack.container.administration_store.get_seat(active, "u2@example.fr") is not None
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_a_failure_to_record_the_sent_email_does_not_turn_the_activation_into_an
     def broken(*args, **kwargs):
         raise RuntimeError("DynamoDB throttled")
 
-    monkeypatch.setattr(stack.repo, "mark_sent", broken)
+    monkeypatch.setattr(stack.container.outbox, "mark_sent", broken)
     response = client.http.post(
         f"/activate/{token}",
         body="accept=yes&agreement_version=FR-fr-2026.1",
@@ -80,7 +80,7 @@ def test_a_failure_to_record_the_sent_email_does_not_turn_the_activation_into_an
     )
 
     assert response.status_code == 200 and "activé" in response.body.decode()
-    assert stack.repo.get_subscription(pending).status.value == "active"
+    assert stack.subscriptions.get_subscription(pending).status.value == "active"
 
 
 def test_the_link_still_says_already_activated_long_after_the_deadline(client, stack, pending):
@@ -103,7 +103,7 @@ def test_the_link_still_says_already_activated_long_after_the_deadline(client, s
 def test_invisible_or_broken_characters_are_refused_in_po_numbers(client, stack, active, value):
     response = call(client, stack, "PATCH", f"/subscriptions/{active}", json.dumps({"po_number": value}))
     assert response.status_code == 400
-    assert stack.repo.get_subscription(active).po_number == "PO-7781"
+    assert stack.subscriptions.get_subscription(active).po_number == "PO-7781"
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,7 @@ def test_invisible_or_broken_characters_are_refused_in_po_numbers(client, stack,
 def test_addresses_ses_cannot_deliver_or_that_split_headers_are_refused(client, stack, active, email):
     response = call(client, stack, "POST", f"/subscriptions/{active}/users", json.dumps({"email": email, "name": "X"}))
     assert response.status_code == 400
-    assert stack.repo.get_subscription(active).seats_used == 1
+    assert stack.subscriptions.get_subscription(active).seats_used == 1
 
 
 @pytest.mark.parametrize("name", ["Evil\u202eCorp", "Zero\u200bWidth", "Line\u2028Break", "Lone\ud800"])
@@ -148,7 +148,7 @@ def test_a_scanner_post_with_an_odd_content_type_gets_the_page_and_its_headers(c
     )
     assert response.status_code == 400
     assert response.headers["Referrer-Policy"] == "no-referrer" and response.headers["Cache-Control"] == "no-store"
-    assert stack.repo.get_subscription(pending).status.value == "pending_activation"
+    assert stack.subscriptions.get_subscription(pending).status.value == "pending_activation"
 
 
 def test_a_pending_subscription_shows_the_agreement_version_to_accept_now(client, stack, pending):
@@ -177,17 +177,19 @@ def test_api_mutations_refuse_a_foreign_origin(client, stack, active, origin, st
     headers = {"Origin": origin} if origin else {}
     response = call(client, stack, "POST", f"/subscriptions/{active}/cancellation", **headers)
     assert response.status_code == status
-    assert stack.repo.get_subscription(active).cancel_at_renewal is (status == 200)
+    assert stack.subscriptions.get_subscription(active).cancel_at_renewal is (status == 200)
 
 
 def test_a_removed_seat_holder_loses_the_subscription_from_list_and_entitlements_at_once(
     client, stack, active, monkeypatch
 ):
-    from chalicelib.services.ports import AccessEntry, Page
+    from chalicelib.domain.access import AccessEntry
+    from chalicelib.domain.access import AccessPage as Page
 
     stale = Page(entries=[AccessEntry(active, "FR", None, frozenset({"seat"}))], next_cursor=None)
     call(client, stack, "DELETE", f"/subscriptions/{active}/users/{quote(SEAT)}")
-    monkeypatch.setattr(stack.repo, "list_access", lambda *args: stale)  # the person index has not caught up yet
+    # the person index has not caught up yet
+    monkeypatch.setattr(stack.container.subscriptions, "list_access", lambda *args: stale)
 
     assert body_of(call(client, stack, "GET", "/subscriptions", email=SEAT))["items"] == []
     assert body_of(call(client, stack, "GET", "/me/entitlements", email=SEAT))["items"] == []
@@ -222,7 +224,7 @@ def test_card_numbers_cannot_hide_in_another_encoding(client, stack, active, raw
     )
     assert response.status_code == 400
     assert "4111" not in json.dumps(stack.ddb.scan(TableName="portal-test")["Items"])
-    assert stack.repo.get_subscription(active).payment_method.type == "invoice"
+    assert stack.subscriptions.get_subscription(active).payment_method.type == "invoice"
 
 
 def test_a_huge_body_is_refused_by_size_before_any_scan(client, stack, active):

@@ -35,6 +35,7 @@ from tests.support import (
     TABLE,
     Stack,
     activate,
+    as_admin,
     order,
     provision,
     shared_issuer,
@@ -247,7 +248,7 @@ def test_cleanup_unactivated_policy_is_exactly_what_it_calls(recorded: Recorded)
         recorded.cold_container()
         with RECORDER.recording(recorded.calls):
             summary = client.lambda_.invoke("cleanup_unactivated", _scheduled(client)).payload
-    assert stack.repo.get_subscription(subscription_id) is None, summary
+    assert stack.subscriptions.get_subscription(subscription_id) is None, summary
     _assert_exact("cleanup_unactivated", recorded.calls)
 
 
@@ -314,15 +315,13 @@ def _api_requests(active: str, token: str, to_activate: str) -> list[tuple[Any, 
 
 
 def test_api_handler_policy_is_exactly_what_it_calls(recorded: Recorded, monkeypatch: pytest.MonkeyPatch) -> None:
-    from chalicelib.services import administration
-    from chalicelib.services.identity import Caller
+    from chalicelib.domain.models import Person
 
     stack, calls = recorded.stack, recorded.calls
     active = jobs.receive_order(order()).subscription_id
     activate(stack, active)
     c = stack.container
-    ports = administration.Ports(repo=c.repo, clock=c.clock, delivery=c.delivery)
-    administration.assign_seat(Caller(ADMIN, "FR"), active, {"email": SEAT, "name": "Sam Seat"}, ports)
+    c.administration.assign_seat(as_admin(c, ADMIN, active), Person(email=SEAT, name="Sam Seat"))
     jobs.receive_order(order(order_id="4500000002"))  # activated through its emailed link
     to_activate = jobs.receive_order(order(order_id="4500000003")).subscription_id
     token = token_of(stack.mails_to(ADMIN)[-2])
@@ -349,7 +348,7 @@ def test_api_handler_policy_is_exactly_what_it_calls(recorded: Recorded, monkeyp
                     assert client.http.request("OPTIONS", path, headers=preflight).status_code in (200, 204)
                     exercised.add(("OPTIONS", route))
             # Injected fault: the view fails after the idempotency record was claimed, which releases it.
-            monkeypatch.setattr(container, "repo", BrokenRepository())
+            monkeypatch.setattr(container, "access", BrokenRepository())
             failed = call(
                 "POST",
                 f"/subscriptions/{active}/users",

@@ -32,7 +32,11 @@ BIN = Path(sys.executable).parent
 REGION = "eu-west-1"
 STAGES = ("dev", "prod")
 RESOURCES = ROOT / "infra" / "resources.json"
-DYNAMO_ADAPTER = ROOT / "chalicelib" / "adapters" / "dynamo.py"
+DYNAMO_ADAPTER = ROOT / "chalicelib" / "adapters" / "dynamodb"
+
+
+def _dynamo_source() -> str:
+    return "\n".join(path.read_text() for path in sorted(DYNAMO_ADAPTER.glob("*.py")))
 
 # What every function must get from the stack (not from .chalice/config.json).
 STACK_ENVIRONMENT = {
@@ -167,7 +171,7 @@ def _policy_documents(template: dict[str, Any]) -> Iterator[tuple[str, dict[str,
 
 
 def _index_names_used_by_code() -> set[str]:
-    return set(re.findall(r"""["']?IndexName["']?\s*[=:]\s*["'](\w+)["']""", DYNAMO_ADAPTER.read_text()))
+    return set(re.findall(r"""["']?IndexName["']?\s*[=:]\s*["'](\w+)["']""", _dynamo_source()))
 
 
 def _camel(operation: str) -> str:
@@ -203,7 +207,7 @@ def test_packaged_template_passes_cfn_lint(packages: dict[str, Path], stage: str
 def test_package_contains_the_app_and_linux_wheels(packages: dict[str, Path]) -> None:
     with zipfile.ZipFile(packages["dev"] / "deployment.zip") as archive:
         names = set(archive.namelist())
-    assert {"app.py", "chalicelib/container.py", "chalicelib/adapters/dynamo.py"} <= names
+    assert {"app.py", "chalicelib/container.py", "chalicelib/adapters/dynamodb/unit_of_work.py"} <= names
     binaries = [n for n in names if n.endswith(".so")]
     for package in ("pydantic_core/", "cryptography/"):
         built = [n for n in binaries if n.startswith(package)]
@@ -276,7 +280,7 @@ def test_some_function_may_make_every_call_the_adapters_contain(policies: dict[s
     """Every AWS call written in the adapters is allowed to at least one function (a static net under the exact,
     per-function check of tests/test_iam_per_function.py, which sees only the calls its scenarios reach)."""
     adapters = ROOT / "chalicelib" / "adapters"
-    dynamo_source = DYNAMO_ADAPTER.read_text()
+    dynamo_source = _dynamo_source()
 
     table_actions: set[str] = set()
     for operation in set(re.findall(r"_client\.(\w+)\(", dynamo_source)):

@@ -20,7 +20,7 @@ def test_order_creates_pending_subscription_and_one_activation_email(stack):
     result = jobs.receive_order(ORDER)
 
     assert result.created
-    subscription = stack.repo.get_subscription(result.subscription_id)
+    subscription = stack.subscriptions.get_subscription(result.subscription_id)
     assert subscription.status.value == "pending_activation"
     assert subscription.admin.email == "marie.dupont@example.fr"
     assert subscription.activation_deadline.isoformat() == "2027-02-24T09:30:00+00:00"
@@ -43,11 +43,11 @@ def test_redelivered_order_changes_nothing_and_sends_no_second_email(stack):
 
 
 def test_redelivery_after_removal_is_recognised_by_the_tombstone(stack):
-    from chalicelib.services.cleanup import cleanup_unactivated
+    from chalicelib.services.cleanup import Cleanup
 
     first = jobs.receive_order(ORDER)
     stack.clock.advance(days=91)
-    summary = cleanup_unactivated(repo=stack.repo, clock=stack.clock, time_left=lambda: 900)
+    summary = Cleanup(stack.container.cleanup_store, stack.clock).remove_unactivated(lambda: 900)
     assert summary.removed == 1
     stack.clock.advance(days=-91)  # a message redelivered from before the deadline (clock skew, replay)
 
@@ -55,7 +55,7 @@ def test_redelivery_after_removal_is_recognised_by_the_tombstone(stack):
 
     assert again.outcome == "duplicate"
     assert again.subscription_id == first.subscription_id
-    assert stack.repo.get_subscription(first.subscription_id) is None
+    assert stack.subscriptions.get_subscription(first.subscription_id) is None
     assert len(stack.sent()) == 1
 
 
@@ -121,7 +121,7 @@ def test_malformed_message_is_rejected(stack, raw):
 
 def test_missing_locale_falls_back_to_english(stack):
     result = jobs.receive_order(order(locale=DELETE, order_id="NOLOCALE"))
-    assert stack.repo.get_subscription(result.subscription_id).locale == "en"
+    assert stack.subscriptions.get_subscription(result.subscription_id).locale == "en"
     [mail] = stack.sent()
     assert mail["Subject"].startswith("Activate your subscription")
 
@@ -140,29 +140,29 @@ def test_sqs_batch_reports_only_the_bad_message_and_processes_the_good_ones(stac
     failed = {f["itemIdentifier"] for f in response.payload["batchItemFailures"]}
     ids = [r["messageId"] for r in event["Records"]]
     assert failed == {ids[1], ids[3]}
-    assert stack.repo.get_order("GOOD-1") is not None
-    assert stack.repo.get_order("GOOD-2") is not None
-    assert stack.repo.get_order("BAD-1") is None
+    assert stack.container.orders.get_order("GOOD-1") is not None
+    assert stack.container.orders.get_order("GOOD-2") is not None
+    assert stack.container.orders.get_order("BAD-1") is None
     assert sorted(m["To"] for m in stack.sent()) == ["one@example.fr", "two@example.fr"]
 
 
 def test_a_storage_failure_on_one_message_is_retried_without_blocking_the_others(stack, client, monkeypatch):
-    real = stack.repo.create_pending
+    real = stack.container.orders.create_pending
 
     def flaky(subscription, *args):
         if subscription.order_id == "FLAKY":
             raise RuntimeError("DynamoDB throttled")
         return real(subscription, *args)
 
-    monkeypatch.setattr(stack.repo, "create_pending", flaky)
+    monkeypatch.setattr(stack.container.orders, "create_pending", flaky)
     bodies = [json.dumps(order(order_id="FLAKY")), json.dumps(order(order_id="FINE"))]
     event = client.events.generate_sqs_event(message_bodies=bodies)
 
     response = client.lambda_.invoke("intake_orders", event)
 
     assert [f["itemIdentifier"] for f in response.payload["batchItemFailures"]] == [event["Records"][0]["messageId"]]
-    assert stack.repo.get_order("FINE") is not None
-    assert stack.repo.get_order("FLAKY") is None
+    assert stack.container.orders.get_order("FINE") is not None
+    assert stack.container.orders.get_order("FLAKY") is None
     assert _count_items(stack) == 6  # FINE's order, subscription, access, contact, token, mail: nothing of FLAKY
 
 

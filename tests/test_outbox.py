@@ -147,7 +147,7 @@ def test_customer_values_are_escaped_in_html(stack):
 
 def test_line_breaks_can_reach_neither_names_nor_mail_headers(stack):
     from chalicelib.domain.errors import OrderRejected
-    from chalicelib.services.ports import RenderedEmail
+    from chalicelib.domain.mail import RenderedEmail
 
     with pytest.raises(OrderRejected):
         jobs.receive_order(order(product={"code": "P", "name": "Suite\r\nBcc: victim@example.com"}))

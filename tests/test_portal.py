@@ -185,7 +185,7 @@ def test_portal_activation_by_the_admin(client, stack, pending):
     body = _body(response)
     assert body["status"] == "active" and body["agreement"]["accepted_by"] == ADMIN
     assert body["next_renewal_date"] == "2027-11-26"
-    evidence = stack.repo.get_subscription(pending).evidence
+    evidence = stack.subscriptions.get_subscription(pending).evidence
     assert evidence.channel.value == "portal" and evidence.user_agent == "PortalSPA/2"
     assert [m["Subject"] for m in stack.sent()][-1].endswith("est activé")
 
@@ -215,7 +215,7 @@ def test_bad_activation_requests_change_nothing(client, stack, pending, body, st
     response = _post(client, stack, f"/subscriptions/{pending}/activation", body)
     assert response.status_code == status, response.body
     assert _body(response)["Message"]
-    assert stack.repo.get_subscription(pending).status.value == "pending_activation"
+    assert stack.subscriptions.get_subscription(pending).status.value == "pending_activation"
     assert len(stack.sent()) == 1
 
 
@@ -228,7 +228,7 @@ def test_portal_activation_after_deadline_is_404_because_it_vanished(client, sta
         {"accept_agreement": True, "agreement_version": "FR-fr-2026.1"},
     )
     assert response.status_code == 404
-    assert stack.repo.get_subscription(pending).status.value == "pending_activation"
+    assert stack.subscriptions.get_subscription(pending).status.value == "pending_activation"
 
 
 def test_resend_rotates_the_link(client, stack, pending):

@@ -16,8 +16,10 @@ from app import app
 from chalicelib import jobs
 from chalicelib.adapters.clock import FixedClock
 from chalicelib.domain.errors import DeadlinePassed, NotFound
-from chalicelib.services.activation import RequestContext, activate_in_portal
-from chalicelib.services.cleanup import cleanup_unactivated
+from chalicelib.domain.models import Role
+from chalicelib.services.access import SubscriptionAccess
+from chalicelib.services.activation import Activation, RequestContext
+from chalicelib.services.cleanup import Cleanup
 from chalicelib.services.identity import Caller
 from devstack.moto_lock import serialize_dynamodb
 from tests.support import ORDER, activate, order, token_of
@@ -64,7 +66,7 @@ def test_fifty_parallel_posts_of_one_link_activate_once_and_confirm_once(stack, 
     confirmed = [body for _, body in results if "Votre abonnement est activé" in body]
     already = [body for _, body in results if "déjà activé" in body]
     assert len(confirmed) == 1 and len(already) == 49
-    subscription = stack.repo.get_subscription(subscription_id)
+    subscription = stack.subscriptions.get_subscription(subscription_id)
     assert subscription.status.value == "active" and subscription.version == 2
     assert len([m for m in stack.sent() if m["Subject"].endswith("est activé")]) == 1
     events = stack.ddb.query(
@@ -84,25 +86,21 @@ def test_activation_racing_cleanup_at_the_deadline_never_activates_then_removes(
         jobs.receive_order(order(order_id=f"R-{n}", admin={"email": f"r{n}@example.fr", "name": "R"})).subscription_id
         for n in range(rounds)
     ]
-    deadline = stack.repo.get_subscription(ids[0]).activation_deadline
+    deadline = stack.subscriptions.get_subscription(ids[0]).activation_deadline
     just_before = FixedClock(deadline - timedelta(milliseconds=1))
     at_deadline = FixedClock(deadline)
     outcomes: dict[str, bool] = {}
     unexpected: list[BaseException] = []
 
+    access = SubscriptionAccess(c.subscriptions, just_before)
+    activation = Activation(c.orders, c.subscriptions, just_before, c.agreements, c.link_secret, c.delivery)
+
     def activate(n: int, barrier: threading.Barrier) -> None:
         barrier.wait()
         try:
-            result = activate_in_portal(
-                Caller(f"r{n}@example.fr", "FR"),
-                ids[n],
-                accepted=True,
-                agreement_version="FR-fr-2026.1",
-                context=RequestContext("1.1.1.1", "race"),
-                repo=c.repo,
-                clock=just_before,
-                agreements=c.agreements,
-                delivery=c.delivery,
+            admin = access.authorize(Caller(f"r{n}@example.fr", "FR"), ids[n], role=Role.ADMIN, active=False)
+            result = activation.activate_in_portal(
+                admin, accepted=True, agreement_version="FR-fr-2026.1", context=RequestContext("1.1.1.1", "race")
             )
             outcomes[ids[n]] = result.newly_activated
         except (NotFound, DeadlinePassed):  # lost to the cleanup: 404/410 for the caller
@@ -113,7 +111,7 @@ def test_activation_racing_cleanup_at_the_deadline_never_activates_then_removes(
     def clean(barrier: threading.Barrier) -> None:
         barrier.wait()
         try:
-            cleanup_unactivated(repo=c.repo, clock=at_deadline, time_left=lambda: 900, page_size=3)
+            Cleanup(c.cleanup_store, at_deadline).remove_unactivated(lambda: 900, page_size=3)
         except BaseException as error:
             unexpected.append(error)
 
@@ -131,14 +129,14 @@ def test_activation_racing_cleanup_at_the_deadline_never_activates_then_removes(
     assert unexpected == [] and len(outcomes) == rounds
     activated = [i for i, won in outcomes.items() if won]
     for subscription_id in ids:
-        stored = stack.repo.get_subscription(subscription_id)
+        stored = stack.subscriptions.get_subscription(subscription_id)
         if subscription_id in activated:
             assert stored is not None and stored.status.value == "active", "activated, then removed"
         else:
             assert stored is None or stored.status.value == "pending_activation"
     # A final run at the deadline leaves no pending subscription behind (invariant 2, second half).
-    cleanup_unactivated(repo=c.repo, clock=at_deadline, time_left=lambda: 900)
-    survivors = [stack.repo.get_subscription(i) for i in ids]
+    Cleanup(c.cleanup_store, at_deadline).remove_unactivated(lambda: 900)
+    survivors = [stack.subscriptions.get_subscription(i) for i in ids]
     assert all(s is None or s.status.value == "active" for s in survivors)
     confirmations = [m for m in stack.sent() if m["Subject"].endswith("est activé")]
     assert len(confirmations) == len(activated)
@@ -227,8 +225,8 @@ def test_fifty_parallel_assignments_on_five_free_seats_give_exactly_five(stack, 
 
     statuses = [status for status, _ in results]
     assert statuses.count(201) == 5 and statuses.count(409) == 45, statuses
-    subscription = stack.repo.get_subscription(subscription_id)
-    seats, _ = stack.repo.list_seats(subscription_id, 100, None)
+    subscription = stack.subscriptions.get_subscription(subscription_id)
+    seats, _ = stack.container.administration_store.list_seats(subscription_id, 100, None)
     assert subscription.seats_used == len(seats) == 5
     assert len([m for m in stack.sent() if m["To"].startswith("user")]) == 5
 
@@ -241,7 +239,7 @@ def test_parallel_assignments_of_the_same_person_give_one_seat(stack, gateway):
     results = _parallel(gateway, [("POST", f"/subscriptions/{subscription_id}/users", _json_headers(stack), body)] * 20)
 
     assert sorted(status for status, _ in results) == [201] + [409] * 19
-    assert stack.repo.get_subscription(subscription_id).seats_used == 1
+    assert stack.subscriptions.get_subscription(subscription_id).seats_used == 1
 
 
 def test_two_parallel_transfers_leave_exactly_one_admin(stack, gateway):
@@ -265,7 +263,7 @@ def test_two_parallel_transfers_leave_exactly_one_admin(stack, gateway):
     # subscription changed under it (409).
     winner, loser = sorted(status for status, _ in results)
     assert winner == 200 and loser in (403, 404, 409)
-    subscription = stack.repo.get_subscription(subscription_id)
+    subscription = stack.subscriptions.get_subscription(subscription_id)
     admins = [
         item
         for item in stack.ddb.query(
@@ -283,7 +281,7 @@ def test_parallel_po_edits_with_the_same_if_match_have_one_winner(stack, gateway
     import json
 
     subscription_id = _active_subscription(stack)
-    etag = f'"{stack.repo.get_subscription(subscription_id).version}"'
+    etag = f'"{stack.subscriptions.get_subscription(subscription_id).version}"'
     requests = [
         (
             "PATCH",
@@ -299,4 +297,4 @@ def test_parallel_po_edits_with_the_same_if_match_have_one_winner(stack, gateway
     statuses = sorted(status for status, _ in results)
     assert statuses == [200] + [412] * 9
     winner = next(json.loads(body)["po_number"] for status, body in results if status == 200)
-    assert stack.repo.get_subscription(subscription_id).po_number == winner
+    assert stack.subscriptions.get_subscription(subscription_id).po_number == winner

@@ -14,14 +14,13 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from moto import mock_aws
 
 from chalicelib.adapters.clock import FixedClock
+from chalicelib.api.subscription_routes import PO_NUMBER_BODY
 from chalicelib.container import Container
 from chalicelib.domain.errors import AlreadyActive, Conflict, DeadlinePassed, DomainError, Forbidden, NotFound
-from chalicelib.domain.models import normalize_email, utc_iso
-from chalicelib.services import administration, portal
-from chalicelib.services.activation import RequestContext, activate_in_portal
-from chalicelib.services.cleanup import cleanup_unactivated
-from chalicelib.services.identity import Caller
-from chalicelib.services.intake import receive_order
+from chalicelib.domain.models import Person, Role, normalize_email, utc_iso
+from chalicelib.services.access import Authorized
+from chalicelib.services.cleanup import Cleanup
+from chalicelib.services.identity import Caller, RequestContext
 from tests.support import NOW, TABLE, order, provision, shared_session
 
 PEOPLE = ["ann@example.fr", "Bob@Example.fr", "cid@example.fr", "dee@example.fr"]
@@ -48,7 +47,6 @@ class PortalMachine(RuleBasedStateMachine):
         env, self.ddb = provision(Path(tempfile.mkdtemp()))
         self.clock = FixedClock(NOW)
         self.c = Container(env, clock=self.clock, session=shared_session())
-        self.ports = administration.Ports(repo=self.c.repo, clock=self.clock, delivery=self.c.delivery)
         self.model: dict[str, Expected] = {}
         self.removed_active: list[str] = []
         self.orders = 0
@@ -59,6 +57,11 @@ class PortalMachine(RuleBasedStateMachine):
     # -- helpers -------------------------------------------------------------------------------------------------
     def caller(self, email: str, country: str) -> Caller:
         return Caller(email, country)
+
+    def admin_of(self, e: Expected, sid: str, person: str | None = None, active: bool = True) -> Authorized:
+        """As the pipeline authorizes an admin route (404, 403, 409 before anything else)."""
+        caller = self.caller(person or e.admin, e.country)
+        return self.c.access.authorize(caller, sid, role=Role.ADMIN, active=active)
 
     def pick(self, data: st.DataObject) -> str:
         # By position in order of creation: subscription ids are random, so sorting them would make replays of a
@@ -86,14 +89,7 @@ class PortalMachine(RuleBasedStateMachine):
             license_quantity=quantity,
             admin={"email": admin, "name": admin.split("@")[0]},
         )
-        result = receive_order(
-            message,
-            repo=self.c.repo,
-            clock=self.clock,
-            agreements=self.c.agreements,
-            link_secret=self.c.link_secret,
-            delivery=self.c.delivery,
-        )
+        result = self.c.intake.receive_order(message)
         deadline = ordered_at + timedelta(days=90)
         if self.clock.now() >= deadline:
             assert result.outcome == "expired"
@@ -112,16 +108,11 @@ class PortalMachine(RuleBasedStateMachine):
             and (normalize_email(person) == e.admin or normalize_email(person) in e.seats)
         )
         try:
-            activate_in_portal(
-                self.caller(person, country),
-                sid,
+            self.c.activation.activate_in_portal(
+                self.c.access.authorize(self.caller(person, country), sid, role=Role.ADMIN, active=False),
                 accepted=True,
                 agreement_version=VERSION[e.country],
                 context=RequestContext("10.0.0.1", "hypothesis"),
-                repo=self.c.repo,
-                clock=self.clock,
-                agreements=self.c.agreements,
-                delivery=self.c.delivery,
             )
         except NotFound:
             assert not visible
@@ -143,7 +134,7 @@ class PortalMachine(RuleBasedStateMachine):
         sid = self.pick(data)
         e = self.model[sid]
         try:
-            administration.assign_seat(self.caller(e.admin, e.country), sid, {"email": person, "name": "P"}, self.ports)
+            self.c.administration.assign_seat(self.admin_of(e, sid), Person(email=person, name="P"))
         except NotFound:
             assert not self.pending_visible(e)
             return
@@ -159,7 +150,7 @@ class PortalMachine(RuleBasedStateMachine):
         sid = self.pick(data)
         e = self.model[sid]
         try:
-            administration.remove_seat(self.caller(e.admin, e.country), sid, person, self.ports)
+            self.c.administration.remove_seat(self.admin_of(e, sid), person)
         except NotFound:
             assert not self.pending_visible(e) or (e.active and normalize_email(person) not in e.seats)
             return
@@ -175,9 +166,7 @@ class PortalMachine(RuleBasedStateMachine):
         sid = self.pick(data)
         e = self.model[sid]
         try:
-            administration.transfer_admin(
-                self.caller(e.admin, e.country), sid, {"email": person, "name": "New"}, self.ports
-            )
+            self.c.administration.transfer_admin(self.admin_of(e, sid), Person(email=person, name="New"))
         except NotFound:
             assert not self.pending_visible(e)
             return
@@ -196,10 +185,12 @@ class PortalMachine(RuleBasedStateMachine):
     def edit_po(self, data: st.DataObject, po: str, stale: bool) -> None:
         sid = self.pick(data)
         e = self.model[sid]
-        current = self.c.repo.get_subscription(sid)
+        current = self.c.subscriptions.get_subscription(sid)
         if_match = f'"{current.version - 1 if stale else current.version}"' if current else None
         try:
-            administration.edit_po_number(self.caller(e.admin, e.country), sid, {"po_number": po}, if_match, self.ports)
+            admin = self.admin_of(e, sid)
+            command = PO_NUMBER_BODY.parse({"po_number": po})
+            self.c.administration.edit_po_number(admin, command.po_number, if_match)
         except NotFound:
             assert not self.pending_visible(e)
             return
@@ -214,7 +205,7 @@ class PortalMachine(RuleBasedStateMachine):
         sid = self.pick(data)
         e = self.model[sid]
         try:
-            _, changed = administration.set_cancellation(self.caller(e.admin, e.country), sid, cancel, self.ports)
+            _, changed = self.c.administration.set_cancellation(self.admin_of(e, sid), cancel)
         except NotFound:
             assert not self.pending_visible(e)
             return
@@ -230,7 +221,7 @@ class PortalMachine(RuleBasedStateMachine):
 
     @rule()
     def cleanup(self) -> None:
-        cleanup_unactivated(repo=self.c.repo, clock=self.clock, time_left=lambda: 900, page_size=2)
+        Cleanup(self.c.cleanup_store, self.clock).remove_unactivated(lambda: 900, page_size=2)
         now = self.clock.now()
         for sid, e in list(self.model.items()):
             if not e.active and now >= e.deadline:
@@ -246,18 +237,17 @@ class PortalMachine(RuleBasedStateMachine):
     # -- invariants ----------------------------------------------------------------------------------------------
     @invariant()
     def stored_state_matches_and_invariants_hold(self) -> None:
-        repo = self.c.repo
         for sid, e in self.model.items():
-            s = repo.get_subscription(sid)
+            s = self.c.subscriptions.get_subscription(sid)
             assert s is not None, "invariant 2: an active or unexpired subscription was removed"
             assert (s.status.value == "active") == e.active
             if e.active:  # invariant 1
                 ev = s.evidence
                 assert ev is not None and ev.accepted_at < s.activation_deadline
                 assert ev.agreement_version == VERSION[e.country] and ev.ip and ev.channel.value == "portal"
-                events, _ = repo.history(sid, 100, None)
+                events, _ = self.c.administration_store.history(sid, 100, None)
                 assert [x.action for x in events].count("subscription.activated") == 1
-            seats, _ = repo.list_seats(sid, 100, None)  # invariant 3
+            seats, _ = self.c.administration_store.list_seats(sid, 100, None)  # invariant 3
             assert s.seats_used == len(seats) == len(e.seats) <= s.license_quantity
             assert {normalize_email(x.email) for x in seats} == e.seats
             access = self.ddb.query(
@@ -276,9 +266,7 @@ class PortalMachine(RuleBasedStateMachine):
             for country in COUNTRIES:
                 seen = {
                     v.subscription.id: v.role.value
-                    for v in portal.list_subscriptions(
-                        Caller(person, country), limit=100, cursor=None, repo=self.c.repo, clock=self.clock
-                    ).items
+                    for v in self.c.access.list_subscriptions(Caller(person, country), limit=100, cursor=None).items
                 }
                 expected = {
                     sid: "admin" if e.admin == key else "user"

@@ -6,7 +6,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from chalicelib.services.ports import AgreementText
+from chalicelib.domain.agreements import AgreementText
 
 ROOT = Path(__file__).resolve().parent.parent / "agreements"
 DEFAULT = "default"

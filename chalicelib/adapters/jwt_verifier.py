@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 from chalicelib import strictjson
 from chalicelib.domain.errors import Unauthenticated, Unavailable
 from chalicelib.domain.models import normalize_email
-from chalicelib.domain.orders import validate_email
+from chalicelib.domain.validators import validate_email
 from chalicelib.services.identity import Caller
 
 REFRESH_AT_MOST_EVERY_S = 10.0  # an unknown kid may refresh the keys this often (forged kids cannot hammer the IdP)

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.config import Settings
+from chalicelib.domain.activation_links import derive_token
+from chalicelib.domain.mail import OutgoingEmail, RenderedEmail
 from chalicelib.domain.models import language_of, parse_utc
-from chalicelib.domain.tokens import derive_token
-from chalicelib.services.ports import LinkSecret, OutgoingEmail, RenderedEmail
+from chalicelib.services.ports.common import LinkSecret
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LANGUAGES = ("en", "fr", "de")

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.services.ports import MailDeliveryFailed, RenderedEmail
+from chalicelib.domain.mail import MailDeliveryFailed, RenderedEmail
 
 
 class SesMailer:

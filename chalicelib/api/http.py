@@ -1,6 +1,8 @@
-"""The HTTP edge: the one table that turns domain errors into status codes, and the response conventions.
+"""The HTTP edge: the one table that turns domain errors into status codes, the response conventions, the origin
+rule and the body reader shared by the JSON pipeline (`pipeline.py`) and the activation pages.
 
-Chalice middleware never sees exceptions raised in views, so every view is wrapped by `json_view` or `page_view`.
+Chalice middleware never sees exceptions raised in views, so every view is wrapped: portal routes by `portal_route`,
+pages by `page_view`, the few others by `json_view`.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import logging
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from chalice.app import Blueprint, Request, Response
 
 from chalicelib import strictjson
 from chalicelib.domain import errors
+from chalicelib.services.access import NOT_VISIBLE
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +67,24 @@ def status_for(error: errors.DomainError) -> int:
 
 def check_subscription_id(subscription_id: str) -> str:
     if not _SUBSCRIPTION_ID.match(subscription_id):
-        from chalicelib.services.portal import NOT_VISIBLE
-
         raise errors.NotFound(NOT_VISIBLE)
     return subscription_id
+
+
+def check_origin(origin: str | None, allowed: frozenset[str]) -> None:
+    """The one origin rule for state changes: no Origin header (not a browser's cross-site request), or an origin
+    among `allowed` (compared as scheme://host[:port])."""
+    if origin is None:
+        return
+    parts = urlsplit(origin)
+    if (origin == "null" and "null" in allowed) or f"{parts.scheme}://{parts.netloc}" in allowed:
+        return
+    raise errors.Forbidden("This request comes from a web page that is not the subscription portal.")
+
+
+def raw_body(request: Request) -> bytes:
+    raw = request.raw_body or b""
+    return raw.encode() if isinstance(raw, str) else raw
 
 
 def cors_headers() -> dict[str, str]:
@@ -130,20 +148,25 @@ def as_json_response(result: Any) -> Response:
     return json_response(result)
 
 
+def respond(produce: Callable[[], Any], name: str) -> Response:
+    """The error mapping every JSON route runs inside (the portal pipeline and `json_view`): the result with the JSON
+    headers, a DomainError through the table, anything else a logged 500 without a traceback."""
+    try:
+        result = produce()
+    except errors.DomainError as error:
+        return error_response(error)
+    except Exception:
+        log.exception("unexpected error in %s", name)
+        return json_response(INTERNAL_ERROR, 500)
+    return as_json_response(result)
+
+
 def json_view(view: Callable[..., Any]) -> Callable[..., Any]:
-    """The error mapping: outermost on every JSON route, so everything the route runs (mutation guards, the card
-    screen, the view) answers a DomainError by the table and anything else by a 500 without a traceback."""
+    """For routes outside the portal pipeline (health, the local stack's console)."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
-        try:
-            result = view(*args, **kwargs)
-        except errors.DomainError as error:
-            return error_response(error)
-        except Exception:
-            log.exception("unexpected error in %s", view.__name__)
-            return json_response(INTERNAL_ERROR, 500)
-        return as_json_response(result)
+        return respond(lambda: view(*args, **kwargs), view.__name__)
 
     return wrapper
 
@@ -178,11 +201,8 @@ def register_preflight(blueprint: Blueprint, path: str, methods: list[str]) -> N
 
 
 def body_size_error(request: Request) -> Response | None:
-    raw = request.raw_body or b""
-    if len(raw) > MAX_BODY_BYTES:
-        return error_response(
-            errors.PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
-        )
+    if len(raw_body(request)) > MAX_BODY_BYTES:
+        return error_response(errors.PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB."))
     return None
 
 

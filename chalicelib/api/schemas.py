@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, field_validator
 
-from chalicelib.domain.models import Role, Subscription, utc_iso
+from chalicelib.domain.models import Person, Role, Subscription, utc_iso
+from chalicelib.domain.validators import clean_text, validate_email, validate_po_number
 
 
 class _Out(BaseModel):
@@ -113,3 +114,29 @@ class ActivationIn(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
     accept_agreement: StrictBool
     agreement_version: StrictStr
+
+
+class PersonIn(BaseModel):
+    """A seat holder or a new administrator."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+    email: str
+    name: str
+
+    _email = field_validator("email")(lambda cls, v: validate_email(v))
+    _name = field_validator("name")(lambda cls, v: clean_text(v, "name"))
+
+    def person(self) -> Person:
+        return Person(email=self.email, name=self.name)
+
+
+class PoNumberIn(BaseModel):
+    """PATCH /subscriptions/{id}: only the PO number can change; null (or blank) removes it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+    po_number: str | None
+
+    @field_validator("po_number")
+    @classmethod
+    def _po(cls, value: str | None) -> str | None:
+        return validate_po_number(value.strip() if value else None) or None

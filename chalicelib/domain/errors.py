@@ -75,7 +75,15 @@ class PersistenceError(Exception):
 
 
 class WriteConflict(PersistenceError):
-    """A conditional write lost: the stored item was not in the state the write expected."""
+    """A conditional write lost: the stored item was not in the state the write expected.
+
+    `failed` names the operations of the unit of work whose condition failed (each store labels its operations, e.g.
+    "subscription", "counter"), so a use case can tell which precondition moved; empty when DynamoDB only reported a
+    concurrent transaction on the same items."""
+
+    def __init__(self, failed: frozenset[str] = frozenset()) -> None:
+        super().__init__(", ".join(sorted(failed)) or "concurrent transaction")
+        self.failed = failed
 
 
 class DuplicateOrder(PersistenceError):

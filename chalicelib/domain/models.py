@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import calendar
 import unicodedata
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -184,3 +185,31 @@ def is_printable(text: str) -> bool:
         if combining > 3:  # stacked marks ("zalgo") that overwrite neighbouring text
             return False
     return True
+
+
+@dataclass(frozen=True)
+class SubscriptionChange:
+    """A targeted update of a subscription: only `fields` change, under `expected_version` when given, and only while
+    each of `require` still holds."""
+
+    fields: dict[str, Any]
+    expected_version: int | None = None
+    require: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    """An order id's record: which subscription it created, and whether that was removed unactivated."""
+
+    order_id: str
+    subscription_id: str
+    removed: bool
+
+
+@dataclass(frozen=True)
+class ExpiredOrder:
+    """A pending subscription past its deadline, as the sparse deadline index lists it."""
+
+    subscription_id: str
+    order_id: str
+    admin_key: str

@@ -17,17 +17,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib.domain import orders
+from chalicelib.domain import orders, validators
 from chalicelib.domain.reference import COUNTRIES, CURRENCIES
 
 _TEXT = "1 to 200 printable characters; surrounding blanks are trimmed, no-break spaces become spaces"
-_EMAIL_PATTERN = orders._EMAIL.pattern
+_EMAIL_PATTERN = validators._EMAIL.pattern
 _DECIMAL_PATTERN = r"^[0-9]{1,15}(\.[0-9]{1,4})?$"
 
 
 
 def _text(value: str, what: str) -> str:
-    return orders._clean_text(value, what)
+    return validators.clean_text(value, what)
 
 
 class CustomerMessage(BaseModel):
@@ -45,7 +45,7 @@ class AdminMessage(BaseModel):
                                 description="Gets the activation email: ASCII, at most 64 characters before the @.")]
     name: Annotated[str, Field(min_length=1, max_length=200, description=f"{_TEXT}.")]
 
-    _email = field_validator("email")(lambda cls, v: orders.validate_email(v))
+    _email = field_validator("email")(lambda cls, v: validators.validate_email(v))
     _name = field_validator("name")(lambda cls, v: _text(v, "name"))
 
 
@@ -87,8 +87,8 @@ class OrderMessage(BaseModel):
     unit_price: Annotated[str, Field(pattern=_DECIMAL_PATTERN, max_length=20, examples=["450.00"], description=(
         "Decimal string >= 0 with at most 4 decimals (a JSON number is refused: no binary rounding)."))]
     currency: Annotated[str, Field(json_schema_extra={"enum": sorted(CURRENCIES)}, description="ISO 4217.")]
-    po_number: Annotated[str | None, Field(default=None, max_length=orders.MAX_PO_LENGTH, description=(
-        f"Customer's purchase order number: at most {orders.MAX_PO_LENGTH} printable Unicode characters."))]
+    po_number: Annotated[str | None, Field(default=None, max_length=validators.MAX_PO_LENGTH, description=(
+        f"Customer's purchase order number: at most {validators.MAX_PO_LENGTH} printable Unicode characters."))]
     payment_method: PaymentMethodMessage
 
     _order_id = field_validator("order_id")(lambda cls, v: orders._order_id(v))

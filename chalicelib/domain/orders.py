@@ -11,46 +11,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from chalicelib import strictjson
 from chalicelib.domain.errors import OrderRejected
-from chalicelib.domain.models import Customer, PaymentMethod, Person, Product, is_printable, parse_utc, tidy_text
+from chalicelib.domain.models import Customer, PaymentMethod, Person, Product, parse_utc
 from chalicelib.domain.reference import COUNTRIES, CURRENCIES
+from chalicelib.domain.validators import clean_text, validate_email, validate_po_number
 
-_EMAIL = re.compile(  # a conservative ASCII dot-atom: what SES accepts and what cannot split a To: header
-    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
 _BCP47 = re.compile(
     r"^[A-Za-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|[0-9]{3}))?(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*$"
 )
 _ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-MAX_PO_LENGTH = 35
-MAX_NAME_LENGTH = 200
-
-
-def validate_email(value: str) -> str:
-    value = value.strip()
-    if len(value) > 254 or not _EMAIL.match(value) or len(value.split("@")[0]) > 64:
-        shown = repr(value[:80]) if value.isascii() and value.isprintable() else "this value"
-        raise ValueError(f"{shown} is not a valid email address (ASCII letters, digits and . _ + - before the @)")
-    return value
-
-
-def validate_po_number(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if len(value) > MAX_PO_LENGTH:
-        raise ValueError(f"PO number is {len(value)} characters long; at most {MAX_PO_LENGTH} are allowed")
-    if not is_printable(value):
-        raise ValueError("PO number may contain printable characters only")
-    return value
-
-
-def _clean_text(value: str, what: str) -> str:
-    value = tidy_text(value)
-    if not value:
-        raise ValueError(f"{what} must not be empty")
-    if len(value) > MAX_NAME_LENGTH or not is_printable(value):
-        raise ValueError(f"{what} must be at most {MAX_NAME_LENGTH} printable characters")
-    return value
 
 
 class _PersonIn(BaseModel):
@@ -59,23 +27,23 @@ class _PersonIn(BaseModel):
     name: str
 
     _email = field_validator("email")(lambda cls, v: validate_email(v))
-    _name = field_validator("name")(lambda cls, v: _clean_text(v, "name"))
+    _name = field_validator("name")(lambda cls, v: clean_text(v, "name"))
 
 
 class _NamedIn(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True, defer_build=True)
     name: str
-    _name = field_validator("name")(lambda cls, v: _clean_text(v, "name"))
+    _name = field_validator("name")(lambda cls, v: clean_text(v, "name"))
 
 
 class _CustomerIn(_NamedIn):
     id: str
-    _id = field_validator("id")(lambda cls, v: _clean_text(v, "customer id"))
+    _id = field_validator("id")(lambda cls, v: clean_text(v, "customer id"))
 
 
 class _ProductIn(_NamedIn):
     code: str
-    _code = field_validator("code")(lambda cls, v: _clean_text(v, "product code"))
+    _code = field_validator("code")(lambda cls, v: clean_text(v, "product code"))
 
 
 class _PaymentIn(BaseModel):

@@ -6,7 +6,8 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from chalicelib.services.ports import Clock, PortalRepository, TimeLeft
+from chalicelib.services.ports.cleanup import CleanupStore
+from chalicelib.services.ports.common import Clock, TimeLeft
 
 log = logging.getLogger(__name__)
 
@@ -25,32 +26,37 @@ class CleanupSummary:
         return {"examined": self.examined, "removed": self.removed, "skipped": self.skipped, "complete": self.complete}
 
 
-def cleanup_unactivated(
-    *, repo: PortalRepository, clock: Clock, time_left: TimeLeft, page_size: int = 100, stop_margin_s: float = 15.0
-) -> CleanupSummary:
-    """Reads only expired entries of the sparse deadline index. Each removal is conditional on the subscription still
-    being pending and past its deadline, so an activation that wins the race is never undone, and two runs at once
-    simply skip each other's work."""
-    summary = CleanupSummary()
-    now = clock.now()
-    start: str | None = None
-    while True:
-        if time_left() < stop_margin_s:
-            summary.complete = False
-            break
-        expired, start = repo.expired_pending(now, page_size, start)
-        for entry in expired:
+class Cleanup:
+    def __init__(self, store: CleanupStore, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    def remove_unactivated(
+        self, time_left: TimeLeft, page_size: int = 100, stop_margin_s: float = 15.0
+    ) -> CleanupSummary:
+        """Reads only expired entries of the sparse deadline index. Each removal is conditional on the subscription
+        still being pending and past its deadline, so an activation that wins the race is never undone, and two runs
+        at once simply skip each other's work."""
+        summary = CleanupSummary()
+        now = self._clock.now()
+        start: str | None = None
+        while True:
             if time_left() < stop_margin_s:
                 summary.complete = False
-                log.info("cleanup stopping before the timeout: %s", summary.as_dict())
-                return summary
-            summary.examined += 1
-            if repo.remove_expired(entry, now, now + TOMBSTONE_RETENTION):
-                summary.removed += 1
-                log.info("removed unactivated subscription %s (order %s)", entry.subscription_id, entry.order_id)
-            else:
-                summary.skipped += 1
-        if start is None:
-            break
-    log.info("cleanup finished: %s", summary.as_dict())
-    return summary
+                break
+            expired, start = self._store.expired_pending(now, page_size, start)
+            for entry in expired:
+                if time_left() < stop_margin_s:
+                    summary.complete = False
+                    log.info("cleanup stopping before the timeout: %s", summary.as_dict())
+                    return summary
+                summary.examined += 1
+                if self._store.remove_expired(entry, now, now + TOMBSTONE_RETENTION):
+                    summary.removed += 1
+                    log.info("removed unactivated subscription %s (order %s)", entry.subscription_id, entry.order_id)
+                else:
+                    summary.skipped += 1
+            if start is None:
+                break
+        log.info("cleanup finished: %s", summary.as_dict())
+        return summary

@@ -6,8 +6,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import Subscription, utc_iso
-from chalicelib.services.ports import OutgoingEmail
 
 # The request that queued an email delivers it itself; the outbox job only takes entries older than this, so the two
 # never send the same entry (an API Lambda times out long before).

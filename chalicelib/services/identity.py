@@ -15,3 +15,11 @@ class Caller:
     @property
     def key(self) -> str:
         return normalize_email(self.email)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Where a request came from, as kept in the activation evidence."""
+
+    ip: str
+    user_agent: str

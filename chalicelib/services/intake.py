@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from chalicelib.domain.activation_links import issue_token, new_token_id
 from chalicelib.domain.errors import DuplicateOrder, OrderRejected
 from chalicelib.domain.models import Subscription, SubscriptionStatus, activation_deadline, utc_iso
 from chalicelib.domain.orders import OrderPlaced, parse_order
-from chalicelib.domain.tokens import new_token_id
 from chalicelib.services import emails
 from chalicelib.services.outbox import Delivery
-from chalicelib.services.ports import AgreementCatalog, Clock, LinkSecret, PortalRepository
-from chalicelib.services.tokens import issue_token
+from chalicelib.services.ports.common import AgreementCatalog, Clock, LinkSecret
+from chalicelib.services.ports.orders import OrderStore
 
 log = logging.getLogger(__name__)
 
@@ -39,49 +39,58 @@ def fingerprint(raw: str | bytes | dict[str, Any]) -> str:
     return hashlib.sha256(body.encode() if isinstance(body, str) else body).hexdigest()
 
 
-def receive_order(
-    raw: str | bytes | dict[str, Any],
-    *,
-    repo: PortalRepository,
-    clock: Clock,
-    agreements: AgreementCatalog,
-    link_secret: LinkSecret,
-    delivery: Delivery,
-) -> IntakeResult:
-    """Raises OrderRejected for a message that can never be accepted; safe to call again with the same message."""
-    order = parse_order(raw)
-    existing = repo.get_order(order.order_id)
-    if existing is not None:
-        log.info("order %s redelivered; subscription %s unchanged", order.order_id, existing.subscription_id)
-        return IntakeResult("duplicate", existing.subscription_id)
-    now = clock.now()
-    if order.ordered_at > now + MAX_CLOCK_SKEW:
-        raise OrderRejected([f"ordered_at {utc_iso(order.ordered_at)} is in the future; it would extend the 90 days"])
-    deadline = activation_deadline(order.ordered_at)
-    if now >= deadline:
-        log.warning("order %s arrived after its activation deadline %s; nothing created", order.order_id, deadline)
-        return IntakeResult("expired", None)
-    subscription = _new_subscription(order, agreements)
-    token_id = new_token_id()
-    token = issue_token(link_secret(), token_id, subscription)
-    subscription = subscription.model_copy(update={"activation_token_hash": token.token_hash})
-    email = emails.outgoing(
-        emails.ACTIVATION_REQUEST,
-        subscription,
-        subscription.admin.email,
-        now,
-        f"token/{token.token_hash}",
-        token_id=token_id,
-    )
-    try:
-        repo.create_pending(subscription, token, email, fingerprint(raw))
-    except DuplicateOrder:
-        # A concurrent delivery of the same message won the race.
-        winner = repo.get_order(order.order_id)
-        return IntakeResult("duplicate", winner.subscription_id if winner else None)
-    delivery.deliver_now([email])
-    log.info("order %s created subscription %s", order.order_id, subscription.id)
-    return IntakeResult("created", subscription.id)
+class Intake:
+    def __init__(
+        self,
+        orders: OrderStore,
+        clock: Clock,
+        agreements: AgreementCatalog,
+        link_secret: LinkSecret,
+        delivery: Delivery,
+    ) -> None:
+        self._orders = orders
+        self._clock = clock
+        self._agreements = agreements
+        self._link_secret = link_secret
+        self._delivery = delivery
+
+    def receive_order(self, raw: str | bytes | dict[str, Any]) -> IntakeResult:
+        """Raises OrderRejected for a message that can never be accepted; safe to call again with the same message."""
+        order = parse_order(raw)
+        existing = self._orders.get_order(order.order_id)
+        if existing is not None:
+            log.info("order %s redelivered; subscription %s unchanged", order.order_id, existing.subscription_id)
+            return IntakeResult("duplicate", existing.subscription_id)
+        now = self._clock.now()
+        if order.ordered_at > now + MAX_CLOCK_SKEW:
+            raise OrderRejected(
+                [f"ordered_at {utc_iso(order.ordered_at)} is in the future; it would extend the 90 days"]
+            )
+        deadline = activation_deadline(order.ordered_at)
+        if now >= deadline:
+            log.warning("order %s arrived after its activation deadline %s; nothing created", order.order_id, deadline)
+            return IntakeResult("expired", None)
+        subscription = _new_subscription(order, self._agreements)
+        token_id = new_token_id()
+        token = issue_token(self._link_secret(), token_id, subscription)
+        subscription = subscription.model_copy(update={"activation_token_hash": token.token_hash})
+        email = emails.outgoing(
+            emails.ACTIVATION_REQUEST,
+            subscription,
+            subscription.admin.email,
+            now,
+            f"token/{token.token_hash}",
+            token_id=token_id,
+        )
+        try:
+            self._orders.create_pending(subscription, token, email, fingerprint(raw))
+        except DuplicateOrder:
+            # A concurrent delivery of the same message won the race.
+            winner = self._orders.get_order(order.order_id)
+            return IntakeResult("duplicate", winner.subscription_id if winner else None)
+        self._delivery.deliver_now([email])
+        log.info("order %s created subscription %s", order.order_id, subscription.id)
+        return IntakeResult("created", subscription.id)
 
 
 def _new_subscription(order: OrderPlaced, agreements: AgreementCatalog) -> Subscription:

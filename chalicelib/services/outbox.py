@@ -7,7 +7,9 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from chalicelib.services.ports import Clock, EmailRenderer, Mailer, OutgoingEmail, PortalRepository, TimeLeft
+from chalicelib.domain.mail import OutgoingEmail
+from chalicelib.services.ports.common import Clock, TimeLeft
+from chalicelib.services.ports.outbox import EmailRenderer, Mailer, OutboxStore
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +29,8 @@ class DeliverySummary:
 
 
 class Delivery:
-    def __init__(self, repo: PortalRepository, mailer: Mailer, renderer: EmailRenderer, clock: Clock) -> None:
-        self._repo = repo
+    def __init__(self, outbox: OutboxStore, mailer: Mailer, renderer: EmailRenderer, clock: Clock) -> None:
+        self._outbox = outbox
         self._mailer = mailer
         self._renderer = renderer
         self._clock = clock
@@ -42,7 +44,7 @@ class Delivery:
                 log.exception("email %s (%s) not sent now; the outbox job will retry", email.mail_id, email.kind)
                 continue
             try:
-                recorded = self._repo.mark_sent(email, provider_id, self._clock.now())
+                recorded = self._outbox.mark_sent(email, provider_id, self._clock.now())
             except Exception:  # sent but not recorded: the job may send it once more, which beats losing it
                 log.exception("email %s was sent but could not be marked sent", email.mail_id)
                 continue
@@ -56,14 +58,14 @@ class Delivery:
                 summary.complete = False
                 return summary
             now = self._clock.now()
-            due = self._repo.due_emails(now, batch_size)
+            due = self._outbox.due_emails(now, batch_size)
             if not due:
                 return summary
             for email in due:
                 if time_left() < stop_margin_s:
                     summary.complete = False
                     return summary
-                claimed = self._repo.claim_email(email, now + LEASE)
+                claimed = self._outbox.claim_email(email, now + LEASE)
                 if claimed is None:
                     summary.skipped += 1
                     continue
@@ -76,8 +78,8 @@ class Delivery:
             attempts = email.attempts + 1
             retry_in = min(timedelta(minutes=2**attempts), MAX_BACKOFF)
             log.warning("email %s failed (attempt %d): %s", email.mail_id, attempts, type(exc).__name__)
-            self._repo.mark_failed(email, f"{type(exc).__name__}: {exc}"[:500], self._clock.now() + retry_in)
+            self._outbox.mark_failed(email, f"{type(exc).__name__}: {exc}"[:500], self._clock.now() + retry_in)
             summary.failed += 1
             return
-        self._repo.mark_sent(email, provider_id, self._clock.now())
+        self._outbox.mark_sent(email, provider_id, self._clock.now())
         summary.sent += 1

@@ -6,18 +6,19 @@ import functools
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from chalice.app import Blueprint, Response
 
 from chalicelib.adapters.rendering import format_date, messages, render_template
-from chalicelib.api.http import MAX_BODY_BYTES, PAGE_HEADERS, status_for
+from chalicelib.api.http import MAX_BODY_BYTES, PAGE_HEADERS, check_origin, raw_body, status_for
 from chalicelib.container import get_container
 from chalicelib.domain import errors
 from chalicelib.domain.models import Subscription, language_of
+from chalicelib.services.identity import RequestContext
 
 if TYPE_CHECKING:
-    pass
+    from chalicelib.services.activation import AgreementPage
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +26,6 @@ pages = Blueprint(__name__)
 
 # Any content type: a scanner's odd POST must get this page's answer (with its headers), never Chalice's bare 415.
 FORM_TYPES = ["*/*"]
-
-
-def _activation() -> Any:
-    from chalicelib.services import activation  # on first use: the portal API's cold start never pays for it
-
-    return activation
 
 
 def _page(body: str, status: int = 200) -> Response:
@@ -82,28 +77,25 @@ def page_view(view: Callable[..., Response]) -> Callable[..., Response]:
     return wrapper
 
 
+def _subscription_page(kind: str, subscription: Subscription, date_name: str, day: Any) -> Response:
+    """A page about this subscription with a link to the portal of its country."""
+    language = subscription.language
+    portal = get_container().settings.urls_for(subscription.country).portal
+    values = {"product_name": subscription.product.name, date_name: format_date(day, language)}
+    return _message_page(f"{kind}_title", f"{kind}_text", 200, language, portal, **values)
+
+
 def _already_activated_page(subscription: Subscription) -> Response:
     """Opening or posting the link again after activation: a page saying so, never an error."""
-    language = subscription.language
-    return _message_page(
-        "already_title",
-        "already_text",
-        200,
-        language,
-        get_container().settings.urls_for(subscription.country).portal,
-        product_name=subscription.product.name,
-        activated_at_date=format_date(subscription.activated_at, language),
-    )
+    return _subscription_page("already", subscription, "activated_at_date", subscription.activated_at)
 
 
-def _agreement_page(token: str, notice_key: str | None = None, status: int = 200) -> Response:
-    c = get_container()
-    page = _activation().agreement_page(token, repo=c.repo, clock=c.clock, agreements=c.agreements)
+def _agreement_page(page: AgreementPage, notice_key: str | None = None, status: int = 200) -> Response:
     s = page.subscription
-    language = s.language
-    t = messages(language)["page"]
     if page.already_active:
         return _already_activated_page(s)
+    language = s.language
+    t = messages(language)["page"]
     return _page(
         render_template(
             "pages/agreement.html",
@@ -118,21 +110,15 @@ def _agreement_page(token: str, notice_key: str | None = None, status: int = 200
     )
 
 
-def _foreign_origin() -> bool:
-    origin = pages.current_request.headers.get("origin")
-    # Browsers send "Origin: null" for our own form because the page is no-referrer; only a real foreign origin is
-    # a cross-site post.
-    if origin is None or origin == "null":
-        return False
-    parts = urlsplit(origin)
-    return f"{parts.scheme}://{parts.netloc}" not in get_container().settings.activation_origins()
+# Browsers send "Origin: null" for our own form because the page is no-referrer; only a real foreign origin is a
+# cross-site post.
+def _form_origins() -> frozenset[str]:
+    return get_container().settings.activation_origins() | {"null"}
 
 
 def _form_fields() -> dict[str, str]:
     request = pages.current_request
-    raw = request.raw_body or b""
-    if isinstance(raw, str):
-        raw = raw.encode()
+    raw = raw_body(request)
     if len(raw) > MAX_BODY_BYTES:
         raise errors.PayloadTooLarge("The form is too large.")
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
@@ -149,43 +135,28 @@ def _form_fields() -> dict[str, str]:
 @page_view
 def activation_page(token: str) -> Response:
     request = pages.current_request
+    activation = get_container().activation
     if request.method in ("GET", "HEAD"):
-        return _agreement_page(token)
-    if _foreign_origin():
-        raise errors.Forbidden("cross-site form post")
+        return _agreement_page(activation.open_link(token))
+    check_origin(request.headers.get("origin"), _form_origins())
+    page = activation.open_link(token)
     fields = _form_fields()
-    accepted = fields.get("accept") == "yes"
-    version = fields.get("agreement_version", "")
-    c = get_container()
     identity = (request.context or {}).get("identity") or {}
     try:
-        outcome = _activation().activate_by_link(
-            token,
-            accepted=accepted,
-            agreement_version=version,
-            context=_activation().RequestContext(
+        outcome = activation.accept_by_link(
+            page,
+            accepted=fields.get("accept") == "yes",
+            agreement_version=fields.get("agreement_version", ""),
+            context=RequestContext(
                 ip=str(identity.get("sourceIp") or "unknown"),
                 user_agent=str(request.headers.get("user-agent") or "")[:512],
             ),
-            repo=c.repo,
-            clock=c.clock,
-            agreements=c.agreements,
-            delivery=c.delivery,
         )
     except errors.AgreementVersionMismatch as error:
-        return _agreement_page(token, "version_changed", status_for(error))
+        return _agreement_page(page, "version_changed", status_for(error))
     except errors.InvalidInput as error:
-        return _agreement_page(token, "must_accept", status_for(error))
+        return _agreement_page(page, "must_accept", status_for(error))
     s = outcome.subscription
     if not outcome.newly_activated:
         return _already_activated_page(s)
-    language = s.language
-    return _message_page(
-        "confirmed_title",
-        "confirmed_text",
-        200,
-        language,
-        c.settings.urls_for(s.country).portal,
-        product_name=s.product.name,
-        next_renewal_date=format_date(s.next_renewal_date, language),
-    )
+    return _subscription_page("confirmed", s, "next_renewal_date", s.next_renewal_date)

@@ -12,6 +12,10 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib.domain.models import Subscription
 
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
@@ -31,3 +35,22 @@ def token_hash(token: str) -> str:
 
 def looks_like_token(text: str) -> bool:
     return bool(_TOKEN_SHAPE.match(text))
+
+
+@dataclass(frozen=True)
+class ActivationToken:
+    """What is stored for a link: the hash of the token and what it may act on, until when."""
+
+    token_hash: str
+    subscription_id: str
+    admin_email: str
+    expires_at: datetime
+
+
+def issue_token(secret: bytes, token_id: str, subscription: Subscription) -> ActivationToken:
+    return ActivationToken(
+        token_hash=token_hash(derive_token(secret, token_id)),
+        subscription_id=subscription.id,
+        admin_email=subscription.admin.key,
+        expires_at=subscription.activation_deadline,
+    )

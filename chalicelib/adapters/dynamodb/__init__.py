@@ -1,0 +1,7 @@
+"""The DynamoDB adapter: one table (infra/resources.json), one store per port.
+
+schema.py         the key schema and item codecs (the only place a key string is written)
+table.py          reads, paged queries, single conditional writes
+unit_of_work.py   one TransactWriteItems: state change + audit event + outbox email (+ what a capability adds)
+orders.py, subscriptions.py, administration.py, outbox.py, cleanup.py, idempotency.py   the stores
+"""

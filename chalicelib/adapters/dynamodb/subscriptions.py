@@ -1,0 +1,115 @@
+"""Subscriptions and the reads behind visibility: the caller's access entries, subscriptions with the caller's roles,
+activation, and targeted changes of an active subscription."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib.adapters.dynamodb import schema
+from chalicelib.adapters.dynamodb.table import Table
+from chalicelib.adapters.dynamodb.unit_of_work import PRESENT, Condition, put, put_new, update
+from chalicelib.domain.access import AccessPage, AuditEvent
+from chalicelib.domain.mail import OutgoingEmail
+from chalicelib.domain.models import Subscription, SubscriptionChange, SubscriptionStatus, utc_iso
+
+
+class DynamoSubscriptionStore:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def get_subscription(self, subscription_id: str) -> Subscription | None:
+        item = self._table.get(schema.subscription_key(subscription_id))
+        return schema.subscription_from(item) if item else None
+
+    def get_subscription_and_seat(self, subscription_id: str, email: str) -> tuple[Subscription | None, bool]:
+        items = self._table.batch_get(
+            [schema.subscription_key(subscription_id), schema.access_key(subscription_id, email)]
+        )
+        subscription = next((schema.subscription_from(i) for i in items if schema.is_subscription(i)), None)
+        access = next((i for i in items if not schema.is_subscription(i)), None)
+        return subscription, "seat" in schema.roles_from(access)
+
+    def list_access(self, email: str, country: str, limit: int, cursor: str | None) -> AccessPage:
+        partition = schema.person_partition(email)
+        kwargs: dict[str, Any] = {
+            "IndexName": "by_person",
+            "KeyConditionExpression": "GSI1PK = :pk AND begins_with(GSI1SK, :country)",
+            "ExpressionAttributeValues": {":pk": {"S": partition}, ":country": {"S": f"{country}#"}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            # Rebuilt around the caller's own partition: a forged cursor can never read someone else's items. The
+            # subscription id is the sort key's last part (<country>#<ordered_at>#<id>).
+            sort_key = schema.decode_cursor(cursor, f"{country}#")
+            start = schema.access_index_key(sort_key.rsplit("#", 1)[-1], email, sort_key)
+            kwargs["ExclusiveStartKey"] = schema.dump(start)
+        items, last = self._table.query(**kwargs)
+        entries = [schema.access_entry_from(i) for i in items]
+        return AccessPage(entries=entries, next_cursor=schema.encode_cursor(last["GSI1SK"]["S"]) if last else None)
+
+    def countries_of(self, email: str, now: datetime) -> list[str]:
+        items, _ = self._table.query(
+            IndexName="by_person",
+            KeyConditionExpression="GSI1PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": schema.person_partition(email)}},
+            ProjectionExpression="country, visible_until",
+            Limit=100,
+        )
+        now_iso = utc_iso(now)
+        return sorted({i["country"] for i in items if "visible_until" not in i or now_iso < i["visible_until"]})
+
+    def subscriptions_with_roles(self, ids: list[str], email: str) -> list[tuple[Subscription, frozenset[str]]]:
+        """Each subscription with the person's roles on it, both read consistently in one call: the person index
+        behind a list is eventually consistent, so it only nominates; these items decide."""
+        keys = [k for i in ids for k in (schema.subscription_key(i), schema.access_key(i, email))]
+        items = self._table.batch_get(keys)
+        subscriptions = {i["PK"]: schema.subscription_from(i) for i in items if schema.is_subscription(i)}
+        roles = {i["PK"]: schema.roles_from(i) for i in items if not schema.is_subscription(i)}
+        return [(s, roles.get(pk, frozenset())) for pk, s in subscriptions.items()]
+
+    def activate(
+        self, before: Subscription, after: Subscription, email: OutgoingEmail, event: AuditEvent, now: datetime
+    ) -> None:
+        pending_in_time = Condition(
+            "#v = :v AND #s = :pending AND deadline_at > :now",
+            {"#v": "version", "#s": "status"},
+            {":v": before.version, ":pending": SubscriptionStatus.PENDING_ACTIVATION.value, ":now": utc_iso(now)},
+        )
+        self._table.unit_of_work().add(
+            put("subscription", schema.subscription_item(after), pending_in_time),
+            update("access", schema.access_key(after.id, after.admin.key), "REMOVE visible_until", PRESENT),
+            put_new("evidence", schema.evidence_item(after)),
+        ).record(event, after.version).queue([email]).commit()
+
+    def change_subscription(
+        self, before: Subscription, change: SubscriptionChange, emails: list[OutgoingEmail], event: AuditEvent
+    ) -> Subscription:
+        names = {"#s": "status", "#v": "version"}
+        values: dict[str, Any] = {":one": 1, ":active": SubscriptionStatus.ACTIVE.value}
+        sets = ["#v = #v + :one"]
+        for n, (name, value) in enumerate(change.fields.items()):
+            names[f"#f{n}"] = name
+            values[f":f{n}"] = value
+            sets.append(f"#f{n} = :f{n}")
+        values[":v"] = before.version
+        conditions = ["#s = :active", "#v = :v"]
+        if change.expected_version is not None:
+            values[":expected"] = change.expected_version
+            conditions.append("#v = :expected")
+        for n, (name, value) in enumerate(change.require.items()):
+            names[f"#r{n}"] = name
+            values[f":r{n}"] = value
+            conditions.append(f"#r{n} = :r{n}")
+        self._table.unit_of_work().add(
+            update(
+                "subscription",
+                schema.subscription_key(before.id),
+                "SET " + ", ".join(sets),
+                Condition(" AND ".join(conditions), names, values),
+            )
+        ).record(event, before.version + 1).queue(emails).commit()
+        after = self.get_subscription(before.id)
+        assert after is not None
+        return after

@@ -1,0 +1,268 @@
+"""The one request pipeline of the portal JSON API. A route is declared once:
+
+    @portal_route("/subscriptions/{subscription_id}/users", ["POST"], body=PERSON, role=Role.ADMIN, active=True,
+                  mutation=True)
+    def assign_user(call: Call[PersonIn]) -> Response: ...
+
+and every request to it goes through the same steps, in this order:
+  1. CORS preflight registered for the path; the response carries the CORS headers.
+  2. Mutations: a foreign Origin is refused (DESIGN 9), then the body's screen runs on the raw bytes (the payment
+     route's card-number screen) before anything reads, hashes or stores them.
+  3. The bearer token is verified, once; the caller is passed on.
+  4. The subscription id in the path is checked (a malformed id is the same 404 as an invisible one).
+  5. Mutations with Idempotency-Key: a retry returns the first response; nothing runs again.
+  6. Authorization (`role`, `active`) reads the subscription once; the view gets it as `call.subject`.
+  7. Only then the body is parsed into its command (403/404/409 before 400).
+  8. The view calls one use case; domain errors become status codes through the one table in `http.py`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from chalice.app import Blueprint, Request, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib import strictjson
+from chalicelib.api.http import (
+    INTERNAL_ERROR,
+    MAX_BODY_BYTES,
+    check_origin,
+    check_subscription_id,
+    error_response,
+    json_response,
+    parse_json_body,
+    raw_body,
+    register_preflight,
+    respond,
+)
+from chalicelib.container import Container, get_container
+from chalicelib.domain import errors
+from chalicelib.domain.models import Role
+from chalicelib.services.access import MAX_PAGE, Authorized
+from chalicelib.services.identity import Caller, RequestContext
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+REPLAYED = "Idempotent-Replayed"
+DEFAULT_PAGE = 20
+
+Command = TypeVar("Command")
+
+
+@dataclass(frozen=True)
+class BodySpec(Generic[Command]):
+    """How a route reads its body: `screen` sees the raw bytes first (and may refuse them), `parse` turns the JSON
+    object into the command the use case takes (raising InvalidInput)."""
+
+    parse: Callable[[dict[str, Any]], Command]
+    screen: Callable[[bytes], None] | None = None
+
+
+def command(model: type[BaseModel], hint: str = "") -> BodySpec[Any]:
+    """A body parsed by a pydantic model; every problem listed in one 400 message, after `hint`."""
+
+    def parse(body: dict[str, Any]) -> Any:
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'body'}: {str(e['msg']).removeprefix('Value error, ')}"
+                for e in exc.errors()
+            )
+            raise errors.InvalidInput(f"{hint}: {problems}" if hint else f"{problems}.") from None
+
+    return BodySpec(parse)
+
+
+@dataclass(frozen=True)
+class Call(Generic[Command]):
+    """What a view receives: the request, the verified caller, the authorized subscription and the parsed body."""
+
+    request: Request
+    caller: Caller
+    container: Container
+    subject_or_none: Authorized | None
+    body: Command
+
+    @property
+    def subject(self) -> Authorized:
+        assert self.subject_or_none is not None, "the route declares no role"
+        return self.subject_or_none
+
+    @property
+    def query(self) -> Mapping[str, str]:
+        return self.request.query_params or {}
+
+    @property
+    def cursor(self) -> str | None:
+        return self.query.get("cursor") or None
+
+    @property
+    def limit(self) -> int:
+        raw = self.query.get("limit")
+        if raw is None:
+            return DEFAULT_PAGE
+        limit = strictjson.parse_whole_number(raw)
+        if limit is None or not 1 <= limit <= MAX_PAGE:
+            raise errors.InvalidInput(f"limit must be a whole number from 1 to {MAX_PAGE}.")
+        return limit
+
+    def context(self) -> RequestContext:
+        identity = (self.request.context or {}).get("identity") or {}
+        return RequestContext(
+            ip=str(identity.get("sourceIp") or "unknown"),
+            user_agent=str(self.request.headers.get("user-agent") or "")[:512],
+        )
+
+
+View = Callable[[Call[Any]], Response | dict[str, Any]]
+ANY_ROLE = object()
+
+
+def portal_route(
+    blueprint: Blueprint,
+    path: str,
+    methods: list[str],
+    *,
+    body: BodySpec[Any] | None = None,
+    role: Role | object | None = None,
+    active: bool = False,
+    mutation: bool = False,
+) -> Callable[[View], View]:
+    """`role`: ANY_ROLE (seen with any role), Role.ADMIN, or None (no subscription in the path). `active`: only an
+    active subscription (409 otherwise)."""
+
+    def decorate(view: View) -> View:
+        def handler(**uri: str) -> Response:
+            request = blueprint.current_request
+            try:
+                container = get_container()
+                if mutation:
+                    check_origin(request.headers.get("origin"), frozenset({container.settings.portal_origin}))
+                    if body is not None and body.screen is not None:
+                        body.screen(_bounded(raw_body(request)))
+                caller: Caller = container.verifier.verify(request.headers.get("authorization"))
+                subscription_id = uri.get("subscription_id")
+                if subscription_id is not None:
+                    check_subscription_id(subscription_id)
+            except errors.DomainError as error:
+                return error_response(error)
+            except Exception:
+                log.exception("unexpected error before %s", view.__name__)
+                return json_response(INTERNAL_ERROR, 500)
+
+            def steps() -> Response | dict[str, Any]:
+                subject = None
+                if role is not None and subscription_id is not None:
+                    wanted = role if isinstance(role, Role) else None
+                    subject = container.access.authorize(caller, subscription_id, role=wanted, active=active)
+                parsed = body.parse(parse_json_body(raw_body(request))) if body is not None else None
+                return view(Call(request, caller, container, subject, parsed))
+
+            def run() -> Response:
+                return respond(steps, view.__name__)
+
+            key = request.headers.get(IDEMPOTENCY_HEADER) if mutation else None
+            return run() if key is None else _idempotent(container, request, caller, key, run)
+
+        handler.__name__ = view.__name__
+        register_preflight(blueprint, path, methods)
+        blueprint.route(path, methods=methods)(handler)
+        return view
+
+    return decorate
+
+
+def _bounded(raw: bytes) -> bytes:
+    if len(raw) > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
+    return raw
+
+
+# -- idempotency -----------------------------------------------------------------------------------------------------
+def _fingerprint(request: Request) -> str:
+    """The request as the client sent it: method, route, the ids in the path, and the body."""
+    params = json.dumps(request.uri_params or {}, sort_keys=True)
+    head = f"{request.method} {request.path} {params}\n".encode()
+    return hashlib.sha256(head + raw_body(request)).hexdigest()
+
+
+def _idempotent(
+    container: Container, request: Request, caller: Caller, key: str, run: Callable[[], Response]
+) -> Response:
+    try:
+        if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
+            raise errors.InvalidInput("Idempotency-Key must be 1 to 255 printable ASCII characters.")
+        scope = f"{caller.key}\n{caller.country}\n{key}"  # one person signed in for two countries is two callers
+        stored = container.idempotency.begin(scope, _fingerprint(request), container.clock.now())
+        if stored is not None:
+            _still_visible(container, caller, request)
+    except errors.DomainError as error:
+        return error_response(error)
+    except Exception:
+        log.exception("idempotency record could not be claimed")
+        return error_response(errors.Unavailable("Nothing was changed. Please retry in a moment."))
+    if stored is not None:
+        status = stored["status"]
+        return Response(
+            body=stored["body"],
+            status_code=int(status) if isinstance(status, Decimal) else status,
+            headers={**stored["headers"], REPLAYED: "true"},
+        )
+    try:
+        response = run()
+    except BaseException:
+        _release(container, scope)
+        raise
+    if response.status_code >= 500:
+        _release(container, scope)  # nothing was decided: let the retry run again
+        return response
+    body = response.body if isinstance(response.body, str) else json.dumps(response.body)
+    try:
+        container.idempotency.complete(
+            scope, {"status": response.status_code, "body": body, "headers": dict(response.headers)}
+        )
+    except Exception:  # the change is done; a retry after the lease runs again and meets the conditions
+        log.exception("idempotency record could not be completed; the response is still returned")
+    return response
+
+
+def _still_visible(container: Container, caller: Caller, request: Request) -> None:
+    """A replay answers only a caller who could send the request afresh and see its subscription: someone who lost
+    sight of it since (moved country, removed, past a deadline) gets the 404 a new request would get."""
+    subscription_id = (request.uri_params or {}).get("subscription_id")
+    if subscription_id is not None:
+        container.access.visible(caller, subscription_id)
+
+
+def _release(container: Container, scope: str) -> None:
+    try:
+        container.idempotency.abandon(scope)
+    except Exception:
+        log.exception("idempotency record could not be released; it expires with its lease")
+
+
+# -- body screens ----------------------------------------------------------------------------------------------------
+def refuse_card_numbers(raw: bytes) -> None:
+    """Before anything reads, hashes or stores the body: its encoding, then every value in it (size is checked
+    first by the pipeline)."""
+    from chalicelib.domain.payment import CARD_NUMBER_REFUSED, contains_card_number
+
+    try:  # a body that is not UTF-8 is never valid, and could hide digits from the scan
+        text = strictjson.decode_utf8(raw)
+    except strictjson.StrictJsonError as error:
+        raise errors.InvalidInput(f"The request body is not valid JSON: {error}.") from None
+    try:
+        decoded = strictjson.loads(text) if text else None
+    except strictjson.StrictJsonError:
+        decoded = None  # refused by the parser once the caller is known to be allowed; the raw text is still scanned
+    if contains_card_number(text, decoded):
+        raise errors.InvalidInput(CARD_NUMBER_REFUSED)

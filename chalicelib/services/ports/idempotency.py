@@ -1,0 +1,16 @@
+"""The first response of a mutation sent with an Idempotency-Key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class IdempotencyRecords(Protocol):
+    def begin(self, scope: str, fingerprint: str, now: datetime) -> dict[str, Any] | None:
+        """None: run the request. A dict: the stored response. Raises InvalidInput (key reused for another request)
+        or Conflict (still in progress)."""
+
+    def complete(self, scope: str, response: dict[str, Any]) -> None: ...
+
+    def abandon(self, scope: str) -> None: ...

@@ -1,0 +1,27 @@
+"""The outbox after an email was queued, and the mail provider."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from chalicelib.domain.mail import OutgoingEmail, RenderedEmail
+
+
+class OutboxStore(Protocol):
+    def due_emails(self, now: datetime, limit: int) -> list[OutgoingEmail]: ...
+
+    def claim_email(self, email: OutgoingEmail, lease_until: datetime) -> OutgoingEmail | None: ...
+
+    def mark_sent(self, email: OutgoingEmail, provider_id: str, now: datetime) -> bool: ...
+
+    def mark_failed(self, email: OutgoingEmail, error: str, retry_at: datetime) -> None: ...
+
+
+class Mailer(Protocol):
+    def send(self, email: RenderedEmail) -> str:
+        """Returns the provider's message id; raises MailDeliveryFailed."""
+
+
+class EmailRenderer(Protocol):
+    def render(self, email: OutgoingEmail) -> RenderedEmail: ...
