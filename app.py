@@ -2,11 +2,13 @@
 
 from chalice import Chalice, Rate
 
+from chalicelib.api.assets import assets
 from chalicelib.api.pages import pages
 from chalicelib.api.portal import api
 
 app = Chalice(app_name="subscription-portal")
 app.register_blueprint(pages)
+app.register_blueprint(assets)
 app.register_blueprint(api)
 
 

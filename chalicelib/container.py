@@ -86,6 +86,12 @@ class Container:
         return FileAgreementCatalog()
 
     @cached_property
+    def sellers(self) -> Any:
+        from chalicelib.adapters.sellers import seller_catalog_from_env
+
+        return seller_catalog_from_env(self._env if self._env is not None else os.environ)
+
+    @cached_property
     def verifier(self) -> Any:
         from chalicelib.adapters.jwt_verifier import JwtVerifier
 

@@ -12,6 +12,7 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.adapters.rendering import format_date, messages, render_template
 from chalicelib.api.http import MAX_BODY_BYTES, PAGE_HEADERS, status_for
+from chalicelib.api.page_chrome import page_chrome
 from chalicelib.container import get_container
 from chalicelib.domain import errors
 from chalicelib.domain.models import Subscription, language_of
@@ -43,12 +44,23 @@ def _language_from_request() -> str:
 
 
 def _message_page(
-    title_key: str, text_key: str, status: int, language: str, portal_url: str | None = None, **values: Any
+    title_key: str,
+    text_key: str,
+    status: int,
+    language: str,
+    portal_url: str | None = None,
+    country: str | None = None,
+    **values: Any,
 ) -> Response:
     t = messages(language)["page"]
     return _page(
         render_template(
-            "pages/message.html", t=t, title=t[title_key], message=t[text_key].format(**values), portal_url=portal_url
+            "pages/message.html",
+            t=t,
+            title=t[title_key],
+            message=t[text_key].format(**values),
+            portal_url=portal_url,
+            **page_chrome(country),
         ),
         status,
     )
@@ -91,6 +103,7 @@ def _already_activated_page(subscription: Subscription) -> Response:
         200,
         language,
         get_container().settings.urls_for(subscription.country).portal,
+        country=subscription.country,
         product_name=subscription.product.name,
         activated_at_date=format_date(subscription.activated_at, language),
     )
@@ -113,6 +126,7 @@ def _agreement_page(token: str, notice_key: str | None = None, status: int = 200
             agreement=page.agreement,
             deadline=format_date(s.activation_deadline, language),
             notice=t[notice_key] if notice_key else None,
+            **page_chrome(s.country),
         ),
         status,
     )
@@ -186,6 +200,7 @@ def activation_page(token: str) -> Response:
         200,
         language,
         c.settings.urls_for(s.country).portal,
+        country=s.country,
         product_name=s.product.name,
         next_renewal_date=format_date(s.next_renewal_date, language),
     )
