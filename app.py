@@ -3,11 +3,13 @@
 from chalice import Chalice, Rate
 
 from chalicelib.api.activation_pages import pages
+from chalicelib.api.assets import assets
 from chalicelib.api.http import edge_middleware
 from chalicelib.api.subscription_routes import api
 
 app = Chalice(app_name="subscription-portal")
 app.register_blueprint(pages)
+app.register_blueprint(assets)
 app.register_blueprint(api)
 app.register_middleware(edge_middleware, "http")
 

@@ -39,6 +39,14 @@ class Settings(BaseModel):
     jwks_url: str
     country_claim: str = "country"
     link_secret_arn: str
+    vendor_logo_path: str | None = None  # see adapters/branding.py; None: the bundled neutral logo
+    privacy_url: str | None = None  # linked in the activation pages' footer
+    legal_notice_url: str | None = None
+
+    @field_validator("privacy_url", "legal_notice_url")
+    @classmethod
+    def _link(cls, value: str | None) -> str | None:
+        return None if value is None else SiteUrls._absolute_https_or_local(value)
 
     @field_validator("country_urls")
     @classmethod
@@ -74,6 +82,9 @@ class Settings(BaseModel):
             jwks_url=need("JWKS_URL"),
             country_claim=env.get("COUNTRY_CLAIM") or "country",
             link_secret_arn=need("LINK_SECRET_ARN"),
+            vendor_logo_path=env.get("VENDOR_LOGO_PATH") or None,
+            privacy_url=env.get("PRIVACY_URL") or None,
+            legal_notice_url=env.get("LEGAL_NOTICE_URL") or None,
         )
 
 

@@ -20,6 +20,7 @@ from chalicelib.services.ports.common import AgreementCatalog, Clock, LinkSecret
 if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb.table import Table
     from chalicelib.adapters.jwt_verifier import JwtVerifier
+    from chalicelib.domain.billing import SellerCatalog
     from chalicelib.services.access import SubscriptionAccess
     from chalicelib.services.activation import Activation
     from chalicelib.services.administration import Administration
@@ -136,6 +137,12 @@ class Container:
         from chalicelib.adapters.agreements import FileAgreementCatalog
 
         return FileAgreementCatalog()
+
+    @cached_property
+    def sellers(self) -> SellerCatalog:
+        from chalicelib.adapters.sellers import seller_catalog_from_env
+
+        return seller_catalog_from_env(self._env if self._env is not None else os.environ)
 
     @cached_property
     def verifier(self) -> JwtVerifier:

@@ -113,6 +113,19 @@ def test_admin_activates_in_a_real_browser(devstack: DevstackProcess, browser: A
     assert browser.find_element(By.ID, "agreement-title").text.strip()
     assert len(browser.find_element(By.ID, "agreement-text").text.strip()) > 100, "the agreement text is missing"
 
+    # The page looks like the vendor's: its logo really loads under the page's CSP, the UK seller signs the footer.
+    logo = browser.find_element(By.ID, "vendor-logo")
+    assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", logo), "no logo"
+    assert "Example Software UK Ltd" in browser.find_element(By.ID, "seller").text
+    # Printed, the page is the agreement: no form, and the whole text instead of a scrolling box.
+    box = browser.find_element(By.ID, "agreement-text")
+    fits = "return arguments[0].scrollHeight <= arguments[0].clientHeight + 1"
+    assert not browser.execute_script(fits, box), "on screen the agreement scrolls in its box"
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    assert not browser.find_element(By.ID, "activate").is_displayed()
+    assert browser.execute_script(fits, box), "printed, the whole agreement shows"
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+
     browser.find_element(By.ID, "accept").click()
     button = browser.find_element(By.ID, "activate")
     assert button.text == "Activate subscription"

@@ -84,6 +84,8 @@ class EmailRenderer:
             "paragraphs": [p.format_map(values) for p in strings["paragraphs"]],
             "action_label": strings["action"],
             "action_url": values["action_url"],
+            "action_text": strings["action_text"].format_map(values),  # the text part's link: it has no button
+            "button_fallback": catalog["button_fallback"].format_map(values),
             "footer": catalog["footer"].format_map(values),
         }
         return RenderedEmail(

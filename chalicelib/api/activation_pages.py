@@ -12,6 +12,7 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.adapters.rendering import format_date, messages, render_template
 from chalicelib.api.http import MAX_BODY_BYTES, PAGE_HEADERS, check_origin, raw_body, status_for
+from chalicelib.api.page_chrome import page_chrome
 from chalicelib.container import get_container
 from chalicelib.domain import errors
 from chalicelib.domain.models import Subscription, language_of
@@ -38,12 +39,23 @@ def _language_from_request() -> str:
 
 
 def _message_page(
-    title_key: str, text_key: str, status: int, language: str, portal_url: str | None = None, **values: Any
+    title_key: str,
+    text_key: str,
+    status: int,
+    language: str,
+    portal_url: str | None = None,
+    country: str | None = None,
+    **values: Any,
 ) -> Response:
     t = messages(language)["page"]
     return _page(
         render_template(
-            "pages/message.html", t=t, title=t[title_key], message=t[text_key].format(**values), portal_url=portal_url
+            "pages/message.html",
+            t=t,
+            title=t[title_key],
+            message=t[text_key].format(**values),
+            portal_url=portal_url,
+            **page_chrome(country),
         ),
         status,
     )
@@ -82,7 +94,7 @@ def _subscription_page(kind: str, subscription: Subscription, date_name: str, da
     language = subscription.language
     portal = get_container().settings.urls_for(subscription.country).portal
     values = {"product_name": subscription.product.name, date_name: format_date(day, language)}
-    return _message_page(f"{kind}_title", f"{kind}_text", 200, language, portal, **values)
+    return _message_page(f"{kind}_title", f"{kind}_text", 200, language, portal, country=subscription.country, **values)
 
 
 def _already_activated_page(subscription: Subscription) -> Response:
@@ -105,6 +117,7 @@ def _agreement_page(page: AgreementPage, notice_key: str | None = None, status: 
             agreement=page.agreement,
             deadline=format_date(s.activation_deadline, language),
             notice=t[notice_key] if notice_key else None,
+            **page_chrome(s.country),
         ),
         status,
     )
