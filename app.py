@@ -4,6 +4,7 @@ from chalice import Chalice, Rate
 
 from chalicelib.api.activation_pages import pages
 from chalicelib.api.assets import assets
+from chalicelib.api.contract_routes import contract
 from chalicelib.api.http import edge_middleware
 from chalicelib.api.subscription_routes import api
 
@@ -11,6 +12,7 @@ app = Chalice(app_name="subscription-portal")
 app.register_blueprint(pages)
 app.register_blueprint(assets)
 app.register_blueprint(api)
+app.register_blueprint(contract)
 app.register_middleware(edge_middleware, "http")
 
 

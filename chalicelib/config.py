@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from chalicelib.domain.capabilities import CatalogueProduct, ProductCatalogue
+
 
 class SiteUrls(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
@@ -42,6 +44,7 @@ class Settings(BaseModel):
     vendor_logo_path: str | None = None  # see adapters/branding.py; None: the bundled neutral logo
     privacy_url: str | None = None  # linked in the activation pages' footer
     legal_notice_url: str | None = None
+    products: dict[str, CatalogueProduct] = {}  # PRODUCT_CATALOGUE; a product missing from it is self-service
 
     @field_validator("privacy_url", "legal_notice_url")
     @classmethod
@@ -57,6 +60,9 @@ class Settings(BaseModel):
 
     def urls_for(self, country: str) -> SiteUrls:
         return self.country_urls.get(country, self.country_urls["default"])
+
+    def product_catalogue(self) -> ProductCatalogue:
+        return ProductCatalogue(self.products)
 
     def activation_origins(self) -> frozenset[str]:
         return frozenset(_origin(u.activation) for u in self.country_urls.values())
@@ -85,6 +91,7 @@ class Settings(BaseModel):
             vendor_logo_path=env.get("VENDOR_LOGO_PATH") or None,
             privacy_url=env.get("PRIVACY_URL") or None,
             legal_notice_url=env.get("LEGAL_NOTICE_URL") or None,
+            products=json.loads(env.get("PRODUCT_CATALOGUE") or "{}"),
         )
 
 

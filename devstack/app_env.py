@@ -11,6 +11,11 @@ EXAMPLE_SITES = {
     "FR": {"activation": "https://abonnements.example.fr", "portal": "https://portail.example.fr"},
 }
 EXAMPLE_PORTAL_ORIGIN = "https://portal.example.com"
+# DESIGN 5.2: the local catalogue, one self-service product and one whose users the vendor manages.
+EXAMPLE_PRODUCTS = {
+    "PROFIS-ENG": {"name": "PROFIS Engineering Suite", "users": "portal"},
+    "FLEET-SERVICE": {"name": "Fleet management service", "users": "vendor"},
+}
 
 
 def app_env(
@@ -40,5 +45,6 @@ def app_env(
         "JWKS_URL": jwks_url,
         "COUNTRY_CLAIM": country_claim,
         "LINK_SECRET_ARN": link_secret_arn,
+        "PRODUCT_CATALOGUE": json.dumps(EXAMPLE_PRODUCTS),
         **extra,
     }

@@ -284,6 +284,7 @@ def _api_requests(active: str, token: str, to_activate: str) -> list[tuple[Any, 
     sub = f"/subscriptions/{active}"
     return [
         ("GET", "/health", None, None, 200, {}),
+        ("GET", "/openapi.json", None, None, 200, {}),
         ("GET", "/subscriptions", None, ADMIN, 200, {}),
         ("GET", sub, None, ADMIN, 200, {}),
         ("PATCH", sub, {"po_number": "PO-9"}, ADMIN, 200, {}),

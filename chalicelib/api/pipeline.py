@@ -11,7 +11,8 @@ and every request to it goes through the same steps, in this order:
   3. The bearer token is verified, once; the caller is passed on.
   4. The subscription id in the path is checked (a malformed id is the same 404 as an invisible one).
   5. Mutations with Idempotency-Key: a retry returns the first response; nothing runs again.
-  6. Authorization (`role`, `active`) reads the subscription once; the view gets it as `call.subject`.
+  6. Authorization (`role`, `active`, or `capability`: the same function as the subscription JSON's `capabilities`)
+     reads the subscription once; the view gets it as `call.subject`.
   7. Only then the body is parsed into its command (403/404/409 before 400).
   8. The view calls one use case; domain errors become status codes through the one table in `http.py`.
 """
@@ -44,6 +45,7 @@ from chalicelib.api.http import (
 )
 from chalicelib.container import Container, get_container
 from chalicelib.domain import errors
+from chalicelib.domain.capabilities import Capability, enforce
 from chalicelib.domain.models import Role
 from chalicelib.services.access import MAX_PAGE, Authorized
 from chalicelib.services.identity import Caller, RequestContext
@@ -64,6 +66,7 @@ class BodySpec(Generic[Command]):
 
     parse: Callable[[dict[str, Any]], Command]
     screen: Callable[[bytes], None] | None = None
+    schema: Any = None  # the pydantic model (or union of models) the OpenAPI document shows for this body
 
 
 def command(model: type[BaseModel], hint: str = "") -> BodySpec[Any]:
@@ -79,7 +82,7 @@ def command(model: type[BaseModel], hint: str = "") -> BodySpec[Any]:
             )
             raise errors.InvalidInput(f"{hint}: {problems}" if hint else f"{problems}.") from None
 
-    return BodySpec(parse)
+    return BodySpec(parse, schema=model)
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,30 @@ View = Callable[[Call[Any]], Response | dict[str, Any]]
 ANY_ROLE = object()
 
 
+@dataclass(frozen=True)
+class RouteDoc:
+    """A portal route as declared: what `openapi.py` turns into the document (the errors are derived from it)."""
+
+    path: str
+    method: str
+    name: str
+    summary: str
+    body: BodySpec[Any] | None
+    role: Role | object | None
+    active: bool
+    mutation: bool
+    capability: Capability | None
+    response: Any
+    status: int
+    paginated: bool
+    if_match: bool
+    etag: bool
+    more_errors: Mapping[int, str]
+
+
+ROUTES: list[RouteDoc] = []  # every portal_route, in declaration order (blueprints register at import)
+
+
 def portal_route(
     blueprint: Blueprint,
     path: str,
@@ -136,11 +163,33 @@ def portal_route(
     role: Role | object | None = None,
     active: bool = False,
     mutation: bool = False,
+    capability: Capability | None = None,
+    response: Any = None,
+    status: int = 200,
+    paginated: bool = False,
+    if_match: bool = False,
+    etag: bool = False,
+    more_errors: Mapping[int, str] | None = None,
 ) -> Callable[[View], View]:
     """`role`: ANY_ROLE (seen with any role), Role.ADMIN, or None (no subscription in the path). `active`: only an
-    active subscription (409 otherwise)."""
+    active subscription (409 otherwise). `capability`: the caller needs it now (`domain/capabilities.py`: 403 for a
+    seat holder, 409 in the wrong status or for a vendor-managed product); it implies the admin role.
+
+    For the OpenAPI document: `response` (the success body's model, None for no body), `status`, `paginated`
+    (`limit`/`cursor`), `if_match`, `etag` (the answer carries the subscription's ETag) and `more_errors`: statuses the
+    declaration does not imply, with what they mean. The view's docstring is the operation's summary."""
+    if capability is not None:
+        role = Role.ADMIN
 
     def decorate(view: View) -> View:
+        summary = (view.__doc__ or view.__name__.replace("_", " ")).strip()
+        for method in methods:
+            ROUTES.append(
+                RouteDoc(path, method, view.__name__ if len(methods) == 1 else f"{view.__name__}_{method.lower()}",
+                         summary, body, role, active, mutation, capability, response, status, paginated, if_match,
+                         etag, more_errors or {})
+            )
+
         def handler(**uri: str) -> Response:
             request = blueprint.current_request
             try:
@@ -161,7 +210,10 @@ def portal_route(
 
             def steps() -> Response | dict[str, Any]:
                 subject = None
-                if role is not None and subscription_id is not None:
+                if capability is not None and subscription_id is not None:
+                    subject = container.access.authorize(caller, subscription_id, role=None, active=False)
+                    enforce(capability, subject.role, subject.subscription, container.settings.product_catalogue())
+                elif role is not None and subscription_id is not None:
                     wanted = role if isinstance(role, Role) else None
                     subject = container.access.authorize(caller, subscription_id, role=wanted, active=active)
                 parsed = body.parse(parse_json_body(raw_body(request))) if body is not None else None

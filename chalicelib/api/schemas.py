@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
 from chalicelib.domain.models import Person, Role, Subscription, utc_iso
 from chalicelib.domain.validators import clean_text, validate_email, validate_po_number
@@ -43,7 +43,21 @@ class AgreementStateOut(_Out):
     accepted_by: str | None
 
 
+class CapabilitiesOut(_Out):
+    """What the caller may do on this subscription now (DESIGN 5.2); the routes enforce the same answers."""
+
+    activate: bool
+    manage_users: bool
+    transfer_admin: bool
+    edit_po_number: bool
+    change_payment_method: bool
+    cancel: bool
+    view_invoices: bool
+
+
 class SubscriptionUserOut(_Out):
+    """The view of a seat holder (`role` "user"); the admin's view adds the order, seats, payment and agreement."""
+
     id: str
     status: str
     role: Literal["admin", "user"]
@@ -52,6 +66,7 @@ class SubscriptionUserOut(_Out):
     customer: CustomerOut
     admin: PersonOut
     next_renewal_date: str | None
+    capabilities: CapabilitiesOut
 
 
 class SubscriptionAdminOut(SubscriptionUserOut):
@@ -68,7 +83,9 @@ class SubscriptionAdminOut(SubscriptionUserOut):
     version: int
 
 
-def subscription_out(subscription: Subscription, role: Role, current_agreement: str | None = None) -> dict[str, object]:
+def subscription_out(
+    subscription: Subscription, role: Role, capabilities: dict[str, bool], current_agreement: str | None = None
+) -> dict[str, object]:
     """`current_agreement`: for a pending subscription, the version the admin must accept now (it may be newer than
     the one current when the order arrived)."""
     s = subscription
@@ -81,6 +98,7 @@ def subscription_out(subscription: Subscription, role: Role, current_agreement: 
         "customer": CustomerOut(id=s.customer.id, name=s.customer.name),
         "admin": PersonOut(email=s.admin.email, name=s.admin.name),
         "next_renewal_date": s.next_renewal_date.isoformat() if s.next_renewal_date else None,
+        "capabilities": CapabilitiesOut(**capabilities),
     }
     if role is Role.USER:
         return SubscriptionUserOut(**base).model_dump(mode="json")  # type: ignore[arg-type]
@@ -140,3 +158,116 @@ class PoNumberIn(BaseModel):
     @classmethod
     def _po(cls, value: str | None) -> str | None:
         return validate_po_number(value.strip() if value else None) or None
+
+
+class InvoicePaymentIn(BaseModel):
+    """PUT /subscriptions/{id}/payment-method: pay by invoice. Documents the body `parse_payment_method` reads (the
+    route screens the raw bytes for card numbers before anything parses them)."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+    type: Literal["invoice"]
+
+
+class CardPaymentIn(BaseModel):
+    """A card the payment provider tokenized: never a card number or a CVV."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+    type: Literal["card"]
+    token: str = Field(pattern=r"^[A-Za-z0-9_:.\-]{4,255}$", description="the payment provider's token")
+    brand: str
+    last4: str = Field(pattern=r"^[0-9]{4}$")
+    exp_month: int = Field(ge=1, le=12)
+    exp_year: int = Field(ge=2000, le=2100)
+
+
+# -- response bodies (the document's schemas; the views build their answers through them) ---------------------------
+class HintsOut(_Out):
+    other_countries: list[str]
+
+
+class SubscriptionListOut(_Out):
+    items: list[SubscriptionAdminOut | SubscriptionUserOut]
+    next_cursor: str | None
+    hints: HintsOut
+
+
+class ActivationEmailOut(_Out):
+    message: str
+    activation_deadline: str
+
+
+class SeatOut(_Out):
+    email: str
+    name: str
+    assigned_at: str
+
+
+class SeatCountOut(_Out):
+    quantity: int
+    used: int
+
+
+class SeatListOut(_Out):
+    items: list[SeatOut]
+    seats: SeatCountOut
+    next_cursor: str | None
+
+
+class CandidateOut(_Out):
+    email: str
+    name: str
+    sources: list[Literal["seat_holder", "customer_contact"]]
+
+
+class CandidateListOut(_Out):
+    items: list[CandidateOut]
+    next_cursor: str | None
+
+
+class AdminTransferOut(_Out):
+    id: str
+    admin: PersonOut
+    message: str
+
+
+class AgreementOut(_Out):
+    version: str
+    title: str
+    text: str
+    accepted_at: str | None
+    accepted_by: str | None
+
+
+class HistoryEventOut(_Out):
+    at: str
+    actor: str
+    action: str
+    details: dict[str, Any]
+
+
+class HistoryOut(_Out):
+    items: list[HistoryEventOut]
+    next_cursor: str | None
+
+
+class EntitlementOut(_Out):
+    subscription_id: str
+    product: ProductOut
+    customer: CustomerOut
+    valid_until: str | None
+
+
+class EntitlementListOut(_Out):
+    items: list[EntitlementOut]
+    next_cursor: str | None
+
+
+class HealthOut(_Out):
+    status: Literal["ok"]
+
+
+class ErrorOut(_Out):
+    """Every error answer (DESIGN 5): a code and a message a person can act on."""
+
+    Code: str
+    Message: str

@@ -11,8 +11,27 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.api.http import json_view
 from chalicelib.api.pipeline import ANY_ROLE, BodySpec, Call, command, portal_route, refuse_card_numbers
-from chalicelib.api.schemas import ActivationIn, PersonIn, PoNumberIn, subscription_out
+from chalicelib.api.schemas import (
+    ActivationEmailOut,
+    ActivationIn,
+    AdminTransferOut,
+    AgreementOut,
+    CandidateListOut,
+    CardPaymentIn,
+    EntitlementListOut,
+    HistoryOut,
+    InvoicePaymentIn,
+    PersonIn,
+    PoNumberIn,
+    SeatListOut,
+    SeatOut,
+    SubscriptionAdminOut,
+    SubscriptionListOut,
+    SubscriptionUserOut,
+    subscription_out,
+)
 from chalicelib.container import Container
+from chalicelib.domain.capabilities import capabilities
 from chalicelib.domain.models import Role, Subscription, SubscriptionStatus, utc_iso
 
 api = Blueprint(__name__)
@@ -24,14 +43,19 @@ PERSON_BODY = command(PersonIn)
 PO_NUMBER_BODY = command(PoNumberIn)
 # The card screen refuses the raw body before it is fingerprinted or stored; the fields are checked by the use case,
 # which judges a card's expiry against its clock.
-PAYMENT_METHOD_BODY: BodySpec[dict[str, Any]] = BodySpec(parse=lambda body: body, screen=refuse_card_numbers)
+PAYMENT_METHOD_BODY: BodySpec[dict[str, Any]] = BodySpec(
+    parse=lambda body: body, screen=refuse_card_numbers, schema=InvoicePaymentIn | CardPaymentIn
+)
+SUBSCRIPTION = SubscriptionAdminOut | SubscriptionUserOut
+ADMIN_SUBSCRIPTION = SubscriptionAdminOut
 
 
 def _out(c: Container, subscription: Subscription, role: Role) -> dict[str, object]:
     current = None
     if subscription.status is SubscriptionStatus.PENDING_ACTIVATION:
         current = c.agreements.current(subscription.country, subscription.language).version
-    return subscription_out(subscription, role, current)
+    allowed = capabilities(role, subscription, c.settings.product_catalogue())
+    return subscription_out(subscription, role, allowed, current)
 
 
 def _with_etag(c: Container, subscription: Subscription, role: Role = Role.ADMIN) -> Response:
@@ -44,8 +68,9 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@portal_route(api, "/subscriptions", ["GET"])
+@portal_route(api, "/subscriptions", ["GET"], response=SubscriptionListOut, paginated=True)
 def list_subscriptions(call: Call[None]) -> dict[str, Any]:
+    """The caller's subscriptions in the caller's country; `hints.other_countries` when there are none."""
     result = call.container.access.list_subscriptions(call.caller, limit=call.limit, cursor=call.cursor)
     return {
         "items": [_out(call.container, v.subscription, v.role) for v in result.items],
@@ -54,15 +79,25 @@ def list_subscriptions(call: Call[None]) -> dict[str, Any]:
     }
 
 
-@portal_route(api, "/subscriptions/{subscription_id}", ["GET"], role=ANY_ROLE)
+@portal_route(api, "/subscriptions/{subscription_id}", ["GET"], role=ANY_ROLE, response=SUBSCRIPTION, etag=True)
 def get_subscription(call: Call[None]) -> Response:
+    """One subscription: the admin's view or a seat holder's reduced view; `ETag` is its version."""
     return _with_etag(call.container, call.subject.subscription, call.subject.role)
 
 
 @portal_route(
-    api, "/subscriptions/{subscription_id}/activation", ["POST"], body=ACTIVATION_BODY, role=Role.ADMIN, mutation=True
+    api,
+    "/subscriptions/{subscription_id}/activation",
+    ["POST"],
+    body=ACTIVATION_BODY,
+    capability="activate",
+    mutation=True,
+    response=ADMIN_SUBSCRIPTION,
+    etag=True,
+    more_errors={410: "The 90-day activation period ended while the request ran; a new order is needed."},
 )
 def activate(call: Call[ActivationIn]) -> Response:
+    """Activate a pending subscription by accepting the agreement version shown with it."""
     outcome = call.container.activation.activate_in_portal(
         call.subject,
         accepted=call.body.accept_agreement,
@@ -72,21 +107,37 @@ def activate(call: Call[ActivationIn]) -> Response:
     return _with_etag(call.container, outcome.subscription)
 
 
-@portal_route(api, "/subscriptions/{subscription_id}/activation-email", ["POST"], role=Role.ADMIN, mutation=True)
+@portal_route(
+    api,
+    "/subscriptions/{subscription_id}/activation-email",
+    ["POST"],
+    capability="activate",
+    mutation=True,
+    response=ActivationEmailOut,
+    status=202,
+)
 def resend_activation_email(call: Call[None]) -> Response:
+    """Send the activation email again: a new link; earlier links stop working."""
     subscription = call.container.activation.resend_activation_email(call.subject)
-    return Response(
-        body={
-            "message": f"A new activation email was sent to {subscription.admin.email}; earlier links no longer work.",
-            "activation_deadline": utc_iso(subscription.activation_deadline),
-        },
-        status_code=202,
+    out = ActivationEmailOut(
+        message=f"A new activation email was sent to {subscription.admin.email}; earlier links no longer work.",
+        activation_deadline=utc_iso(subscription.activation_deadline),
     )
+    return Response(body=out.model_dump(mode="json"), status_code=202)
 
 
 # -- administration (active subscriptions, admin only) ---------------------------------------------------------------
-@portal_route(api, "/subscriptions/{subscription_id}/users", ["GET"], role=Role.ADMIN, active=True)
+@portal_route(
+    api,
+    "/subscriptions/{subscription_id}/users",
+    ["GET"],
+    role=Role.ADMIN,
+    active=True,
+    response=SeatListOut,
+    paginated=True,
+)
 def list_users(call: Call[None]) -> dict[str, Any]:
+    """The seat holders and the seat count (read-only for a product whose users the vendor manages)."""
     result = call.container.administration.list_seats(call.subject, call.limit, call.cursor)
     return {
         "items": [{"email": s.email, "name": s.name, "assigned_at": utc_iso(s.assigned_at)} for s in result.seats],
@@ -100,27 +151,44 @@ def list_users(call: Call[None]) -> dict[str, Any]:
     "/subscriptions/{subscription_id}/users",
     ["POST"],
     body=PERSON_BODY,
-    role=Role.ADMIN,
-    active=True,
+    capability="manage_users",
     mutation=True,
+    response=SeatOut,
+    status=201,
 )
 def assign_user(call: Call[PersonIn]) -> Response:
+    """Give a person a seat (409 when every seat is taken, the person already has one, or the vendor manages the
+    product's users)."""
     seat = call.container.administration.assign_seat(call.subject, call.body.person())
-    return Response(
-        body={"email": seat.email, "name": seat.name, "assigned_at": utc_iso(seat.assigned_at)}, status_code=201
-    )
+    out = SeatOut(email=seat.email, name=seat.name, assigned_at=utc_iso(seat.assigned_at))
+    return Response(body=out.model_dump(mode="json"), status_code=201)
 
 
 @portal_route(
-    api, "/subscriptions/{subscription_id}/users/{email}", ["DELETE"], role=Role.ADMIN, active=True, mutation=True
+    api,
+    "/subscriptions/{subscription_id}/users/{email}",
+    ["DELETE"],
+    capability="manage_users",
+    mutation=True,
+    status=204,
 )
 def remove_user(call: Call[None]) -> Response:
+    """Take a person's seat away (404 when the person holds none)."""
     call.container.administration.remove_seat(call.subject, unquote((call.request.uri_params or {})["email"]))
     return Response(body="", status_code=204)
 
 
-@portal_route(api, "/subscriptions/{subscription_id}/admin-candidates", ["GET"], role=Role.ADMIN, active=True)
+@portal_route(
+    api,
+    "/subscriptions/{subscription_id}/admin-candidates",
+    ["GET"],
+    role=Role.ADMIN,
+    active=True,
+    response=CandidateListOut,
+    paginated=True,
+)
 def admin_candidates(call: Call[None]) -> dict[str, Any]:
+    """The people the admin can hand over to: seat holders, then the customer's earlier contacts."""
     items, next_cursor = call.container.administration.admin_candidates(call.subject, call.limit, call.cursor)
     return {"items": items, "next_cursor": next_cursor}
 
@@ -130,17 +198,20 @@ def admin_candidates(call: Call[None]) -> dict[str, Any]:
     "/subscriptions/{subscription_id}/admin-transfer",
     ["POST"],
     body=PERSON_BODY,
-    role=Role.ADMIN,
-    active=True,
+    capability="transfer_admin",
     mutation=True,
+    response=AdminTransferOut,
 )
 def transfer_admin(call: Call[PersonIn]) -> dict[str, Any]:
+    """Make someone else the administrator, now; both are told by email."""
     after = call.container.administration.transfer_admin(call.subject, call.body.person())
-    return {
-        "id": after.id,
-        "admin": {"email": after.admin.email, "name": after.admin.name},
-        "message": f"{after.admin.email} is now the administrator and was told by email.",
-    }
+    return AdminTransferOut.model_validate(
+        {
+            "id": after.id,
+            "admin": {"email": after.admin.email, "name": after.admin.name},
+            "message": f"{after.admin.email} is now the administrator and was told by email.",
+        }
+    ).model_dump(mode="json")
 
 
 @portal_route(
@@ -148,11 +219,14 @@ def transfer_admin(call: Call[PersonIn]) -> dict[str, Any]:
     "/subscriptions/{subscription_id}",
     ["PATCH"],
     body=PO_NUMBER_BODY,
-    role=Role.ADMIN,
-    active=True,
+    capability="edit_po_number",
     mutation=True,
+    response=ADMIN_SUBSCRIPTION,
+    if_match=True,
+    etag=True,
 )
 def patch_subscription(call: Call[PoNumberIn]) -> Response:
+    """Change or remove the PO number; with `If-Match`, only if the subscription is still at that version."""
     after = call.container.administration.edit_po_number(
         call.subject, call.body.po_number, call.request.headers.get("if-match")
     )
@@ -164,42 +238,56 @@ def patch_subscription(call: Call[PoNumberIn]) -> Response:
     "/subscriptions/{subscription_id}/payment-method",
     ["PUT"],
     body=PAYMENT_METHOD_BODY,
-    role=Role.ADMIN,
-    active=True,
+    capability="change_payment_method",
     mutation=True,
+    response=ADMIN_SUBSCRIPTION,
+    etag=True,
 )
 def put_payment_method(call: Call[dict[str, Any]]) -> Response:
+    """Pay by invoice, or by a card the payment provider tokenized (a card number anywhere in the body: 400)."""
     after = call.container.administration.change_payment_method(call.subject, call.body)
     return _with_etag(call.container, after)
 
 
-@portal_route(api, "/subscriptions/{subscription_id}/agreement", ["GET"], role=Role.ADMIN)
+@portal_route(api, "/subscriptions/{subscription_id}/agreement", ["GET"], role=Role.ADMIN, response=AgreementOut)
 def get_agreement(call: Call[None]) -> dict[str, Any]:
+    """The agreement accepted, or for a pending subscription the one to accept."""
     view = call.container.administration.agreement_of(call.subject)
-    return {
-        "version": view.agreement.version,
-        "title": view.agreement.title,
-        "text": view.agreement.text,
-        "accepted_at": view.accepted_at,
-        "accepted_by": view.accepted_by,
-    }
+    return AgreementOut(
+        version=view.agreement.version,
+        title=view.agreement.title,
+        text=view.agreement.text,
+        accepted_at=view.accepted_at,
+        accepted_by=view.accepted_by,
+    ).model_dump(mode="json")
 
 
 @portal_route(
     api,
     "/subscriptions/{subscription_id}/cancellation",
     ["POST", "DELETE"],
-    role=Role.ADMIN,
-    active=True,
+    capability="cancel",
     mutation=True,
+    response=ADMIN_SUBSCRIPTION,
+    etag=True,
 )
 def cancellation(call: Call[None]) -> Response:
+    """POST: end the subscription at its next renewal date; DELETE: withdraw that."""
     after, _ = call.container.administration.set_cancellation(call.subject, cancel=call.request.method == "POST")
     return _with_etag(call.container, after)
 
 
-@portal_route(api, "/subscriptions/{subscription_id}/history", ["GET"], role=Role.ADMIN, active=True)
+@portal_route(
+    api,
+    "/subscriptions/{subscription_id}/history",
+    ["GET"],
+    role=Role.ADMIN,
+    active=True,
+    response=HistoryOut,
+    paginated=True,
+)
 def history(call: Call[None]) -> dict[str, Any]:
+    """What happened to the subscription, newest first."""
     events, next_cursor = call.container.administration.history(call.subject, call.limit, call.cursor)
     return {
         "items": [{"at": utc_iso(e.at), "actor": e.actor, "action": e.action, "details": e.details} for e in events],
@@ -207,8 +295,9 @@ def history(call: Call[None]) -> dict[str, Any]:
     }
 
 
-@portal_route(api, "/me/entitlements", ["GET"])
+@portal_route(api, "/me/entitlements", ["GET"], response=EntitlementListOut, paginated=True)
 def my_entitlements(call: Call[None]) -> dict[str, Any]:
+    """The products the caller may use now: active subscriptions where the caller holds a seat."""
     usable, next_cursor = call.container.access.entitlements(call.caller, call.limit, call.cursor)
     return {
         "items": [

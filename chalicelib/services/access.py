@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.domain.capabilities import ADMIN_ONLY, NOT_ACTIVE
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound
 from chalicelib.domain.models import Role, Subscription, SubscriptionStatus
 from chalicelib.services.identity import Caller
@@ -12,8 +13,6 @@ from chalicelib.services.ports.common import Clock
 from chalicelib.services.ports.subscriptions import SubscriptionReader
 
 NOT_VISIBLE = "No subscription with this id is visible to you. Check that you signed in on your country's web site."
-ADMIN_ONLY = "Only the subscription's administrator may do this."
-NOT_ACTIVE = "Only an active subscription can be managed. Activate it first by accepting the agreement."
 MAX_PAGE = 50  # a page's subscriptions and the caller's roles on them fit one BatchGetItem (100 keys)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from chalicelib import strictjson
 from chalicelib.domain.access import AuditEvent, Seat
 from chalicelib.domain.agreements import AgreementText
+from chalicelib.domain.capabilities import NOT_ACTIVE
 from chalicelib.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, WriteConflict
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import (
@@ -24,7 +25,7 @@ from chalicelib.domain.models import (
 )
 from chalicelib.domain.payment import parse_payment_method
 from chalicelib.services import emails
-from chalicelib.services.access import NOT_ACTIVE, NOT_VISIBLE, Authorized
+from chalicelib.services.access import NOT_VISIBLE, Authorized
 from chalicelib.services.identity import Caller
 from chalicelib.services.outbox import Delivery
 from chalicelib.services.ports.administration import AdministrationStore
