@@ -59,6 +59,7 @@ typecheck: $(STAMP)
 # Generated documents (committed; a test fails when they drift from the code).
 docs: $(STACK_STAMP)
 	$(BIN)/python -m chalicelib.domain.order_schema docs/order-message.schema.json
+	$(BIN)/python -m chalicelib.api.openapi docs/openapi.json
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
