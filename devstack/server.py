@@ -134,6 +134,13 @@ def _gateway_handler_class() -> Any:
             self.local_gateway = api_gateway_class()(app_object, config)
             local.BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
+        def __getattr__(self, name: str) -> Any:
+            """Any other method (TRACE, PROPFIND, ...) goes to the gateway too, which answers it like API Gateway
+            (the API's JSON 404), where http.server would answer its own HTML 501."""
+            if name.startswith("do_") and name[3:].isalpha():
+                return self._generic_handle
+            raise AttributeError(name)
+
         def log_request(self, code: Any = "-", size: Any = "-") -> None:
             """The access log line without the query string or an activation token (http.server logs both)."""
             # A request line http.server refused leaves no command or path: the status alone is logged.

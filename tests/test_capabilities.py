@@ -87,7 +87,8 @@ def test_a_vendor_managed_product_lists_its_users_but_refuses_seat_changes_sayin
     subscription_id, _ = _subscription(stack, "vendor_managed")
     users = call(client, stack, "GET", f"/subscriptions/{subscription_id}/users")
     assert users.status_code == 200 and json.loads(users.body)["seats"] == {"quantity": 5, "used": 0}
-    added = call(client, stack, "POST", f"/subscriptions/{subscription_id}/users", {"email": "a@example.fr", "name": "A"})
+    person = {"email": "a@example.fr", "name": "A"}
+    added = call(client, stack, "POST", f"/subscriptions/{subscription_id}/users", person)
     removed = call(client, stack, "DELETE", f"/subscriptions/{subscription_id}/users/{quote(SEAT)}")
     for refused in (added, removed):
         assert refused.status_code == 409
@@ -102,12 +103,14 @@ def test_a_product_missing_from_the_catalogue_is_self_service(client, stack):
     activate(stack, subscription_id)
     detail = json.loads(call(client, stack, "GET", f"/subscriptions/{subscription_id}").body)
     assert detail["capabilities"]["manage_users"] is True
-    added = call(client, stack, "POST", f"/subscriptions/{subscription_id}/users", {"email": "a@example.fr", "name": "A"})
+    person = {"email": "a@example.fr", "name": "A"}
+    added = call(client, stack, "POST", f"/subscriptions/{subscription_id}/users", person)
     assert added.status_code == 201
 
 
 def test_an_ended_subscription_keeps_only_its_invoices(stack, active):
-    ended = stack.container.subscriptions.get_subscription(active).model_copy(update={"status": SubscriptionStatus.ENDED})
+    current = stack.container.subscriptions.get_subscription(active)
+    ended = current.model_copy(update={"status": SubscriptionStatus.ENDED})
     catalogue = ProductCatalogue({"PROFIS-ENG": CatalogueProduct(name="PROFIS Engineering Suite")})
     assert {k for k, v in capabilities(Role.ADMIN, ended, catalogue).items() if v} == {"view_invoices"}
     assert not any(capabilities(Role.USER, ended, catalogue).values())

@@ -531,3 +531,11 @@ def test_the_local_stack_never_oversells_under_parallel_requests(devstack: Devst
     assert statuses == [201] * 3 + [409] * 17
     users = devstack.get(f"/subscriptions/{subscription_id}/users", headers=auth).json()
     assert users["seats"] == {"quantity": 3, "used": 3} and len(users["items"]) == 3
+
+
+def test_a_method_no_route_takes_is_the_apis_json_error_not_an_html_501(devstack: DevstackProcess) -> None:
+    """Found by schemathesis (unexpected methods): http.server answered TRACE with its own HTML 501."""
+    for method in ("TRACE", "PROPFIND"):
+        answer = http(method, f"{devstack.url}/subscriptions")
+        assert answer.status == 405, answer.text
+        assert answer.headers["Content-Type"] == "application/json" and set(answer.json()) == {"Code", "Message"}
