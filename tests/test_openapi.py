@@ -4,6 +4,7 @@ drift, served at GET /openapi.json; and the authorization matrix every operation
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -152,3 +153,11 @@ def test_authorization_matrix(client, stack, active, path, method, operation):
         if who in ("stranger", "same email other country") and "{subscription_id}" in path:
             absent = client.http.request(method.upper(), unknown, body=data, headers=headers)
             assert (absent.status_code, absent.body) == (response.status_code, response.body), who  # no leak
+
+
+def test_the_readme_points_at_the_contract_in_the_repository_and_its_links_resolve():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "../shared" not in readme and "(docs/README.md)" in readme
+    index = (ROOT / "docs" / "README.md").read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)#]+)\)", index):
+        assert (ROOT / "docs" / target).is_file(), target
