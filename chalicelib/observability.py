@@ -94,7 +94,8 @@ def _invocation_keys(event: Any) -> dict[str, str | None]:
     keys: dict[str, str | None] = {"function_request_id": getattr(context, "aws_request_id", None)}
     request_context = getattr(event, "context", None)
     if hasattr(event, "method") and isinstance(request_context, dict):  # an API request
-        keys["correlation_id"] = request_context.get("requestId")
+        # API Gateway's request id (the x-amzn-RequestId the caller sees); the local stack has only Lambda's
+        keys["correlation_id"] = request_context.get("requestId") or keys["function_request_id"]
         keys["subscription_id"] = (getattr(event, "uri_params", None) or {}).get("subscription_id")
     else:  # SNS message id, schedule event id; each SQS record sets its own in the handler
         keys["correlation_id"] = getattr(event, "message_id", None) or getattr(event, "event_id", None)

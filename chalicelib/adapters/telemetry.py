@@ -17,6 +17,7 @@ from chalicelib import metrics
 
 Unit = str
 _Dimensions = tuple[tuple[str, str], ...]
+MAX_PENDING = 1000  # values held before a flush is forced (a caller that never flushes, e.g. the local stack's jobs)
 
 
 def _stdout_line(line: str) -> None:
@@ -41,6 +42,9 @@ class EmfTelemetry:
         key = tuple(sorted(dimensions.items()))
         with self._lock:
             self._pending.setdefault(key, []).append((metric, unit, float(value)))
+            held = sum(len(values) for values in self._pending.values())
+        if held >= MAX_PENDING:
+            self.flush()
 
     def flush(self) -> None:
         """Writes what was recorded since the last flush; never raises (metrics must not fail the invocation)."""
