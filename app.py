@@ -41,4 +41,4 @@ def deliver_outbox(event):  # type: ignore[no-untyped-def]
 def record_mail_event(event):  # type: ignore[no-untyped-def]
     from chalicelib import jobs
 
-    return jobs.record_mail_notice(event.message, event.message_id)
+    return jobs.record_mail_notice(event.to_dict())

@@ -102,11 +102,13 @@ def run_outbox(context: Any = None) -> dict[str, object]:
 JOBS = {"cleanup_unactivated": run_cleanup, "deliver_outbox": run_outbox}
 
 
-def record_mail_notice(message: str, message_id: str) -> dict[str, str]:
-    """One SNS message from MailEventsTopic. A message that is not a notice is logged and dropped (retrying cannot
-    help); a storage failure raises, so Lambda delivers the message again."""
+def record_mail_notice(event: dict[str, Any]) -> dict[str, str]:
+    """One SNS message from MailEventsTopic (SNS invokes Lambda with one record). A message that is not a notice is
+    logged and dropped (retrying cannot help); a storage failure raises, so Lambda delivers the message again."""
     from chalicelib.adapters.ses_notices import NotAMailNotice, parse_notice
 
+    sns = event["Records"][0]["Sns"]
+    message, message_id = str(sns.get("Message", "")), str(sns.get("MessageId", ""))
     try:
         notice = parse_notice(message, message_id)
     except NotAMailNotice as refused:

@@ -98,7 +98,9 @@ def _invocation_keys(event: Any) -> dict[str, str | None]:
         keys["correlation_id"] = request_context.get("requestId") or keys["function_request_id"]
         keys["subscription_id"] = (getattr(event, "uri_params", None) or {}).get("subscription_id")
     else:  # SNS message id, schedule event id; each SQS record sets its own in the handler
-        keys["correlation_id"] = getattr(event, "message_id", None) or getattr(event, "event_id", None)
+        records = event.to_dict().get("Records") if hasattr(event, "to_dict") else None
+        sns = (records[0].get("Sns") or {}) if isinstance(records, list) and records else {}
+        keys["correlation_id"] = sns.get("MessageId") or getattr(event, "event_id", None)
     return keys
 
 

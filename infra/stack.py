@@ -242,7 +242,10 @@ def function_resources(function: Function) -> dict[str, Any]:
     if function.name == SNS_MAIL_EVENTS:
         # Fn::Sub, as chalice writes it: the merge then replaces chalice's topic ARN (a Ref would sit next to it).
         properties["Events"] = {
-            "RecordMailEventSnsSubscription": {"Type": "SNS", "Properties": {"Topic": {"Fn::Sub": "${MailEventsTopic}"}}}
+            "RecordMailEventSnsSubscription": {
+                "Type": "SNS",
+                "Properties": {"Topic": {"Fn::Sub": "${MailEventsTopic}"}},
+            }
         }
     name = {"Ref": fid}
     resources: dict[str, Any] = {

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from chalice.test import Client
@@ -75,3 +76,11 @@ def active(stack: Stack, pending: str) -> str:
     c = stack.container
     c.administration.assign_seat(as_admin(c, ADMIN, pending), Person(email=SEAT, name="Sam Seat"))
     return pending
+
+
+@pytest.fixture
+def emf(stack: Stack) -> Any:
+    """The metrics the stack writes (EMF lines), parsed: tests/emf.py."""
+    from tests.emf import recording
+
+    return recording(stack)
