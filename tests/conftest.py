@@ -38,6 +38,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from devstack import moto_lock
 
     moto_lock.install()
+    from tests import log_scan
+
+    log_scan.install()
 
 
 @pytest.fixture
@@ -84,3 +87,27 @@ def emf(stack: Stack) -> Any:
     from tests.emf import recording
 
     return recording(stack)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    from tests.log_scan import SCAN
+
+    SCAN.current_test = item.nodeid
+    try:
+        return (yield)
+    finally:
+        SCAN.current_test = "(outside a test)"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The session fails when any log line carried a token, a link, a card number, the link secret or a bearer."""
+    from tests.log_scan import SCAN
+
+    if SCAN.leaks:
+        import sys
+
+        sys.stderr.write(f"\n{len(SCAN.leaks)} log line(s) of {SCAN.scanned} leaked what must never be logged:\n")
+        for leak in SCAN.leaks[:20]:
+            sys.stderr.write(f"- {leak.test}: {', '.join(leak.kinds)}: {leak.line}\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
