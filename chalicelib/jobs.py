@@ -40,7 +40,8 @@ def intake_batch(records: Iterable[Any]) -> dict[str, list[dict[str, str]]]:
                 result = receive_order(record.body)
             except OrderRejected as rejected:
                 telemetry.count(metrics.ORDERS_REJECTED, reason="invalid")
-                log.error("order message %s rejected", message_id, extra={"rejected": rejected.reasons})
+                reasons = rejected.reasons
+                log.error("order message %s rejected: %s", message_id, "; ".join(reasons), extra={"rejected": reasons})
                 failures.append({"itemIdentifier": message_id})
                 continue
             except Exception:

@@ -90,7 +90,7 @@ def emf(stack: Stack) -> Any:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
     from tests.log_scan import SCAN
 
     SCAN.current_test = item.nodeid

@@ -22,7 +22,8 @@ BEARER_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]
 # A card number as written in text: 13 to 19 digits, maybe grouped by single spaces or dashes, passing Luhn (the
 # payment screen's own rule). The request screen also joins digit runs across any separator, which in a log line
 # (uuids, timestamps) would flag nearly everything.
-CARD_DIGITS = re.compile(rf"(?<![\d.])\d(?:[ -]?\d){{{MIN_CARD_DIGITS - 1},{MAX_CARD_DIGITS - 1}}}(?!\d)")
+# Bounded by what is not a letter, digit, dot or dash, so digit groups inside a uuid or a timestamp never count.
+CARD_DIGITS = re.compile(rf"(?<![\w.-])\d(?:[ -]?\d){{{MIN_CARD_DIGITS - 1},{MAX_CARD_DIGITS - 1}}}(?![\w-])")
 
 
 def has_card_number(line: str) -> bool:

@@ -30,6 +30,7 @@ def test_the_scan_sees_every_app_record_in_json(stack: Stack) -> None:
         ("open https://abonnements.example.fr/activate/{token} to activate", "activation link"),
         ("token {token} issued", "activation token"),
         ("card 4111 1111 1111 1111 on file", "card number"),
+        ('{"card": "4111-1111-1111-1111"}', "card number"),
         ("secret is " + log_scan.LINK_SECRET, "link secret"),
         ("Authorization: Bearer {jwt}", "bearer token"),
     ],
@@ -51,6 +52,7 @@ def test_the_redacted_link_and_ordinary_ids_pass() -> None:
     for line in (
         "GET /activate/\u2026 200",
         "subscription 720c9be3-75a3-420e-a8eb-1a0c95004285 order 4500012345 mail c15c7372-a223-5813-a777-dc9f3b3dfd61",
+        "subscription 037bb26d-1490-4951-8881-7a1f320de3b9 at 2026-12-01 23:51:48,842+0000",
         "token hash 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     ):
         assert log_scan.leaks_in(line) == [], line
