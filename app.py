@@ -7,12 +7,14 @@ from chalicelib.api.assets import assets
 from chalicelib.api.contract_routes import contract
 from chalicelib.api.http import edge_middleware
 from chalicelib.api.subscription_routes import api
+from chalicelib.observability import observe
 
 app = Chalice(app_name="subscription-portal")
 app.register_blueprint(pages)
 app.register_blueprint(assets)
 app.register_blueprint(api)
 app.register_blueprint(contract)
+app.register_middleware(observe, "all")  # outermost: JSON logs with correlation ids, metrics flushed at the end
 app.register_middleware(edge_middleware, "http")
 
 
@@ -35,3 +37,10 @@ def deliver_outbox(event):  # type: ignore[no-untyped-def]
     from chalicelib import jobs
 
     return jobs.run_outbox(event.context)
+
+
+@app.on_sns_message(topic="subscription-portal-mail-events")
+def record_mail_event(event):  # type: ignore[no-untyped-def]
+    from chalicelib import jobs
+
+    return jobs.record_mail_notice(event.to_dict())

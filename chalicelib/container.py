@@ -20,16 +20,19 @@ from chalicelib.services.ports.common import AgreementCatalog, Clock, LinkSecret
 if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb.table import Table
     from chalicelib.adapters.jwt_verifier import JwtVerifier
+    from chalicelib.adapters.telemetry import EmfTelemetry
     from chalicelib.domain.billing import SellerCatalog
     from chalicelib.services.access import SubscriptionAccess
     from chalicelib.services.activation import Activation
     from chalicelib.services.administration import Administration
     from chalicelib.services.cleanup import Cleanup
     from chalicelib.services.intake import Intake
+    from chalicelib.services.mail_notices import MailNotices
     from chalicelib.services.outbox import Delivery
     from chalicelib.services.ports.administration import AdministrationStore
     from chalicelib.services.ports.cleanup import CleanupStore
     from chalicelib.services.ports.idempotency import IdempotencyRecords
+    from chalicelib.services.ports.mail_notices import MailNoticeStore
     from chalicelib.services.ports.orders import OrderStore
     from chalicelib.services.ports.outbox import EmailRenderer, Mailer, OutboxStore
     from chalicelib.services.ports.subscriptions import SubscriptionStore
@@ -112,6 +115,12 @@ class Container:
 
         return DynamoIdempotencyRecords(self.table)
 
+    @cached_property
+    def mail_notice_store(self) -> MailNoticeStore:
+        from chalicelib.adapters.dynamodb.mail_notices import DynamoMailNoticeStore
+
+        return DynamoMailNoticeStore(self.table)
+
     # -- other adapters ----------------------------------------------------------------------------------------------
     @cached_property
     def link_secret(self) -> LinkSecret:
@@ -151,12 +160,18 @@ class Container:
         s = self.settings
         return JwtVerifier(s.jwks_url, s.jwt_issuer, s.jwt_audience, s.country_claim)
 
+    @cached_property
+    def telemetry(self) -> EmfTelemetry:
+        from chalicelib.adapters.telemetry import EmfTelemetry
+
+        return EmfTelemetry()
+
     # -- use cases ---------------------------------------------------------------------------------------------------
     @cached_property
     def delivery(self) -> Delivery:
         from chalicelib.services.outbox import Delivery
 
-        return Delivery(self.outbox, self.mailer, self.renderer, self.clock)
+        return Delivery(self.outbox, self.mailer, self.renderer, self.clock, self.telemetry)
 
     @cached_property
     def access(self) -> SubscriptionAccess:
@@ -168,7 +183,15 @@ class Container:
     def activation(self) -> Activation:
         from chalicelib.services.activation import Activation
 
-        return Activation(self.orders, self.subscriptions, self.clock, self.agreements, self.link_secret, self.delivery)
+        return Activation(
+            self.orders,
+            self.subscriptions,
+            self.clock,
+            self.agreements,
+            self.link_secret,
+            self.delivery,
+            self.telemetry,
+        )
 
     @cached_property
     def administration(self) -> Administration:
@@ -187,6 +210,12 @@ class Container:
         from chalicelib.services.cleanup import Cleanup
 
         return Cleanup(self.cleanup_store, self.clock)
+
+    @cached_property
+    def mail_notices(self) -> MailNotices:
+        from chalicelib.services.mail_notices import MailNotices
+
+        return MailNotices(self.subscriptions, self.mail_notice_store, self.clock, self.telemetry)
 
 
 _lock = threading.Lock()

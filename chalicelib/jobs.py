@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from chalicelib import metrics
 from chalicelib.container import Container, get_container
 from chalicelib.domain.errors import OrderRejected
+from chalicelib.observability import log_keys
 from chalicelib.services.intake import IntakeResult
 from chalicelib.services.ports.common import TimeLeft
 
@@ -31,30 +32,87 @@ def receive_order(body: str | bytes | dict[str, Any], container: Container | Non
 def intake_batch(records: Iterable[Any]) -> dict[str, list[dict[str, str]]]:
     """Partial batch response: a bad message is retried and dead-lettered alone; the good ones are done."""
     failures: list[dict[str, str]] = []
+    telemetry = get_container().telemetry
     for record in records:
         message_id = record.to_dict().get("messageId", "")
-        try:
-            result = receive_order(record.body)
+        with log_keys(correlation_id=message_id):
+            try:
+                result = receive_order(record.body)
+            except OrderRejected as rejected:
+                telemetry.count(metrics.ORDERS_REJECTED, reason="invalid")
+                reasons = rejected.reasons
+                log.error("order message %s rejected: %s", message_id, "; ".join(reasons), extra={"rejected": reasons})
+                failures.append({"itemIdentifier": message_id})
+                continue
+            except Exception:
+                telemetry.count(metrics.ORDERS_REJECTED, reason="error")
+                log.exception("order message %s failed; it will be retried", message_id)
+                failures.append({"itemIdentifier": message_id})
+                continue
+            if result.outcome == "created":
+                telemetry.count(metrics.ORDERS_ACCEPTED)
+            elif result.outcome == "expired":
+                telemetry.count(metrics.ORDERS_REJECTED, reason="past_deadline")
             log.info(
-                json.dumps(
-                    {"message_id": message_id, "outcome": result.outcome, "subscription_id": result.subscription_id}
-                )
+                "order message %s: %s",
+                message_id,
+                result.outcome,
+                extra={"outcome": result.outcome, "subscription_id": result.subscription_id or ""},
             )
-        except OrderRejected as rejected:
-            log.error(json.dumps({"message_id": message_id, "rejected": rejected.reasons}))
-            failures.append({"itemIdentifier": message_id})
-        except Exception:
-            log.exception("order message %s failed; it will be retried", message_id)
-            failures.append({"itemIdentifier": message_id})
     return {"batchItemFailures": failures}
 
 
+def _timed_job(name: str, run: Callable[[TimeLeft], Any], context: Any) -> Any:
+    """A scheduled run with its duration and, only when it finished all its work, its JobCompleted heartbeat."""
+    telemetry = get_container().telemetry
+    started = time.monotonic()
+    try:
+        summary = run(time_left_of(context))
+    finally:
+        telemetry.seconds(metrics.JOB_DURATION, time.monotonic() - started, job=name)
+    if summary.complete:
+        telemetry.count(metrics.JOB_COMPLETED, job=name)
+    else:
+        telemetry.count(metrics.JOB_STOPPED_EARLY, job=name)
+    return summary
+
+
 def run_cleanup(context: Any = None) -> dict[str, object]:
-    return get_container().cleanup.remove_unactivated(time_left_of(context)).as_dict()
+    container = get_container()
+    summary = _timed_job(metrics.CLEANUP_UNACTIVATED, container.cleanup.remove_unactivated, context)
+    container.telemetry.count(metrics.UNACTIVATED_REMOVED, summary.removed)
+    result: dict[str, object] = summary.as_dict()
+    return result
 
 
 def run_outbox(context: Any = None) -> dict[str, object]:
-    return get_container().delivery.deliver_due(time_left_of(context)).as_dict()
+    """Succeeds even when SES refuses every email (retrying is the outbox's job): the metrics make the alarms fire."""
+    container = get_container()
+    summary = _timed_job(metrics.DELIVER_OUTBOX, container.delivery.deliver_due, context)
+    telemetry = container.telemetry
+    telemetry.count(metrics.OUTBOX_BACKLOG, summary.backlog)
+    telemetry.seconds(metrics.OUTBOX_OLDEST_UNSENT_AGE, summary.oldest_due_age_s)
+    if summary.failed:
+        log.warning("outbox run: %s", summary.as_dict())
+    else:
+        log.info("outbox run: %s", summary.as_dict())
+    result: dict[str, object] = summary.as_dict()
+    return result
 
 
 JOBS = {"cleanup_unactivated": run_cleanup, "deliver_outbox": run_outbox}
+
+
+def record_mail_notice(event: dict[str, Any]) -> dict[str, str]:
+    """One SNS message from MailEventsTopic (SNS invokes Lambda with one record). A message that is not a notice is
+    logged and dropped (retrying cannot help); a storage failure raises, so Lambda delivers the message again."""
+    from chalicelib.adapters.ses_notices import NotAMailNotice, parse_notice
+
+    sns = event["Records"][0]["Sns"]
+    message, message_id = str(sns.get("Message", "")), str(sns.get("MessageId", ""))
+    try:
+        notice = parse_notice(message, message_id)
+    except NotAMailNotice as refused:
+        log.warning("message %s on the mail events topic ignored: %s", message_id, refused)
+        return {"outcome": "ignored"}
+    return {"outcome": get_container().mail_notices.record(notice)}

@@ -553,6 +553,9 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("werkzeug", "botocore", "boto3", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from chalicelib.observability import configure_logging
+
+    configure_logging()  # the app's lines in JSON from the start, as Lambda writes them (access lines stay text)
     port = _port_from_env()
     if hasattr(signal, "pthread_sigmask"):
         # From here on, Ctrl-C and SIGTERM wait (pending) until _wait_for_stop_signal takes them; every thread the

@@ -29,3 +29,37 @@ OUTBOX_OLDEST_UNSENT_AGE = "OutboxOldestUnsentAgeSeconds"
 # Count, no dimension: emails SES refused (one per failed attempt, before the retry with backoff). Emitted wherever an
 # email is sent (the request that caused it, and deliver_outbox).
 EMAILS_FAILED = "EmailsFailed"
+
+# -- business and health metrics (no alarm of their own; dashboards and investigations) -----------------------------
+# Dimension names.
+REASON = "reason"  # OrdersRejected: one of ORDER_REJECTION_REASONS
+CHANNEL = "channel"  # Activations: the ActivationChannel value (email_link, portal)
+ROUTE = "route"  # ApiClientErrors / ApiServerErrors: "<METHOD> <route template>", never the raw path
+
+ORDER_REJECTION_REASONS = ("invalid", "past_deadline", "error")
+
+# Count, no dimension: emails SES accepted (the request that caused them, and deliver_outbox).
+EMAILS_SENT = "EmailsSent"
+# Count, no dimension: emails deliver_outbox attempted because the request that queued them did not send them.
+EMAILS_RETRIED = "EmailsRetried"
+# Count, no dimension: due unsent emails deliver_outbox met in a run (a lower bound when the run stopped early).
+OUTBOX_BACKLOG = "OutboxBacklog"
+# Count, no dimension: bounces and complaints SES reported for the portal's emails (MailEventsTopic).
+EMAILS_BOUNCED = "EmailsBounced"
+EMAIL_COMPLAINTS = "EmailComplaints"
+
+# Seconds, dimension `job`: how long each run of a scheduled job took, complete or not.
+JOB_DURATION = "JobDurationSeconds"
+# Count, dimension `job`: 1 for a run that stopped with work left (its time budget ran out); see JobCompleted.
+JOB_STOPPED_EARLY = "JobStoppedEarly"
+# Count, no dimension: subscriptions cleanup_unactivated removed (90 days without activation).
+UNACTIVATED_REMOVED = "UnactivatedRemoved"
+
+# Count: order messages that created a subscription (no dimension), or that were refused (dimension `reason`).
+ORDERS_ACCEPTED = "OrdersAccepted"
+ORDERS_REJECTED = "OrdersRejected"
+# Count, dimension `channel`: subscriptions activated.
+ACTIVATIONS = "Activations"
+# Count, dimension `route`: API answers with a 4xx / 5xx status.
+API_CLIENT_ERRORS = "ApiClientErrors"
+API_SERVER_ERRORS = "ApiServerErrors"

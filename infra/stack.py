@@ -36,7 +36,7 @@ class Function:
 
 
 # Reserved concurrency (runbook: "Concurrency"): the API can never take the capacity intake and the jobs need, and the
-# four together (113) leave the account's unreserved pool (at least 100 must stay unreserved) untouched.
+# five together (115) leave the account's unreserved pool (at least 100 must stay unreserved) untouched.
 FUNCTIONS: tuple[Function, ...] = (
     Function("api_handler", "APIHandler", "ApiHandlerLogGroup", 100, purpose="The API (portal JSON API and pages)"),
     Function("intake_orders", "IntakeOrders", "IntakeOrdersLogGroup", 10, purpose="The order intake"),
@@ -56,8 +56,16 @@ FUNCTIONS: tuple[Function, ...] = (
         heartbeat_period_s=300,
         purpose="The outbox job (every minute)",
     ),
+    Function(
+        "record_mail_event",
+        "RecordMailEvent",
+        "RecordMailEventLogGroup",
+        2,
+        purpose="The recorder of bounces and complaints (MailEventsTopic)",
+    ),
 )
 SQS_INTAKE = "intake_orders"  # the function fed by OrdersQueue
+SNS_MAIL_EVENTS = "record_mail_event"  # the function subscribed to MailEventsTopic
 
 API_RATE_LIMIT = 50  # requests per second, steady, for the whole stage
 API_BURST_LIMIT = 100
@@ -229,6 +237,14 @@ def function_resources(function: Function) -> dict[str, Any]:
                     # to the queue and counts towards the dead-letter redrive.
                     "ScalingConfig": {"MaximumConcurrency": function.reserved_concurrency},
                 },
+            }
+        }
+    if function.name == SNS_MAIL_EVENTS:
+        # Fn::Sub, as chalice writes it: the merge then replaces chalice's topic ARN (a Ref would sit next to it).
+        properties["Events"] = {
+            "RecordMailEventSnsSubscription": {
+                "Type": "SNS",
+                "Properties": {"Topic": {"Fn::Sub": "${MailEventsTopic}"}},
             }
         }
     name = {"Ref": fid}

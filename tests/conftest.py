@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from chalice.test import Client
@@ -37,6 +38,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from devstack import moto_lock
 
     moto_lock.install()
+    from tests import log_scan
+
+    log_scan.install()
 
 
 @pytest.fixture
@@ -75,3 +79,35 @@ def active(stack: Stack, pending: str) -> str:
     c = stack.container
     c.administration.assign_seat(as_admin(c, ADMIN, pending), Person(email=SEAT, name="Sam Seat"))
     return pending
+
+
+@pytest.fixture
+def emf(stack: Stack) -> Any:
+    """The metrics the stack writes (EMF lines), parsed: tests/emf.py."""
+    from tests.emf import recording
+
+    return recording(stack)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    from tests.log_scan import SCAN
+
+    SCAN.current_test = item.nodeid
+    try:
+        return (yield)
+    finally:
+        SCAN.current_test = "(outside a test)"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The session fails when any log line carried a token, a link, a card number, the link secret or a bearer."""
+    from tests.log_scan import SCAN
+
+    if SCAN.leaks:
+        import sys
+
+        sys.stderr.write(f"\n{len(SCAN.leaks)} log line(s) of {SCAN.scanned} leaked what must never be logged:\n")
+        for leak in SCAN.leaks[:20]:
+            sys.stderr.write(f"- {leak.test}: {', '.join(leak.kinds)}: {leak.line}\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -374,3 +374,20 @@ def _route_of(path: str) -> str:
         if len(pattern) == len(parts) and all(p == q or p.startswith("{") for p, q in zip(pattern, parts, strict=True)):
             return route
     raise AssertionError(f"no route for {path}")
+
+
+def test_record_mail_event_policy_is_exactly_what_it_calls(recorded: Recorded) -> None:
+    from tests.test_mail_notices import SES_BOUNCE
+
+    stack = recorded.stack
+    subscription_id = jobs.receive_order(order()).subscription_id
+    notice = {**SES_BOUNCE, "mail": {**SES_BOUNCE["mail"], "tags": {"subscription_id": [subscription_id]}}}
+    with Client(app, stage_name="dev") as client:
+        recorded.cold_container()
+        with RECORDER.recording(recorded.calls):
+            for _ in range(2):  # the second delivery of the same notice meets the first one's marker
+                event = client.events.generate_sns_event(message=json.dumps(notice))
+                client.lambda_.invoke("record_mail_event", event)
+    events, _ = stack.container.administration_store.history(str(subscription_id), 10, None)
+    assert [e.action for e in events] == ["email.bounced"]
+    _assert_exact("record_mail_event", recorded.calls)

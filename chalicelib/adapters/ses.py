@@ -36,6 +36,8 @@ class SesMailer:
         }
         if self._configuration_set:
             kwargs["ConfigurationSetName"] = self._configuration_set
+        if email.tags:
+            kwargs["Tags"] = [{"Name": name, "Value": value} for name, value in email.tags]
         try:
             return str(self._client.send_raw_email(**kwargs)["MessageId"])
         except (ClientError, BotoCoreError) as error:

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from chalicelib import metrics
 from chalicelib.domain.access import AuditEvent
 from chalicelib.domain.activation_links import issue_token, looks_like_token, new_token_id, token_hash
 from chalicelib.domain.agreements import AgreementText
@@ -33,6 +34,7 @@ from chalicelib.services.outbox import Delivery
 from chalicelib.services.ports.common import AgreementCatalog, Clock, LinkSecret
 from chalicelib.services.ports.orders import OrderStore
 from chalicelib.services.ports.subscriptions import SubscriptionStore
+from chalicelib.services.ports.telemetry import NoTelemetry, Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ class Activation:
         agreements: AgreementCatalog,
         link_secret: LinkSecret,
         delivery: Delivery,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self._orders = orders
         self._subscriptions = subscriptions
@@ -69,6 +72,7 @@ class Activation:
         self._agreements = agreements
         self._link_secret = link_secret
         self._delivery = delivery
+        self._telemetry = telemetry or NoTelemetry()
 
     # -- by the emailed link -------------------------------------------------------------------------------------
     def open_link(self, raw_token: str) -> AgreementPage:
@@ -224,8 +228,15 @@ class Activation:
             self._subscriptions.activate(subscription, after, email, event, now)
         except WriteConflict:
             return self._after_lost_race(subscription.id, now)
+        self._telemetry.count(metrics.ACTIVATIONS, channel=evidence.channel.value)
         self._delivery.deliver_now([email])
-        log.info("subscription %s activated via %s at %s", subscription.id, evidence.channel.value, utc_iso(now))
+        log.info(
+            "subscription %s activated via %s at %s",
+            subscription.id,
+            evidence.channel.value,
+            utc_iso(now),
+            extra={"subscription_id": subscription.id, "order_id": subscription.order_id},
+        )
         return ActivationOutcome(after, newly_activated=True)
 
     def _after_lost_race(self, subscription_id: str, now: datetime) -> ActivationOutcome:

@@ -3,13 +3,16 @@ transaction; the request delivers it at once, and the scheduled job retries what
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from chalicelib.domain.mail import OutgoingEmail
+from chalicelib import metrics
+from chalicelib.domain.mail import OutgoingEmail, RenderedEmail
 from chalicelib.services.ports.common import Clock, TimeLeft
 from chalicelib.services.ports.outbox import EmailRenderer, Mailer, OutboxStore
+from chalicelib.services.ports.telemetry import NoTelemetry, Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -23,26 +26,51 @@ class DeliverySummary:
     failed: int = 0
     skipped: int = 0
     complete: bool = True
+    backlog: int = 0  # due emails this run met (a lower bound when it stopped early)
+    oldest_due_age_s: float = 0.0  # how long the oldest due email had been due when the run began (0: none)
 
     def as_dict(self) -> dict[str, object]:
-        return {"sent": self.sent, "failed": self.failed, "skipped": self.skipped, "complete": self.complete}
+        return {
+            "sent": self.sent,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "complete": self.complete,
+            "backlog": self.backlog,
+            "oldest_due_age_s": self.oldest_due_age_s,
+        }
 
 
 class Delivery:
-    def __init__(self, outbox: OutboxStore, mailer: Mailer, renderer: EmailRenderer, clock: Clock) -> None:
+    def __init__(
+        self,
+        outbox: OutboxStore,
+        mailer: Mailer,
+        renderer: EmailRenderer,
+        clock: Clock,
+        telemetry: Telemetry | None = None,
+    ) -> None:
         self._outbox = outbox
         self._mailer = mailer
         self._renderer = renderer
         self._clock = clock
+        self._telemetry = telemetry or NoTelemetry()
 
     def deliver_now(self, emails: list[OutgoingEmail]) -> None:
         """Best effort right after the state change committed; a failure leaves the email for the job."""
         for email in emails:
             try:
-                provider_id = self._mailer.send(self._renderer.render(email))
+                provider_id = self._mailer.send(self._render(email))
             except Exception:  # the email is safe in the outbox, whatever went wrong here
-                log.exception("email %s (%s) not sent now; the outbox job will retry", email.mail_id, email.kind)
+                self._telemetry.count(metrics.EMAILS_FAILED)
+                log.exception(
+                    "email %s (%s) not sent now; the outbox job will retry",
+                    email.mail_id,
+                    email.kind,
+                    extra=_keys(email),
+                )
                 continue
+            self._telemetry.count(metrics.EMAILS_SENT)
+            log.info("email %s (%s) sent", email.mail_id, email.kind, extra=_keys(email))
             try:
                 recorded = self._outbox.mark_sent(email, provider_id, self._clock.now())
             except Exception:  # sent but not recorded: the job may send it once more, which beats losing it
@@ -50,6 +78,9 @@ class Delivery:
                 continue
             if not recorded:
                 log.warning("email %s was claimed by the outbox job while being sent", email.mail_id)
+
+    def _render(self, email: OutgoingEmail) -> RenderedEmail:
+        return dataclasses.replace(self._renderer.render(email), tags=mail_tags(email))
 
     def deliver_due(self, time_left: TimeLeft, batch_size: int = 25, stop_margin_s: float = 10.0) -> DeliverySummary:
         summary = DeliverySummary()
@@ -61,6 +92,9 @@ class Delivery:
             due = self._outbox.due_emails(now, batch_size)
             if not due:
                 return summary
+            if summary.backlog == 0:  # the index is sorted by due time: the first page starts with the oldest
+                summary.oldest_due_age_s = max(0.0, (now - min(e.due_at for e in due)).total_seconds())
+            summary.backlog += len(due)
             for email in due:
                 if time_left() < stop_margin_s:
                     summary.complete = False
@@ -72,14 +106,49 @@ class Delivery:
                 self._deliver_claimed(claimed, summary)
 
     def _deliver_claimed(self, email: OutgoingEmail, summary: DeliverySummary) -> None:
+        self._telemetry.count(metrics.EMAILS_RETRIED)
         try:
-            provider_id = self._mailer.send(self._renderer.render(email))
+            provider_id = self._mailer.send(self._render(email))
         except Exception as exc:  # retried later with backoff; the reason is kept on the entry
             attempts = email.attempts + 1
             retry_in = min(timedelta(minutes=2**attempts), MAX_BACKOFF)
-            log.warning("email %s failed (attempt %d): %s", email.mail_id, attempts, type(exc).__name__)
+            self._telemetry.count(metrics.EMAILS_FAILED)
+            log.warning(
+                "email %s failed (attempt %d): %s; retried in %s",
+                email.mail_id,
+                attempts,
+                type(exc).__name__,
+                retry_in,
+                extra=_keys(email),
+            )
             self._outbox.mark_failed(email, f"{type(exc).__name__}: {exc}"[:500], self._clock.now() + retry_in)
             summary.failed += 1
             return
+        self._telemetry.count(metrics.EMAILS_SENT)
         self._outbox.mark_sent(email, provider_id, self._clock.now())
+        log.info("email %s (%s) sent by the outbox", email.mail_id, email.kind, extra=_keys(email))
         summary.sent += 1
+
+
+MAIL_ID_TAG = "mail_id"
+SUBSCRIPTION_ID_TAG = "subscription_id"
+_TAG_VALUE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.@")
+
+
+def mail_tags(email: OutgoingEmail) -> tuple[tuple[str, str], ...]:
+    """SES message tags (values of letters, digits, _ - . @ only): where a bounce or complaint notice belongs."""
+    tags = [(MAIL_ID_TAG, email.mail_id), ("mail_kind", email.kind)]
+    subscription_id = email.params.get("subscription_id")
+    if isinstance(subscription_id, str):
+        tags.append((SUBSCRIPTION_ID_TAG, subscription_id))
+    return tuple((name, value) for name, value in tags if value and set(value) <= _TAG_VALUE and len(value) <= 256)
+
+
+def _keys(email: OutgoingEmail) -> dict[str, str]:
+    """The ids a support person searches the logs by; never the address, the token id or any other parameter."""
+    keys = {"mail_id": email.mail_id, "mail_kind": email.kind}
+    for name in ("subscription_id", "order_id"):
+        value = email.params.get(name)
+        if isinstance(value, str):
+            keys[name] = value
+    return keys

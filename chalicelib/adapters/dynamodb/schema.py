@@ -12,6 +12,7 @@ Item layout (PK / SK):
   TOKEN#<sha256> / TOKEN         activation token: subscription, admin, expiry
   MAIL#<id> / MAIL               outbox entry; OBPK/OBSK while unsent (sparse, keyed by due time)
   IDEMPOTENCY#<sha256> / IDEMPOTENCY   a mutation's first response, for retries with the same Idempotency-Key
+  SUB#<id> / MAILNOTICE#<sha256>  a bounce or complaint notice already recorded on the history (SNS redelivers)
 
 A new item type adds its key function and its codec here, and its store in its own module.
 Keys are plain dicts ({"PK": ..., "SK": ...}); the table and the unit of work serialize them.
@@ -128,6 +129,16 @@ def token_key(token_hash: str) -> Key:
 
 def mail_key(mail_id: str) -> Key:
     return {"PK": f"MAIL#{mail_id}", "SK": "MAIL"}
+
+
+def mail_notice_key(subscription_id: str, notice_id: str) -> Key:
+    digest = hashlib.sha256(notice_id.encode()).hexdigest()
+    return {"PK": subscription_partition(subscription_id), "SK": f"MAILNOTICE#{digest}"}
+
+
+def mail_notice_item(subscription_id: str, notice_id: str, retain_until: datetime) -> Item:
+    key = mail_notice_key(subscription_id, notice_id)
+    return {**key, "type": "mail_notice", "expires_at_epoch": epoch(retain_until)}
 
 
 def idempotency_key(scope: str) -> Key:
