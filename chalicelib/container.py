@@ -196,7 +196,7 @@ class Container:
     def intake(self) -> Intake:
         from chalicelib.services.intake import Intake
 
-        return Intake(self.orders, self.clock, self.agreements, self.link_secret, self.delivery)
+        return Intake(self.orders, self.clock, self.agreements, self.link_secret, self.delivery, self.sellers)
 
     @cached_property
     def cleanup(self) -> Cleanup:

@@ -249,3 +249,54 @@ def test_a_later_po_change_leaves_the_issued_invoice_as_it_was(stack, client, ac
     assert stack.subscriptions.get_subscription(active).po_number == "PO-NEW-1"
     after = _invoices(stack, active)[0]
     assert after == before and after.po_number == "PO-7781"
+
+
+def test_intake_rejects_an_order_for_a_country_without_a_seller(stack):
+    from chalicelib.domain.errors import OrderRejected
+
+    with pytest.raises(OrderRejected) as rejected:
+        jobs.receive_order(order(order_id="PL-1", country="PL", locale="pl-PL"))
+    assert rejected.value.reasons == [
+        "country PL: no selling company is configured there, so it cannot be invoiced"
+    ]
+    assert stack.container.orders.get_order("PL-1") is None
+    assert stack.sent() == []
+
+
+def test_reverse_charge_for_an_eu_buyer_with_a_vat_id_in_another_country(stack):
+    customer = {
+        "id": "BE-77",
+        "name": "Bouw NV",
+        "vat_id": "BE 0123.456.789",
+        "address": {"lines": ["Rue de la Loi 16"], "postal_code": "1000", "city": "Bruxelles", "country": "BE"},
+    }
+    subscription_id = jobs.receive_order(order(order_id="RC-1", customer=customer)).subscription_id
+    stored = stack.subscriptions.get_subscription(subscription_id).customer
+    assert stored.vat_id == "BE0123456789" and stored.address.city == "Bruxelles"
+    _activate_as(stack, subscription_id, ADMIN)
+
+    [invoice] = _invoices(stack, subscription_id)
+    shown = invoice_to_json(invoice)
+    assert (shown["tax_rate"], shown["tax_amount"], shown["total_amount"]) == ("0.00", "0.00", "2250.00")
+    assert shown["buyer"]["vat_id"] == "BE0123456789"
+    assert shown["buyer"]["address"] == {
+        "lines": ["Rue de la Loi 16"],
+        "postal_code": "1000",
+        "city": "Bruxelles",
+        "country": "BE",
+    }
+    from chalicelib.adapters.invoice_pdf import invoice_cii_xml
+
+    xml = invoice_cii_xml(invoice).decode()
+    assert "<ram:CategoryCode>AE</ram:CategoryCode>" in xml and "BE0123456789" in xml
+
+
+def test_intake_refuses_a_malformed_buyer_vat_id_or_address(stack):
+    from chalicelib.domain.errors import OrderRejected
+
+    customer = {"id": "1", "name": "X", "vat_id": "12", "address": {"lines": ["a"], "country": "XX"}}
+    with pytest.raises(OrderRejected) as rejected:
+        jobs.receive_order(order(order_id="BAD-1", customer=customer))
+    assert any(r.startswith("customer.vat_id: VAT identifier must be") for r in rejected.value.reasons)
+    assert any(r.startswith("customer.address.country:") for r in rejected.value.reasons)
+    assert stack.container.orders.get_order("BAD-1") is None
