@@ -26,6 +26,7 @@ def app_env(
     sites: dict[str, dict[str, str]] | None = None,
     portal_origin: str = EXAMPLE_PORTAL_ORIGIN,
     country_claim: str = "custom:country",
+    invoice_bucket: str = "subscription-portal-invoices",
     **extra: str,
 ) -> dict[str, str]:
     return {
@@ -40,5 +41,6 @@ def app_env(
         "JWKS_URL": jwks_url,
         "COUNTRY_CLAIM": country_claim,
         "LINK_SECRET_ARN": link_secret_arn,
+        "INVOICE_BUCKET": invoice_bucket,
         **extra,
     }
