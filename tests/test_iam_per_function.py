@@ -29,11 +29,11 @@ from chalicelib.container import Container, use_container
 from infra.stack import FUNCTIONS, SQS_INTAKE
 from tests.support import (
     ADMIN,
+    INVOICE_BUCKET,
     NOW,
     REGION,
     SEAT,
     TABLE,
-    INVOICE_BUCKET,
     Stack,
     activate,
     as_admin,
