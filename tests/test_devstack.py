@@ -83,7 +83,8 @@ def test_the_demo_orders_activation_email_is_waiting(devstack: DevstackProcess) 
     messages = devstack.mailbox(DEMO_ADMIN.upper())  # the filter ignores case
     assert messages, "the demo order's activation email is missing"
     first = messages[0]
-    assert set(first) == {"to", "subject", "text", "html", "sent_at"}
+    assert set(first) == {"to", "subject", "text", "html", "sent_at", "attachments"}
+    assert first["attachments"] == []  # only the invoice email carries one (its PDF)
     assert first["to"] == [DEMO_ADMIN]
     assert "PROFIS Engineering Suite" in first["subject"]
     assert f"{devstack.url}/activate/" in first["text"]

@@ -50,7 +50,7 @@ CONFIGURATION_SET = "portal-mail"
 
 # The test's physical names -> the template's logical resources (as `${X}` / `${X.Arn}` in the policies).
 TABLE_ARN = "${PortalTable.Arn}"
-INVOICE_OBJECTS = "${InvoiceBucket.Arn}/*"
+INVOICE_OBJECTS = "${InvoiceBucket.Arn}/invoices/*"
 SES_IDENTITY = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailDomain}"
 SES_CONFIGURATION_SET = (
     "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${MailConfigurationSet}"
@@ -120,7 +120,7 @@ def iam_requests(service: str, operation: str, params: dict[str, Any]) -> set[tu
         index = params.get("IndexName")
         return {(f"dynamodb:{operation}", f"{TABLE_ARN}/index/{index}" if index else TABLE_ARN)}
     if service == "s3":
-        assert params["Bucket"] == INVOICE_BUCKET, params
+        assert params["Bucket"] == INVOICE_BUCKET and params["Key"].startswith("invoices/"), params
         return {(f"s3:{operation}", INVOICE_OBJECTS)}
     if service == "secretsmanager":
         return {(f"secretsmanager:{operation}", "${LinkSecret}")}
