@@ -25,13 +25,17 @@ if TYPE_CHECKING:
     from chalicelib.services.access import SubscriptionAccess
     from chalicelib.services.activation import Activation
     from chalicelib.services.administration import Administration
+    from chalicelib.services.billing import Billing
     from chalicelib.services.cleanup import Cleanup
     from chalicelib.services.intake import Intake
+    from chalicelib.services.invoice_documents import InvoiceDocuments
+    from chalicelib.services.invoicing import InvoiceIssuer
     from chalicelib.services.mail_notices import MailNotices
     from chalicelib.services.outbox import Delivery
     from chalicelib.services.ports.administration import AdministrationStore
     from chalicelib.services.ports.cleanup import CleanupStore
     from chalicelib.services.ports.idempotency import IdempotencyRecords
+    from chalicelib.services.ports.invoices import InvoiceFiles, InvoiceStore
     from chalicelib.services.ports.mail_notices import MailNoticeStore
     from chalicelib.services.ports.orders import OrderStore
     from chalicelib.services.ports.outbox import EmailRenderer, Mailer, OutboxStore
@@ -121,6 +125,12 @@ class Container:
 
         return DynamoMailNoticeStore(self.table)
 
+    @cached_property
+    def invoices(self) -> InvoiceStore:
+        from chalicelib.adapters.dynamodb.invoices import DynamoInvoiceStore
+
+        return DynamoInvoiceStore(self.table)
+
     # -- other adapters ----------------------------------------------------------------------------------------------
     @cached_property
     def link_secret(self) -> LinkSecret:
@@ -171,7 +181,7 @@ class Container:
     def delivery(self) -> Delivery:
         from chalicelib.services.outbox import Delivery
 
-        return Delivery(self.outbox, self.mailer, self.renderer, self.clock, self.telemetry)
+        return Delivery(self.outbox, self.mailer, self.renderer, self.clock, self.telemetry, self.invoice_documents)
 
     @cached_property
     def access(self) -> SubscriptionAccess:
@@ -190,6 +200,7 @@ class Container:
             self.agreements,
             self.link_secret,
             self.delivery,
+            self.invoice_issuer,
             self.telemetry,
         )
 
@@ -203,7 +214,7 @@ class Container:
     def intake(self) -> Intake:
         from chalicelib.services.intake import Intake
 
-        return Intake(self.orders, self.clock, self.agreements, self.link_secret, self.delivery)
+        return Intake(self.orders, self.clock, self.agreements, self.link_secret, self.delivery, self.sellers)
 
     @cached_property
     def cleanup(self) -> Cleanup:
@@ -216,6 +227,32 @@ class Container:
         from chalicelib.services.mail_notices import MailNotices
 
         return MailNotices(self.subscriptions, self.mail_notice_store, self.clock, self.telemetry)
+
+    @cached_property
+    def invoice_issuer(self) -> InvoiceIssuer:
+        from chalicelib.services.invoicing import InvoiceIssuer
+
+        return InvoiceIssuer(self.invoices, self.sellers, self.clock)
+
+    @cached_property
+    def invoice_files(self) -> InvoiceFiles:
+        from chalicelib.adapters.invoice_files import S3InvoiceFiles
+
+        return S3InvoiceFiles(self._client("s3"), self.settings.invoice_bucket)
+
+    @cached_property
+    def invoice_documents(self) -> InvoiceDocuments:
+        from chalicelib.adapters.documents import render_invoice
+        from chalicelib.services.invoice_documents import InvoiceDocuments
+
+        return InvoiceDocuments(self.invoices, self.invoice_files, render_invoice)
+
+    @cached_property
+    def billing(self) -> Billing:
+        from chalicelib.adapters.documents import render_agreement
+        from chalicelib.services.billing import Billing
+
+        return Billing(self.invoices, self.invoice_documents, self.agreements, render_agreement)
 
 
 _lock = threading.Lock()

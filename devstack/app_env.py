@@ -16,6 +16,7 @@ EXAMPLE_PRODUCTS = {
     "PROFIS-ENG": {"name": "PROFIS Engineering Suite", "users": "portal"},
     "FLEET-SERVICE": {"name": "Fleet management service", "users": "vendor"},
 }
+DEFAULT_INVOICE_BUCKET = "subscription-portal-invoices"
 
 
 def app_env(
@@ -31,6 +32,7 @@ def app_env(
     sites: dict[str, dict[str, str]] | None = None,
     portal_origin: str = EXAMPLE_PORTAL_ORIGIN,
     country_claim: str = "custom:country",
+    invoice_bucket: str = DEFAULT_INVOICE_BUCKET,
     **extra: str,
 ) -> dict[str, str]:
     return {
@@ -46,5 +48,6 @@ def app_env(
         "COUNTRY_CLAIM": country_claim,
         "LINK_SECRET_ARN": link_secret_arn,
         "PRODUCT_CATALOGUE": json.dumps(EXAMPLE_PRODUCTS),
+        "INVOICE_BUCKET": invoice_bucket,
         **extra,
     }

@@ -28,6 +28,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from chalicelib.domain.models import PaymentMethod, add_months
+from chalicelib.domain.models import PostalAddress as PostalAddress  # lives with the customer; invoices show it
 
 # EU member states (ISO 3166-1 alpha-2; Greece is GR here, "EL" only in VAT numbers). GB left in 2020; CH, NO, IS, LI
 # are not members: invoices to them are never reverse-charged under the EU rule.
@@ -54,20 +55,6 @@ InvoiceKind = Literal["initial", "renewal"]
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-
-class PostalAddress(_Frozen):
-    lines: tuple[str, ...] = ()
-    postal_code: str | None = None
-    city: str | None = None
-    country: str
-
-    @field_validator("country")
-    @classmethod
-    def _iso_country(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Z]{2}", value):
-            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. FR)")
-        return value
 
 
 class Seller(_Frozen):
@@ -439,12 +426,17 @@ def invoice_from_record(record: Mapping[str, Any]) -> Invoice:
 def format_money(amount: Decimal, currency: str, language: str, *, keep_precision: bool = False) -> str:
     """As printed on the PDF and in emails: en 2,700.00 EUR / fr 2 700,00 EUR / de 2.700,00 EUR (plain spaces, so the
     printed text can be searched and copied as it reads). `keep_precision` keeps a unit price's extra decimals."""
+    return f"{format_amount(amount, language, keep_precision=keep_precision)} {currency}"
+
+
+def format_amount(amount: Decimal, language: str, *, keep_precision: bool = False) -> str:
+    """The number alone, in the reader's convention: en 2,700.00 / fr 2 700,00 / de 2.700,00."""
     whole, _, cents = (price_str(amount) if keep_precision else money_str(amount)).lstrip("-").partition(".")
     groups = f"{int(whole):,}"
     separators = {"en": (",", "."), "fr": (" ", ","), "de": (".", ",")}
     thousands, decimal_mark = separators[invoice_language(language)]
     sign = "-" if amount < 0 else ""
-    return f"{sign}{groups.replace(',', thousands)}{decimal_mark}{cents} {currency}"
+    return f"{sign}{groups.replace(',', thousands)}{decimal_mark}{cents}"
 
 
 def format_rate(rate: Decimal, language: str) -> str:

@@ -22,6 +22,13 @@ class OutgoingEmail:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # "application/pdf"
+    data: bytes
+
+
+@dataclass(frozen=True)
 class RenderedEmail:
     to: str
     subject: str
@@ -30,6 +37,7 @@ class RenderedEmail:
     # Sent along as SES message tags and returned in bounce and complaint notifications: which outbox entry and
     # subscription the email belongs to (ids only: SES keeps tags in its event data).
     tags: tuple[tuple[str, str], ...] = ()
+    attachments: tuple[Attachment, ...] = ()
 
 
 class MailDeliveryFailed(Exception):

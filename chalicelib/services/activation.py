@@ -10,6 +10,7 @@ from chalicelib import metrics
 from chalicelib.domain.access import AuditEvent
 from chalicelib.domain.activation_links import issue_token, looks_like_token, new_token_id, token_hash
 from chalicelib.domain.agreements import AgreementText
+from chalicelib.domain.billing import term_period
 from chalicelib.domain.errors import (
     AgreementVersionMismatch,
     AlreadyActive,
@@ -30,6 +31,7 @@ from chalicelib.domain.models import (
 from chalicelib.services import emails
 from chalicelib.services.access import Authorized
 from chalicelib.services.identity import RequestContext
+from chalicelib.services.invoicing import InvoiceIssuer, IssuedInvoice
 from chalicelib.services.outbox import Delivery
 from chalicelib.services.ports.common import AgreementCatalog, Clock, LinkSecret
 from chalicelib.services.ports.orders import OrderStore
@@ -64,6 +66,7 @@ class Activation:
         agreements: AgreementCatalog,
         link_secret: LinkSecret,
         delivery: Delivery,
+        issuer: InvoiceIssuer,
         telemetry: Telemetry | None = None,
     ) -> None:
         self._orders = orders
@@ -73,6 +76,7 @@ class Activation:
         self._link_secret = link_secret
         self._delivery = delivery
         self._telemetry = telemetry or NoTelemetry()
+        self._issuer = issuer
 
     # -- by the emailed link -------------------------------------------------------------------------------------
     def open_link(self, raw_token: str) -> AgreementPage:
@@ -206,6 +210,7 @@ class Activation:
             user_agent=context.user_agent,
             channel=channel,
         )
+        first_term_start, first_term_end = term_period(now.date(), 0, subscription.term_months)
         after = subscription.model_copy(
             update={
                 "status": SubscriptionStatus.ACTIVE,
@@ -224,12 +229,19 @@ class Activation:
             action="subscription.activated",
             details={"channel": evidence.channel.value, "agreement_version": evidence.agreement_version},
         )
+
+
+        def commit(issue: IssuedInvoice) -> None:  # the first invoice commits with the activation, or neither does
+            self._subscriptions.activate(subscription, after, email, event, now, also=issue.operations)
+
         try:
-            self._subscriptions.activate(subscription, after, email, event, now)
+            issued = self._issuer.issue(
+                after, period_start=first_term_start, period_end=first_term_end, kind="initial", now=now, commit=commit
+            )
         except WriteConflict:
             return self._after_lost_race(subscription.id, now)
         self._telemetry.count(metrics.ACTIVATIONS, channel=evidence.channel.value)
-        self._delivery.deliver_now([email])
+        self._delivery.deliver_now([email, issued.email])
         log.info(
             "subscription %s activated via %s at %s",
             subscription.id,

@@ -21,6 +21,7 @@ ADMIN_TRANSFERRED_NEW = "admin_transferred_new"
 ADMIN_TRANSFERRED_OLD = "admin_transferred_old"
 CANCELLATION_SCHEDULED = "cancellation_scheduled"
 CANCELLATION_WITHDRAWN = "cancellation_withdrawn"
+INVOICE_ISSUED = "invoice_issued"
 
 
 def subscription_params(subscription: Subscription) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from chalicelib import metrics
 from chalicelib.domain.mail import OutgoingEmail, RenderedEmail
 from chalicelib.services.ports.common import Clock, TimeLeft
-from chalicelib.services.ports.outbox import EmailRenderer, Mailer, OutboxStore
+from chalicelib.services.ports.outbox import AttachmentSource, EmailRenderer, Mailer, OutboxStore
 from chalicelib.services.ports.telemetry import NoTelemetry, Telemetry
 
 log = logging.getLogger(__name__)
@@ -48,12 +48,14 @@ class Delivery:
         renderer: EmailRenderer,
         clock: Clock,
         telemetry: Telemetry | None = None,
+        attachments: AttachmentSource | None = None,
     ) -> None:
         self._outbox = outbox
         self._mailer = mailer
         self._renderer = renderer
         self._clock = clock
         self._telemetry = telemetry or NoTelemetry()
+        self._attachments = attachments
 
     def deliver_now(self, emails: list[OutgoingEmail]) -> None:
         """Best effort right after the state change committed; a failure leaves the email for the job."""
@@ -80,7 +82,11 @@ class Delivery:
                 log.warning("email %s was claimed by the outbox job while being sent", email.mail_id)
 
     def _render(self, email: OutgoingEmail) -> RenderedEmail:
-        return dataclasses.replace(self._renderer.render(email), tags=mail_tags(email))
+        """The email as sent: its SES tags, and its attachments (a failure to produce one, such as an invoice PDF that
+        could not be rendered or stored, is retried like a failed send)."""
+        rendered = dataclasses.replace(self._renderer.render(email), tags=mail_tags(email))
+        extra = self._attachments.attachments_for(email) if self._attachments is not None else ()
+        return dataclasses.replace(rendered, attachments=rendered.attachments + tuple(extra)) if extra else rendered
 
     def deliver_due(self, time_left: TimeLeft, batch_size: int = 25, stop_margin_s: float = 10.0) -> DeliverySummary:
         summary = DeliverySummary()
