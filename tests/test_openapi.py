@@ -141,12 +141,19 @@ def _expected(who: str, path: str, operation: dict) -> set[int]:
 
 @pytest.mark.parametrize(("path", "method", "operation"), OPERATIONS, ids=[f"{m} {p}" for p, m, _ in OPERATIONS])
 def test_authorization_matrix(client, stack, active, path, method, operation):
+    invoice_id = ""
+    if "{invoice_id}" in path:  # the first invoice, issued when `active` was activated
+        listed = client.http.get(f"/subscriptions/{active}/invoices", headers=stack.issuer.bearer(ADMIN, "FR"))
+        invoice_id = json.loads(listed.body)["items"][0]["id"]
     concrete = path.replace("{subscription_id}", active).replace("{email}", quote(SEAT))
     unknown = path.replace("{subscription_id}", str(uuid.uuid4())).replace("{email}", quote(SEAT))
+    concrete, unknown = (p.replace("{invoice_id}", invoice_id) for p in (concrete, unknown))
     body = BODIES.get(operation["operationId"])
     data = json.dumps(body) if body is not None else b""
     for who, auth in _callers(stack):
         headers = {**auth, "Content-Type": "application/json"}
+        if "application/pdf" in operation["responses"].get("200", {}).get("content", {}):
+            headers["Accept"] = "application/pdf"  # as the frontend does (DESIGN 14.4)
         response = client.http.request(method.upper(), concrete, body=data, headers=headers)
         assert response.status_code in _expected(who, path, operation), (who, response.status_code, response.body)
         assert str(response.status_code) in operation["responses"], (who, response.status_code)

@@ -10,44 +10,66 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from chalicelib.api.pipeline import Call, portal_route
+from chalicelib.api.pipeline import PDF_RESPONSE, Call, portal_route
+from chalicelib.api.schemas import InvoiceListOut, InvoiceOut
 from chalicelib.domain.billing import invoice_to_json
 from chalicelib.domain.models import Role
 from chalicelib.services.billing import Document
 
 billing_api = Blueprint(__name__)
 
-PDF = "application/pdf"
+# API Gateway (and chalice) return a binary body only to a request that accepts it; any other gets this 400.
+NEEDS_PDF_ACCEPT = {400: "The request must send `Accept: application/pdf` (a binary response needs it)."}
+
 
 
 def _pdf(document: Document) -> Response:
     return Response(
         body=document.data,
         headers={
-            "Content-Type": PDF,
+            "Content-Type": PDF_RESPONSE,
             "Content-Disposition": f'attachment; filename="{document.filename}"',
             "Cache-Control": "no-store",
         },
     )
 
 
-@portal_route(billing_api, "/subscriptions/{subscription_id}/invoices", ["GET"], role=Role.ADMIN)
+@portal_route(
+    billing_api,
+    "/subscriptions/{subscription_id}/invoices",
+    ["GET"],
+    role=Role.ADMIN,
+    response=InvoiceListOut,
+    paginated=True,
+)
 def list_invoices(call: Call[None]) -> dict[str, Any]:
     items, next_cursor = call.container.billing.list_invoices(call.subject, call.limit, call.cursor)
     return {"items": [invoice_to_json(i) for i in items], "next_cursor": next_cursor}
 
 
-@portal_route(billing_api, "/subscriptions/{subscription_id}/invoices/{invoice_id}", ["GET"], role=Role.ADMIN)
+@portal_route(
+    billing_api, "/subscriptions/{subscription_id}/invoices/{invoice_id}", ["GET"], role=Role.ADMIN, response=InvoiceOut
+)
 def get_invoice(call: Call[None]) -> dict[str, Any]:
     return invoice_to_json(call.container.billing.invoice(call.subject, _invoice_id(call)))
 
 
-@portal_route(billing_api, "/subscriptions/{subscription_id}/invoices/{invoice_id}/pdf", ["GET"], role=Role.ADMIN)
+@portal_route(
+    billing_api,
+    "/subscriptions/{subscription_id}/invoices/{invoice_id}/pdf",
+    ["GET"],
+    role=Role.ADMIN,
+    response=PDF_RESPONSE,
+    more_errors=NEEDS_PDF_ACCEPT,
+)
 def get_invoice_pdf(call: Call[None]) -> Response:
     return _pdf(call.container.billing.invoice_pdf(call.subject, _invoice_id(call)))
 
 
-@portal_route(billing_api, "/subscriptions/{subscription_id}/agreement/pdf", ["GET"], role=Role.ADMIN)
+@portal_route(
+    billing_api, "/subscriptions/{subscription_id}/agreement/pdf", ["GET"], role=Role.ADMIN, response=PDF_RESPONSE,
+    more_errors=NEEDS_PDF_ACCEPT,
+)
 def get_agreement_pdf(call: Call[None]) -> Response:
     return _pdf(call.container.billing.agreement_pdf(call.subject))
 

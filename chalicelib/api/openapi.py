@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from chalicelib.api.pipeline import IDEMPOTENCY_HEADER, REPLAYED, ROUTES, RouteDoc
+from chalicelib.api.pipeline import IDEMPOTENCY_HEADER, PDF_RESPONSE, REPLAYED, ROUTES, RouteDoc
 from chalicelib.api.schemas import ErrorOut, HealthOut
 from chalicelib.domain.models import Role
 from chalicelib.services.access import MAX_PAGE
@@ -116,7 +116,11 @@ def _links(route: RouteDoc) -> dict[str, Any]:
 
 def _operation(route: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
     success: dict[str, Any] = {"description": "Success."}
-    if route.response is not None:
+    if route.response == PDF_RESPONSE:
+        success["content"] = {PDF_RESPONSE: {"schema": {"type": "string", "format": "binary"}}}
+        success["headers"] = {"Content-Disposition": {
+            "required": True, "description": '`attachment; filename="<name>.pdf"`', "schema": {"type": "string"}}}
+    elif route.response is not None:
         success["content"] = {"application/json": {"schema": _schema(route.response, components, "serialization")}}
     headers: dict[str, Any] = {}
     if route.etag:

@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 REPLAYED = "Idempotent-Replayed"
+PDF_RESPONSE = "application/pdf"  # `response=` of a route answering a PDF (binary type, `Accept: application/pdf`)
 DEFAULT_PAGE = 20
 
 Command = TypeVar("Command")

@@ -262,6 +262,76 @@ class EntitlementListOut(_Out):
     next_cursor: str | None
 
 
+class AddressOut(_Out):
+    lines: list[str]
+    postal_code: str
+    city: str
+    country: str
+
+
+class InvoicePeriodOut(_Out):
+    start: str = Field(description="first day of the term (YYYY-MM-DD)")
+    end: str = Field(description="last day of the term, inclusive (YYYY-MM-DD)")
+
+
+class InvoiceSellerOut(_Out):
+    name: str
+    address: AddressOut | None
+    vat_id: str | None
+    registration: str | None
+
+
+class InvoiceBuyerOut(_Out):
+    id: str
+    name: str
+    vat_id: str | None
+    address: AddressOut | None
+    country: str
+
+
+class InvoiceLineOut(_Out):
+    product_code: str
+    description: str
+    quantity: int
+    unit_price: str
+    amount: str
+
+
+class InvoicePaymentMethodOut(_Out):
+    type: Literal["invoice", "card"]
+    brand: str | None = None
+    last4: str | None = None
+
+
+class InvoiceOut(_Out):
+    """An issued invoice (DESIGN 14.3): immutable; money as decimal strings, dates YYYY-MM-DD."""
+
+    id: str
+    number: str
+    subscription_id: str
+    order_id: str
+    kind: Literal["initial", "renewal"]
+    issue_date: str
+    issued_at: str
+    due_date: str
+    period: InvoicePeriodOut
+    seller: InvoiceSellerOut
+    buyer: InvoiceBuyerOut
+    po_number: str | None
+    lines: list[InvoiceLineOut]
+    currency: str
+    net_amount: str
+    tax_rate: str
+    tax_amount: str
+    total_amount: str
+    payment_method: InvoicePaymentMethodOut
+
+
+class InvoiceListOut(_Out):
+    items: list[InvoiceOut]
+    next_cursor: str | None
+
+
 class HealthOut(_Out):
     status: Literal["ok"]
 
