@@ -1,6 +1,6 @@
 """Subscription portal: Chalice app wiring only. No I/O and no environment reads at import."""
 
-from chalice import Chalice, Rate
+from chalice import Chalice, Cron, Rate
 
 from chalicelib.api.activation_pages import pages
 from chalicelib.api.assets import assets
@@ -33,3 +33,10 @@ def deliver_outbox(event):  # type: ignore[no-untyped-def]
     from chalicelib import jobs
 
     return jobs.run_outbox(event.context)
+
+
+@app.schedule(Cron(30, 6, "*", "*", "?", "*"))  # daily, 06:30 UTC: reminders arrive in the European morning
+def send_reminders(event):  # type: ignore[no-untyped-def]
+    from chalicelib import jobs
+
+    return jobs.run_reminders(event.context)

@@ -32,7 +32,9 @@ if TYPE_CHECKING:
     from chalicelib.services.ports.idempotency import IdempotencyRecords
     from chalicelib.services.ports.orders import OrderStore
     from chalicelib.services.ports.outbox import EmailRenderer, Mailer, OutboxStore
+    from chalicelib.services.ports.reminders import ReminderStore
     from chalicelib.services.ports.subscriptions import SubscriptionStore
+    from chalicelib.services.reminders import Reminders
 
 
 class Container:
@@ -187,6 +189,22 @@ class Container:
         from chalicelib.services.cleanup import Cleanup
 
         return Cleanup(self.cleanup_store, self.clock)
+
+    @cached_property
+    def reminder_store(self) -> ReminderStore:
+        from chalicelib.adapters.dynamodb.reminders import DynamoReminderStore
+
+        return DynamoReminderStore(self.table)
+
+    @cached_property
+    def reminders(self) -> Reminders:
+        from chalicelib.services.reminders import Reminders
+
+        s = self.settings
+        return Reminders(
+            self.reminder_store, self.clock, self.sellers, self.delivery, s.activation_reminder_days,
+            s.renewal_reminder_days,
+        )  # fmt: skip
 
 
 _lock = threading.Lock()

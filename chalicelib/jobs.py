@@ -57,4 +57,9 @@ def run_outbox(context: Any = None) -> dict[str, object]:
     return get_container().delivery.deliver_due(time_left_of(context)).as_dict()
 
 
+def run_reminders(context: Any = None) -> dict[str, object]:
+    return get_container().reminders.send_due(time_left_of(context)).as_dict()
+
+
 JOBS = {"cleanup_unactivated": run_cleanup, "deliver_outbox": run_outbox}
+JOBS["send_reminders"] = run_reminders

@@ -56,6 +56,14 @@ FUNCTIONS: tuple[Function, ...] = (
         heartbeat_period_s=300,
         purpose="The outbox job (every minute)",
     ),
+    Function(
+        metrics.SEND_REMINDERS,
+        "SendReminders",
+        "SendRemindersLogGroup",
+        1,
+        heartbeat_period_s=86400,
+        purpose="The daily activation and renewal reminders",
+    ),
 )
 SQS_INTAKE = "intake_orders"  # the function fed by OrdersQueue
 

@@ -373,3 +373,18 @@ def _route_of(path: str) -> str:
         if len(pattern) == len(parts) and all(p == q or p.startswith("{") for p, q in zip(pattern, parts, strict=True)):
             return route
     raise AssertionError(f"no route for {path}")
+
+
+def test_send_reminders_policy_is_exactly_what_it_calls(recorded: Recorded) -> None:
+    stack = recorded.stack
+    jobs.receive_order(order())  # pending: its activation reminder is due 30 days before the deadline
+    renewing = jobs.receive_order(order(order_id="4500099998")).subscription_id
+    activate(stack, renewing)  # renews on 2027-11-26; its reminder is due from 2027-10-27
+    stack.clock.advance(days=335)  # 2027-10-27: 30 days before the renewal; the pending one is past its deadline
+    jobs.receive_order(order(order_id="4500099997", ordered_at="2027-08-28T09:30:00Z"))  # deadline 2027-11-26
+    with Client(app, stage_name="dev") as client:
+        recorded.cold_container()
+        with RECORDER.recording(recorded.calls):
+            summary = client.lambda_.invoke("send_reminders", _scheduled(client)).payload
+    assert (summary["activation_reminders"], summary["renewal_reminders"]) == (1, 1), summary
+    _assert_exact("send_reminders", recorded.calls)

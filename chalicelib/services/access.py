@@ -14,6 +14,7 @@ from chalicelib.services.ports.subscriptions import SubscriptionReader
 NOT_VISIBLE = "No subscription with this id is visible to you. Check that you signed in on your country's web site."
 ADMIN_ONLY = "Only the subscription's administrator may do this."
 NOT_ACTIVE = "Only an active subscription can be managed. Activate it first by accepting the agreement."
+ENDED = "This subscription has ended; it can no longer be changed. Its invoices and agreement stay available."
 MAX_PAGE = 50  # a page's subscriptions and the caller's roles on them fit one BatchGetItem (100 keys)
 
 
@@ -55,6 +56,8 @@ class SubscriptionAccess:
         seen = self.visible(caller, subscription_id)
         if role is Role.ADMIN and seen.role is not Role.ADMIN:
             raise Forbidden(ADMIN_ONLY)
+        if active and seen.subscription.status is SubscriptionStatus.ENDED:
+            raise Conflict(ENDED)
         if active and seen.subscription.status is not SubscriptionStatus.ACTIVE:
             raise Conflict(NOT_ACTIVE)
         return seen

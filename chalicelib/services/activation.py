@@ -151,7 +151,11 @@ class Activation:
         token_id = new_token_id()
         token = issue_token(self._link_secret(), token_id, subscription)
         after = subscription.model_copy(
-            update={"activation_token_hash": token.token_hash, "version": subscription.version + 1}
+            update={
+                "activation_token_hash": token.token_hash,
+                "activation_token_id": token_id,
+                "version": subscription.version + 1,
+            }
         )
         email = emails.outgoing(
             emails.ACTIVATION_REQUEST, after, after.admin.email, now, f"token/{token.token_hash}", token_id=token_id

@@ -12,6 +12,8 @@ Item layout (PK / SK):
   TOKEN#<sha256> / TOKEN         activation token: subscription, admin, expiry
   MAIL#<id> / MAIL               outbox entry; OBPK/OBSK while unsent (sparse, keyed by due time)
   IDEMPOTENCY#<sha256> / IDEMPOTENCY   a mutation's first response, for retries with the same Idempotency-Key
+  SUB#<id> / REMINDER#<marker>   a reminder that was sent (activation/<lead days>, renewal/<date>): never twice
+  JOB#<job> / WATERMARK#<name>   how far a reminder threshold's index range has been read
 
 A new item type adds its key function and its codec here, and its store in its own module.
 Keys are plain dicts ({"PK": ..., "SK": ...}); the table and the unit of work serialize them.
@@ -23,7 +25,7 @@ import base64
 import binascii
 import hashlib
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -54,6 +56,9 @@ SEAT_PREFIX = "SEAT#"
 EVENT_PREFIX = "EVENT#"
 CONTACT_PREFIX = "CONTACT#"
 SUBSCRIPTION_SK = "SUB"
+DEADLINE_INDEX = "pending_by_deadline"
+RENEWAL_INDEX = "active_by_renewal"
+REMINDER_RETENTION = timedelta(days=400)  # a marker outlives the window its reminder could be sent in
 TOKEN_RETENTION_AFTER_EXPIRY = timedelta(days=180)  # an expired link keeps answering 410, not 404, for a while
 SENT_MAIL_RETENTION = timedelta(days=400)  # the record of a sent email (who, what kind, when) outlives a renewal term
 BAD_CURSOR = "The cursor is not valid. Start again without a cursor."
@@ -159,8 +164,39 @@ def subscription_item(subscription: Subscription) -> Item:
     if subscription.status is SubscriptionStatus.PENDING_ACTIVATION:
         item.update(DLPK=PENDING_PARTITION, DLSK=f"{utc_iso(subscription.activation_deadline)}#{subscription.id}")
     if subscription.status is SubscriptionStatus.ACTIVE and subscription.next_renewal_date:
-        item.update(RNPK=ACTIVE_PARTITION, RNSK=f"{subscription.next_renewal_date.isoformat()}#{subscription.id}")
+        item.update(RNPK=ACTIVE_PARTITION, RNSK=renewal_sort_key(subscription.next_renewal_date, subscription.id))
     return item
+
+
+def renewal_sort_key(next_renewal_date: date, subscription_id: str) -> str:
+    return f"{next_renewal_date.isoformat()}#{subscription_id}"
+
+
+def renewal_bound(day: date) -> str:
+    """Sorts after every renewal key of `day` and before the next day's ('~' sorts after '#')."""
+    return day.isoformat() + "~"
+
+
+def deadline_bound(moment: datetime) -> str:
+    """Sorts after every deadline key at `moment` and before any later one."""
+    return utc_iso(moment) + "~"
+
+
+def reminder_key(subscription_id: str, marker: str) -> Key:
+    return {"PK": subscription_partition(subscription_id), "SK": f"REMINDER#{marker}"}
+
+
+def reminder_item(subscription_id: str, marker: str, now: datetime) -> Item:
+    return {
+        **reminder_key(subscription_id, marker),
+        "type": "reminder",
+        "sent_at": utc_iso(now),
+        "expires_at_epoch": epoch(now + REMINDER_RETENTION),
+    }
+
+
+def watermark_key(job: str, name: str) -> Key:
+    return {"PK": f"JOB#{job}", "SK": f"WATERMARK#{name}"}
 
 
 def subscription_from(item: Item) -> Subscription:
