@@ -26,10 +26,12 @@ if TYPE_CHECKING:
     from chalicelib.services.administration import Administration
     from chalicelib.services.cleanup import Cleanup
     from chalicelib.services.intake import Intake
+    from chalicelib.services.invoicing import InvoiceIssuer
     from chalicelib.services.outbox import Delivery
     from chalicelib.services.ports.administration import AdministrationStore
     from chalicelib.services.ports.cleanup import CleanupStore
     from chalicelib.services.ports.idempotency import IdempotencyRecords
+    from chalicelib.services.ports.invoices import InvoiceStore
     from chalicelib.services.ports.orders import OrderStore
     from chalicelib.services.ports.outbox import EmailRenderer, Mailer, OutboxStore
     from chalicelib.services.ports.reminders import ReminderStore
@@ -114,6 +116,12 @@ class Container:
 
         return DynamoIdempotencyRecords(self.table)
 
+    @cached_property
+    def invoices(self) -> InvoiceStore:
+        from chalicelib.adapters.dynamodb.invoices import DynamoInvoiceStore
+
+        return DynamoInvoiceStore(self.table)
+
     # -- other adapters ----------------------------------------------------------------------------------------------
     @cached_property
     def link_secret(self) -> LinkSecret:
@@ -170,7 +178,15 @@ class Container:
     def activation(self) -> Activation:
         from chalicelib.services.activation import Activation
 
-        return Activation(self.orders, self.subscriptions, self.clock, self.agreements, self.link_secret, self.delivery)
+        return Activation(
+            self.orders,
+            self.subscriptions,
+            self.clock,
+            self.agreements,
+            self.link_secret,
+            self.delivery,
+            self.invoice_issuer,
+        )
 
     @cached_property
     def administration(self) -> Administration:
@@ -182,7 +198,7 @@ class Container:
     def intake(self) -> Intake:
         from chalicelib.services.intake import Intake
 
-        return Intake(self.orders, self.clock, self.agreements, self.link_secret, self.delivery)
+        return Intake(self.orders, self.clock, self.agreements, self.link_secret, self.delivery, self.sellers)
 
     @cached_property
     def cleanup(self) -> Cleanup:
@@ -205,6 +221,12 @@ class Container:
             self.reminder_store, self.clock, self.sellers, self.delivery, s.activation_reminder_days,
             s.renewal_reminder_days,
         )  # fmt: skip
+
+    @cached_property
+    def invoice_issuer(self) -> InvoiceIssuer:
+        from chalicelib.services.invoicing import InvoiceIssuer
+
+        return InvoiceIssuer(self.invoices, self.sellers, self.clock)
 
 
 _lock = threading.Lock()

@@ -91,8 +91,9 @@ def test_accepting_activates_records_evidence_and_confirms_by_email(stack, clien
     )
     assert evidence.user_agent == "Browser/1.0" and evidence.ip
     assert evidence.accepted_at == stack.clock.now()
-    confirmation = stack.sent()[-1]
+    confirmation, invoice = stack.sent()[-2:]
     assert confirmation["Subject"] == "Votre abonnement à PROFIS Engineering Suite est activé"
+    assert invoice["Subject"] == "Facture FR-2026-000001 pour PROFIS Engineering Suite"
     assert "26/11/2027" in text_part(confirmation)
 
 
@@ -106,7 +107,7 @@ def test_repeating_the_post_shows_already_activated_and_sends_nothing_more(stack
 
     assert again.status_code == 200 and "déjà activé" in again.body.decode()
     assert page.status_code == 200 and "déjà activé" in page.body.decode()
-    assert len(stack.sent()) == 2
+    assert len(stack.sent()) == 3  # activation request, confirmation, first invoice: once each
 
 
 @pytest.mark.parametrize(

@@ -91,8 +91,11 @@ def test_a_crash_after_activation_still_confirms_by_email(stack, client, monkeyp
         _accept(client, token, "FR-fr-2026.1")
     monkeypatch.undo()
 
-    assert _run_outbox_after_grace(stack)["sent"] == 1
-    assert stack.sent()[-1]["Subject"].endswith("est activé")
+    assert _run_outbox_after_grace(stack)["sent"] == 2  # the confirmation and the first invoice
+    assert {m["Subject"] for m in stack.sent()[-2:]} == {
+        "Votre abonnement à PROFIS Engineering Suite est activé",
+        "Facture FR-2026-000001 pour PROFIS Engineering Suite",
+    }
 
 
 def test_the_job_stops_cleanly_when_time_runs_out(stack, monkeypatch):

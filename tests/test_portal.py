@@ -187,7 +187,7 @@ def test_portal_activation_by_the_admin(client, stack, pending):
     assert body["next_renewal_date"] == "2027-11-26"
     evidence = stack.subscriptions.get_subscription(pending).evidence
     assert evidence.channel.value == "portal" and evidence.user_agent == "PortalSPA/2"
-    assert [m["Subject"] for m in stack.sent()][-1].endswith("est activé")
+    assert [m["Subject"][:18] for m in stack.sent()][-2:] == ["Votre abonnement à", "Facture FR-2026-00"]
 
     again = _post(
         client,
@@ -195,7 +195,7 @@ def test_portal_activation_by_the_admin(client, stack, pending):
         f"/subscriptions/{pending}/activation",
         {"accept_agreement": True, "agreement_version": "FR-fr-2026.1"},
     )
-    assert again.status_code == 409 and len(stack.sent()) == 2
+    assert again.status_code == 409 and len(stack.sent()) == 3
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from chalicelib.services.access import SubscriptionAccess
 from chalicelib.services.activation import Activation, RequestContext
 from chalicelib.services.cleanup import Cleanup
 from chalicelib.services.identity import Caller
+from chalicelib.services.invoicing import InvoiceIssuer
 from devstack.moto_lock import serialize_dynamodb
 from tests.support import ORDER, activate, order, token_of
 
@@ -93,7 +94,8 @@ def test_activation_racing_cleanup_at_the_deadline_never_activates_then_removes(
     unexpected: list[BaseException] = []
 
     access = SubscriptionAccess(c.subscriptions, just_before)
-    activation = Activation(c.orders, c.subscriptions, just_before, c.agreements, c.link_secret, c.delivery)
+    issuer = InvoiceIssuer(c.invoices, c.sellers, just_before)
+    activation = Activation(c.orders, c.subscriptions, just_before, c.agreements, c.link_secret, c.delivery, issuer)
 
     def activate(n: int, barrier: threading.Barrier) -> None:
         barrier.wait()

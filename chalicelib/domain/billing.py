@@ -28,6 +28,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from chalicelib.domain.models import PaymentMethod, add_months
+from chalicelib.domain.models import PostalAddress as PostalAddress  # lives with the customer; invoices show it
 
 # EU member states (ISO 3166-1 alpha-2; Greece is GR here, "EL" only in VAT numbers). GB left in 2020; CH, NO, IS, LI
 # are not members: invoices to them are never reverse-charged under the EU rule.
@@ -54,20 +55,6 @@ InvoiceKind = Literal["initial", "renewal"]
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-
-class PostalAddress(_Frozen):
-    lines: tuple[str, ...] = ()
-    postal_code: str | None = None
-    city: str | None = None
-    country: str
-
-    @field_validator("country")
-    @classmethod
-    def _iso_country(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Z]{2}", value):
-            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. FR)")
-        return value
 
 
 class Seller(_Frozen):

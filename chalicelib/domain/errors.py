@@ -51,6 +51,12 @@ class AgreementVersionMismatch(Conflict):
     code = "AgreementVersionMismatch"
 
 
+class SellerMissing(Conflict):
+    """No selling company is configured for the subscription's country: it cannot be invoiced."""
+
+    code = "SellerMissing"
+
+
 class DeadlinePassed(DomainError):
     code = "ActivationDeadlinePassed"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -10,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 ACTIVATION_WINDOW = timedelta(days=90)
 
@@ -49,9 +50,29 @@ class Product(Frozen):
     name: str
 
 
+class PostalAddress(BaseModel):
+    """A postal address as an order or a seller's configuration gives it (DESIGN 14.1)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    lines: tuple[str, ...] = ()
+    postal_code: str | None = None
+    city: str | None = None
+    country: str
+
+    @field_validator("country")
+    @classmethod
+    def _iso_country(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z]{2}", value):
+            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. FR)")
+        return value
+
+
 class Customer(Frozen):
     id: str
     name: str
+    vat_id: str | None = None  # the buyer's, when the order carries it (invoices, reverse charge)
+    address: PostalAddress | None = None
 
 
 class PaymentMethod(Frozen):

@@ -30,13 +30,36 @@ def _text(value: str, what: str) -> str:
     return validators.clean_text(value, what)
 
 
+class AddressMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, title="Postal address")
+    lines: Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(
+        default_factory=list, max_length=validators.MAX_ADDRESS_LINES,
+        description=f"Street lines, at most {validators.MAX_ADDRESS_LINES}. Each: {_TEXT}.")]
+    postal_code: Annotated[str | None, Field(default=None, min_length=1, max_length=validators.MAX_POSTAL_CODE_LENGTH)]
+    city: Annotated[str | None, Field(default=None, min_length=1, max_length=200, description=f"{_TEXT}.")]
+    country: Annotated[str, Field(json_schema_extra={"enum": sorted(COUNTRIES)}, description=(
+        "ISO 3166-1 alpha-2. With `vat_id`, an address in another EU country than the seller's makes the invoice "
+        "reverse-charged (no VAT)."))]
+
+    _lines = field_validator("lines")(lambda cls, v: [_text(line, "address line") for line in v])
+    _postal_code = field_validator("postal_code")(lambda cls, v: v if v is None else validators.validate_postal_code(v))
+    _city = field_validator("city")(lambda cls, v: v if v is None else _text(v, "city"))
+    _country = field_validator("country")(lambda cls, v: orders._country(v))
+
+
 class CustomerMessage(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True, title="Customer")
     id: Annotated[str, Field(min_length=1, max_length=200, description=f"The customer's number. {_TEXT}.")]
     name: Annotated[str, Field(min_length=1, max_length=200, description=f"The company's name. {_TEXT}.")]
+    vat_id: Annotated[str | None, Field(default=None, description=(
+        "The buyer's VAT identifier with its country prefix (e.g. BE0123456789; spaces, dots and hyphens are "
+        "dropped). Optional; shown on invoices."))]
+    address: Annotated[AddressMessage | None, Field(default=None, description=(
+        "The buyer's postal address, optional; shown on invoices."))]
 
     _id = field_validator("id")(lambda cls, v: _text(v, "customer id"))
     _name = field_validator("name")(lambda cls, v: _text(v, "name"))
+    _vat_id = field_validator("vat_id")(lambda cls, v: v if v is None else validators.validate_vat_id(v))
 
 
 class AdminMessage(BaseModel):
@@ -75,8 +98,9 @@ class OrderMessage(BaseModel):
     ordered_at: Annotated[str, Field(json_schema_extra={"format": "date-time"}, description=(
         "ISO 8601 with a time zone. The customer has 90 days from here to activate; a message arriving later creates "
         "nothing, one more than an hour in the future is rejected."))]
-    country: Annotated[str, Field(json_schema_extra={"enum": sorted(COUNTRIES)},
-                                  description="ISO 3166-1 alpha-2, upper case: the web shop's country.")]
+    country: Annotated[str, Field(json_schema_extra={"enum": sorted(COUNTRIES)}, description=(
+        "ISO 3166-1 alpha-2, upper case: the web shop's country. An order for a country without a configured selling "
+        "company is rejected (it could not be invoiced)."))]
     locale: Annotated[str, Field(default="en", pattern=orders._BCP47.pattern,
                                  description="BCP 47 language tag of the emails and pages; `en` when absent.")]
     customer: CustomerMessage

@@ -7,13 +7,20 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from chalicelib import strictjson
 from chalicelib.domain.errors import OrderRejected
-from chalicelib.domain.models import Customer, PaymentMethod, Person, Product, parse_utc
+from chalicelib.domain.models import Customer, PaymentMethod, Person, PostalAddress, Product, parse_utc
 from chalicelib.domain.reference import COUNTRIES, CURRENCIES
-from chalicelib.domain.validators import clean_text, validate_email, validate_po_number
+from chalicelib.domain.validators import (
+    MAX_ADDRESS_LINES,
+    clean_text,
+    validate_email,
+    validate_po_number,
+    validate_postal_code,
+    validate_vat_id,
+)
 
 _BCP47 = re.compile(
     r"^[A-Za-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|[0-9]{3}))?(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*$"
@@ -36,9 +43,39 @@ class _NamedIn(BaseModel):
     _name = field_validator("name")(lambda cls, v: clean_text(v, "name"))
 
 
+class _AddressIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+    lines: list[str] = Field(default_factory=list, max_length=MAX_ADDRESS_LINES)
+    postal_code: str | None = None
+    city: str | None = None
+    country: str
+
+    _lines = field_validator("lines")(lambda cls, v: [clean_text(line, "address line") for line in v])
+    _postal_code = field_validator("postal_code")(lambda cls, v: v if v is None else validate_postal_code(v))
+    _city = field_validator("city")(lambda cls, v: v if v is None else clean_text(v, "city"))
+    _country = field_validator("country")(lambda cls, v: _country(v))
+
+
 class _CustomerIn(_NamedIn):
     id: str
+    vat_id: str | None = None
+    address: _AddressIn | None = None
+
     _id = field_validator("id")(lambda cls, v: clean_text(v, "customer id"))
+    _vat_id = field_validator("vat_id")(lambda cls, v: v if v is None else validate_vat_id(v))
+
+    def as_customer(self) -> Customer:
+        address = self.address
+        return Customer(
+            id=self.id,
+            name=self.name,
+            vat_id=self.vat_id,
+            address=None
+            if address is None
+            else PostalAddress(
+                lines=tuple(address.lines), postal_code=address.postal_code, city=address.city, country=address.country
+            ),
+        )
 
 
 class _ProductIn(_NamedIn):
@@ -139,7 +176,7 @@ class _OrderValidator:
             ordered_at=ordered_at,
             country=country,
             locale=locale,
-            customer=Customer(id=customer.id, name=customer.name),
+            customer=customer.as_customer(),
             admin=Person(email=admin.email, name=admin.name),
             product=Product(code=product.code, name=product.name),
             license_quantity=quantity,

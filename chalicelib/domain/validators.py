@@ -40,3 +40,26 @@ def clean_text(value: str, what: str) -> str:
     if len(value) > MAX_NAME_LENGTH or not is_printable(value):
         raise ValueError(f"{what} must be at most {MAX_NAME_LENGTH} printable characters")
     return value
+
+
+_VAT_ID = re.compile(r"^[A-Z]{2}[A-Z0-9+*]{2,13}$")
+MAX_ADDRESS_LINES = 4
+MAX_POSTAL_CODE_LENGTH = 16
+
+
+def validate_vat_id(value: str) -> str:
+    """A VAT identification number with its country prefix (FR12345678901, DE123456789, BE0123456789); spaces, dots
+    and hyphens people type are dropped. Only the shape is checked: the vendor's tax team verifies numbers (VIES)."""
+    compact = re.sub(r"[\s.\-]", "", value).upper()
+    if not _VAT_ID.match(compact):
+        raise ValueError(
+            "VAT identifier must be a 2-letter country prefix followed by 2 to 13 letters or digits, e.g. FR12345678901"
+        )
+    return compact
+
+
+def validate_postal_code(value: str) -> str:
+    value = tidy_text(value)
+    if not value or len(value) > MAX_POSTAL_CODE_LENGTH or not is_printable(value):
+        raise ValueError(f"postal code must be 1 to {MAX_POSTAL_CODE_LENGTH} printable characters")
+    return value

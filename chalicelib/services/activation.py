@@ -9,6 +9,7 @@ from datetime import datetime
 from chalicelib.domain.access import AuditEvent
 from chalicelib.domain.activation_links import issue_token, looks_like_token, new_token_id, token_hash
 from chalicelib.domain.agreements import AgreementText
+from chalicelib.domain.billing import term_period
 from chalicelib.domain.errors import (
     AgreementVersionMismatch,
     AlreadyActive,
@@ -29,6 +30,7 @@ from chalicelib.domain.models import (
 from chalicelib.services import emails
 from chalicelib.services.access import Authorized
 from chalicelib.services.identity import RequestContext
+from chalicelib.services.invoicing import InvoiceIssuer, IssuedInvoice
 from chalicelib.services.outbox import Delivery
 from chalicelib.services.ports.common import AgreementCatalog, Clock, LinkSecret
 from chalicelib.services.ports.orders import OrderStore
@@ -62,6 +64,7 @@ class Activation:
         agreements: AgreementCatalog,
         link_secret: LinkSecret,
         delivery: Delivery,
+        issuer: InvoiceIssuer,
     ) -> None:
         self._orders = orders
         self._subscriptions = subscriptions
@@ -69,6 +72,7 @@ class Activation:
         self._agreements = agreements
         self._link_secret = link_secret
         self._delivery = delivery
+        self._issuer = issuer
 
     # -- by the emailed link -------------------------------------------------------------------------------------
     def open_link(self, raw_token: str) -> AgreementPage:
@@ -206,6 +210,7 @@ class Activation:
             user_agent=context.user_agent,
             channel=channel,
         )
+        first_term_start, first_term_end = term_period(now.date(), 0, subscription.term_months)
         after = subscription.model_copy(
             update={
                 "status": SubscriptionStatus.ACTIVE,
@@ -224,11 +229,18 @@ class Activation:
             action="subscription.activated",
             details={"channel": evidence.channel.value, "agreement_version": evidence.agreement_version},
         )
+
+
+        def commit(issue: IssuedInvoice) -> None:  # the first invoice commits with the activation, or neither does
+            self._subscriptions.activate(subscription, after, email, event, now, also=issue.operations)
+
         try:
-            self._subscriptions.activate(subscription, after, email, event, now)
+            issued = self._issuer.issue(
+                after, period_start=first_term_start, period_end=first_term_end, kind="initial", now=now, commit=commit
+            )
         except WriteConflict:
             return self._after_lost_race(subscription.id, now)
-        self._delivery.deliver_now([email])
+        self._delivery.deliver_now([email, issued.email])
         log.info("subscription %s activated via %s at %s", subscription.id, evidence.channel.value, utc_iso(now))
         return ActivationOutcome(after, newly_activated=True)
 

@@ -25,6 +25,7 @@ ACTIVATION_REMINDER = "activation_reminder"
 RENEWAL_REMINDER = "renewal_reminder"
 RENEWAL_REMINDER_ENDING = "renewal_reminder_ending"
 SUBSCRIPTION_ENDED = "subscription_ended"
+INVOICE_ISSUED = "invoice_issued"
 
 
 def subscription_params(subscription: Subscription) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from chalicelib.domain.activation_links import issue_token, new_token_id
+from chalicelib.domain.billing import SellerCatalog
 from chalicelib.domain.errors import DuplicateOrder, OrderRejected
 from chalicelib.domain.models import Subscription, SubscriptionStatus, activation_deadline, utc_iso
 from chalicelib.domain.orders import OrderPlaced, parse_order
@@ -47,8 +48,10 @@ class Intake:
         agreements: AgreementCatalog,
         link_secret: LinkSecret,
         delivery: Delivery,
+        sellers: SellerCatalog,
     ) -> None:
         self._orders = orders
+        self._sellers = sellers
         self._clock = clock
         self._agreements = agreements
         self._link_secret = link_secret
@@ -61,6 +64,12 @@ class Intake:
         if existing is not None:
             log.info("order %s redelivered; subscription %s unchanged", order.order_id, existing.subscription_id)
             return IntakeResult("duplicate", existing.subscription_id)
+        if self._sellers.get(order.country) is None:
+            # Never a subscription that could not be invoiced: the message goes to the dead-letter queue (and its
+            # alarm) until a selling company is configured for the country.
+            raise OrderRejected(
+                [f"country {order.country}: no selling company is configured there, so it cannot be invoiced"]
+            )
         now = self._clock.now()
         if order.ordered_at > now + MAX_CLOCK_SKEW:
             raise OrderRejected(

@@ -14,6 +14,9 @@ Item layout (PK / SK):
   IDEMPOTENCY#<sha256> / IDEMPOTENCY   a mutation's first response, for retries with the same Idempotency-Key
   SUB#<id> / REMINDER#<marker>   a reminder that was sent (activation/<lead days>, renewal/<date>): never twice
   JOB#<job> / WATERMARK#<name>   how far a reminder threshold's index range has been read
+  SUB#<id> / INVOICE#<term start>   an issued invoice (immutable): one per term by its key; listed newest first
+  SUB#<id> / INVOICEID#<invoice id> the same invoice record under its id (invoice by id: one GetItem)
+  SERIES#<country>-<year> / SERIES  the last number issued in an invoice series (`last_number`)
 
 A new item type adds its key function and its codec here, and its store in its own module.
 Keys are plain dicts ({"PK": ..., "SK": ...}); the table and the unit of work serialize them.
@@ -32,6 +35,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from chalicelib.domain.access import AccessEntry, AuditEvent, Contact, Seat
 from chalicelib.domain.activation_links import ActivationToken
+from chalicelib.domain.billing import Invoice, invoice_from_record, invoice_to_record
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import (
@@ -59,6 +63,8 @@ SUBSCRIPTION_SK = "SUB"
 DEADLINE_INDEX = "pending_by_deadline"
 RENEWAL_INDEX = "active_by_renewal"
 REMINDER_RETENTION = timedelta(days=400)  # a marker outlives the window its reminder could be sent in
+INVOICE_PREFIX = "INVOICE#"
+INVOICE_ID_PREFIX = "INVOICEID#"  # never matched by begins_with(INVOICE#): the list reads the term items only
 TOKEN_RETENTION_AFTER_EXPIRY = timedelta(days=180)  # an expired link keeps answering 410, not 404, for a while
 SENT_MAIL_RETENTION = timedelta(days=400)  # the record of a sent email (who, what kind, when) outlives a renewal term
 BAD_CURSOR = "The cursor is not valid. Start again without a cursor."
@@ -137,6 +143,18 @@ def mail_key(mail_id: str) -> Key:
 
 def idempotency_key(scope: str) -> Key:
     return {"PK": "IDEMPOTENCY#" + hashlib.sha256(scope.encode()).hexdigest(), "SK": "IDEMPOTENCY"}
+
+
+def invoice_key(subscription_id: str, period_start: date) -> Key:
+    return {"PK": subscription_partition(subscription_id), "SK": INVOICE_PREFIX + period_start.isoformat()}
+
+
+def invoice_id_key(subscription_id: str, invoice_id: str) -> Key:
+    return {"PK": subscription_partition(subscription_id), "SK": INVOICE_ID_PREFIX + invoice_id}
+
+
+def series_counter_key(series: str) -> Key:
+    return {"PK": f"SERIES#{series}", "SK": "SERIES"}
 
 
 def access_index_key(subscription_id: str, email_key: str, sort_key: str) -> dict[str, str]:
@@ -385,6 +403,25 @@ def mail_from(item: Item) -> OutgoingEmail:
         due_at=parse_utc(item["due_at"]),
         attempts=int(item.get("attempts", 0)),
     )
+
+
+def invoice_items(invoice: Invoice) -> tuple[Item, Item]:
+    """The invoice under its term (the one-per-term guard and the list) and under its id (the lookup)."""
+    record = invoice_to_record(invoice)
+    common = {"type": "invoice", "invoice_id": invoice.id, "number": invoice.number, "invoice": record}
+    return (
+        {**invoice_key(invoice.subscription_id, invoice.period.start), **common},
+        {**invoice_id_key(invoice.subscription_id, invoice.id), **common},
+    )
+
+
+def invoice_from(item: Item) -> Invoice:
+    # The record holds strings (amounts too), whole numbers, booleans, lists and maps: numbers come back as int.
+    return invoice_from_record(plain(item["invoice"]))
+
+
+def series_last_number(item: Item | None) -> int:
+    return int(item["last_number"]) if item else 0
 
 
 # -- cursors ---------------------------------------------------------------------------------------------------------

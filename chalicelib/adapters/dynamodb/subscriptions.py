@@ -3,15 +3,17 @@ activation, and targeted changes of an active subscription."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters.dynamodb import schema
 from chalicelib.adapters.dynamodb.table import Table
-from chalicelib.adapters.dynamodb.unit_of_work import PRESENT, Condition, put, put_new, update
+from chalicelib.adapters.dynamodb.unit_of_work import PRESENT, Condition, operations, put, put_new, update
 from chalicelib.domain.access import AccessPage, AuditEvent
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import Subscription, SubscriptionChange, SubscriptionStatus, utc_iso
+from chalicelib.services.ports.invoices import WriteOperation
 
 
 class DynamoSubscriptionStore:
@@ -70,7 +72,13 @@ class DynamoSubscriptionStore:
         return [(s, roles.get(pk, frozenset())) for pk, s in subscriptions.items()]
 
     def activate(
-        self, before: Subscription, after: Subscription, email: OutgoingEmail, event: AuditEvent, now: datetime
+        self,
+        before: Subscription,
+        after: Subscription,
+        email: OutgoingEmail,
+        event: AuditEvent,
+        now: datetime,
+        also: Sequence[WriteOperation] = (),
     ) -> None:
         pending_in_time = Condition(
             "#v = :v AND #s = :pending AND deadline_at > :now",
@@ -81,6 +89,7 @@ class DynamoSubscriptionStore:
             put("subscription", schema.subscription_item(after), pending_in_time),
             update("access", schema.access_key(after.id, after.admin.key), "REMOVE visible_until", PRESENT),
             put_new("evidence", schema.evidence_item(after)),
+            *operations(also),
         ).record(event, after.version).queue([email]).commit()
 
     def change_subscription(

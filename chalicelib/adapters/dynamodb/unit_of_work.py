@@ -7,6 +7,7 @@ Stores build the operations from their codecs; every operation carries a label, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,6 +104,15 @@ def queue_email(email: OutgoingEmail) -> Operation:
     """The outbox entry, in the same transaction as the change it reports (invariant 6); its id names the change, so
     a retried change can never queue a second copy."""
     return put_new("email", schema.mail_item(email))
+
+
+def operations(staged: Sequence[object]) -> list[Operation]:
+    """Operations a use case passed on from another store (typed by the port as opaque WriteOperations)."""
+    built = list(staged)
+    for operation in built:
+        if not isinstance(operation, Operation):
+            raise TypeError(f"not an operation of this table: {operation!r}")
+    return built  # type: ignore[return-value]
 
 
 class UnitOfWork:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
 from chalicelib.domain.access import AccessPage, AuditEvent
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import Subscription, SubscriptionChange
+from chalicelib.services.ports.invoices import WriteOperation
 
 
 class SubscriptionReader(Protocol):
@@ -24,9 +26,16 @@ class SubscriptionReader(Protocol):
 
 class SubscriptionStore(SubscriptionReader, Protocol):
     def activate(
-        self, before: Subscription, after: Subscription, email: OutgoingEmail, event: AuditEvent, now: datetime
+        self,
+        before: Subscription,
+        after: Subscription,
+        email: OutgoingEmail,
+        event: AuditEvent,
+        now: datetime,
+        also: Sequence[WriteOperation] = (),
     ) -> None:
-        """Raises WriteConflict unless `before` is still the stored, pending version and its deadline is ahead."""
+        """Raises WriteConflict unless `before` is still the stored, pending version and its deadline is ahead.
+        `also`: operations another store built for the same transaction (the first invoice)."""
 
     def change_subscription(
         self, before: Subscription, change: SubscriptionChange, emails: list[OutgoingEmail], event: AuditEvent

@@ -1,0 +1,174 @@
+"""Issuing invoices (DESIGN 14.2): one per (subscription, term start), numbered per seller and calendar year with no
+gap and no duplicate, committed in the same transaction as the change that causes it (activation, renewal).
+
+API (the activation use case and the renewal job both use it):
+
+    issuer = InvoiceIssuer(invoice_store, seller_catalog, clock)
+
+    issuer.issue(subscription, period_start=..., period_end=..., kind="initial"|"renewal", now=now,
+                 commit=lambda issue: <commit the change's unit of work with `issue.operations` added>)
+        -> IssuedInvoice (.invoice, .operations, .email) as committed
+
+  `subscription` is the subscription as it will be after the change (its PO number, payment method, quantity, price
+  and admin are what the invoice shows; the email goes to its admin). `period_end` is INCLUSIVE (the day before the
+  next renewal date; `domain.billing.term_period(anchor, k, term_months)` gives both ends of term k).
+  `issue` reads the series' last number n, builds the invoice numbered n+1 (id = uuid5 of subscription id + term
+  start, stable), and calls `commit(issue)`, where `issue: IssuedInvoice` carries `.invoice` and `.operations`: the
+  invoice (put_new, twice: under its term and under its id), the series counter (n -> n+1, conditional on n) and the
+  `invoice_issued` outbox email. The caller's `commit` adds the operations to its unit of work (e.g.
+  `uow.add(*issue.operations)`; a store method taking `also: Sequence[WriteOperation]`) and commits; it must let
+  `WriteConflict` propagate.
+  - `WriteConflict` naming only the counter (or naming nothing: a concurrent transaction): the number was taken
+    meanwhile; `issue` re-reads the counter and calls `commit` again with the next number (bounded: MAX_ATTEMPTS).
+    A cancelled transaction consumed no number, so the series has no gap.
+  - `WriteConflict` naming anything else (the caller's own condition, or INVOICE_LABEL: this term is already invoiced)
+    is re-raised for the caller to interpret: `INVOICE_LABEL in conflict.failed` means the invoice exists (idempotent:
+    `issuer.invoice_for_term(...)` returns it).
+  - `CounterContended` (a WriteConflict) after MAX_ATTEMPTS attempts; nothing was committed.
+  - `domain.errors.SellerMissing` (a Conflict, 409) when no seller is configured for the subscription's country.
+  After `commit` returned, deliver `issue.email` with `Delivery.deliver_now([...])` like any other email.
+
+    issuer.prepare(subscription, ...) -> IssuedInvoice    one attempt's invoice and operations, without committing
+    issuer.invoice_for_term(subscription_id, period_start) -> Invoice | None
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from chalicelib.domain.billing import (
+    Buyer,
+    Invoice,
+    InvoiceKind,
+    SellerCatalog,
+    build_invoice,
+    invoice_number,
+    money_str,
+    series_key,
+)
+from chalicelib.domain.errors import SellerMissing, WriteConflict
+from chalicelib.domain.mail import OutgoingEmail
+from chalicelib.domain.models import Subscription
+from chalicelib.services import emails
+from chalicelib.services.ports.common import Clock
+from chalicelib.services.ports.invoices import COUNTER_LABEL, InvoiceStore, WriteOperation
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 25  # 20 activations racing for one series each lose at most 19 times
+
+
+class CounterContended(WriteConflict):
+    """The series counter kept moving under every attempt; nothing was committed."""
+
+
+@dataclass(frozen=True)
+class IssuedInvoice:
+    invoice: Invoice
+    operations: tuple[WriteOperation, ...]
+    email: OutgoingEmail
+
+
+def invoice_id(subscription_id: str, period_start: date) -> str:
+    """Stable: the same term of the same subscription always has the same id, whatever the retries."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"invoice/{subscription_id}/{period_start.isoformat()}"))
+
+
+def buyer_of(subscription: Subscription) -> Buyer:
+    customer = subscription.customer
+    return Buyer(
+        id=customer.id,
+        name=customer.name,
+        vat_id=customer.vat_id,
+        address=customer.address,
+        country=subscription.country,
+    )
+
+
+class InvoiceIssuer:
+    def __init__(self, invoices: InvoiceStore, sellers: SellerCatalog, clock: Clock) -> None:
+        self._invoices = invoices
+        self._sellers = sellers
+        self._clock = clock
+
+    def prepare(
+        self,
+        subscription: Subscription,
+        *,
+        period_start: date,
+        period_end: date,
+        kind: InvoiceKind,
+        now: datetime,
+    ) -> IssuedInvoice:
+        seller = self._sellers.get(subscription.country)
+        if seller is None:
+            raise SellerMissing(
+                f"No selling company is configured for country {subscription.country}; the subscription cannot be "
+                "invoiced. Please contact the vendor."
+            )
+        series = series_key(seller.country, now.date().year)
+        last = self._invoices.last_number(series)
+        invoice = build_invoice(
+            invoice_id=invoice_id(subscription.id, period_start),
+            number=invoice_number(seller.country, now.date().year, last + 1),
+            subscription_id=subscription.id,
+            order_id=subscription.order_id,
+            kind=kind,
+            seller=seller,
+            buyer=buyer_of(subscription),
+            product_code=subscription.product.code,
+            product_name=subscription.product.name,
+            quantity=subscription.license_quantity,
+            unit_price=subscription.unit_price,
+            currency=subscription.currency,
+            term_months=subscription.term_months,
+            period_start=period_start,
+            period_end=period_end,
+            issued_at=now,
+            po_number=subscription.po_number,
+            payment_method=subscription.payment_method,
+            language=subscription.language,
+        )
+        email = emails.outgoing(
+            emails.INVOICE_ISSUED,
+            subscription,
+            subscription.admin.email,
+            now,
+            f"invoice/{invoice.id}",
+            invoice_id=invoice.id,
+            invoice_number=invoice.number,
+            period_start_date=invoice.period.start.isoformat(),
+            period_end_date=invoice.period.end.isoformat(),
+            total_amount=money_str(invoice.total_amount),
+            currency=invoice.currency,
+        )
+        return IssuedInvoice(invoice, self._invoices.issue_operations(invoice, series, last, email), email)
+
+    def issue(
+        self,
+        subscription: Subscription,
+        *,
+        period_start: date,
+        period_end: date,
+        kind: InvoiceKind,
+        now: datetime,
+        commit: Callable[[IssuedInvoice], None],
+    ) -> IssuedInvoice:
+        for _ in range(MAX_ATTEMPTS):
+            issue = self.prepare(subscription, period_start=period_start, period_end=period_end, kind=kind, now=now)
+            try:
+                commit(issue)
+            except WriteConflict as conflict:
+                if conflict.failed <= {COUNTER_LABEL}:
+                    continue  # the number was taken meanwhile: read the next one
+                raise
+            log.info("invoice %s issued for subscription %s", issue.invoice.number, subscription.id)
+            return issue
+        raise CounterContended(frozenset({COUNTER_LABEL}))
+
+    def invoice_for_term(self, subscription_id: str, period_start: date) -> Invoice | None:
+        return self._invoices.invoice_for_term(subscription_id, period_start)

@@ -1,0 +1,41 @@
+"""Issued invoices and the invoice number series (DESIGN 14.2)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Protocol
+
+from chalicelib.domain.billing import Invoice
+from chalicelib.domain.mail import OutgoingEmail
+
+# The labels of the operations `issue_operations` returns, as a cancelled transaction's `WriteConflict.failed` names
+# them: "invoice" lost = this term is already invoiced; "counter" lost = someone took the number in between.
+INVOICE_LABEL = "invoice"
+COUNTER_LABEL = "counter"
+
+
+class WriteOperation(Protocol):
+    """One entry of a unit of work, built by a store; opaque to the use cases, which only pass it on."""
+
+    @property
+    def label(self) -> str: ...
+
+
+class InvoiceStore(Protocol):
+    def last_number(self, series: str) -> int:
+        """The last number issued in the series (0 before the first), read consistently."""
+
+    def issue_operations(
+        self, invoice: Invoice, series: str, expected_last: int, email: OutgoingEmail
+    ) -> tuple[WriteOperation, ...]:
+        """What issuing `invoice` adds to the transaction of the change that causes it: the invoice (new, one per
+        term), the series counter moved from `expected_last` to `expected_last + 1`, and its email."""
+
+    def get_invoice(self, subscription_id: str, invoice_id: str) -> Invoice | None: ...
+
+    def invoice_for_term(self, subscription_id: str, period_start: date) -> Invoice | None: ...
+
+    def list_invoices(
+        self, subscription_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[Invoice], str | None]:
+        """Newest term first."""
