@@ -40,3 +40,10 @@ def send_reminders(event):  # type: ignore[no-untyped-def]
     from chalicelib import jobs
 
     return jobs.run_reminders(event.context)
+
+
+@app.schedule(Cron(0, 5, "*", "*", "?", "*"))  # daily, 05:00 UTC: the day's renewals before the reminders
+def process_renewals(event):  # type: ignore[no-untyped-def]
+    from chalicelib import jobs
+
+    return jobs.run_renewals(event.context)

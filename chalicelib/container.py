@@ -35,8 +35,10 @@ if TYPE_CHECKING:
     from chalicelib.services.ports.orders import OrderStore
     from chalicelib.services.ports.outbox import EmailRenderer, Mailer, OutboxStore
     from chalicelib.services.ports.reminders import ReminderStore
+    from chalicelib.services.ports.renewals import RenewalStore
     from chalicelib.services.ports.subscriptions import SubscriptionStore
     from chalicelib.services.reminders import Reminders
+    from chalicelib.services.renewals import Renewals
 
 
 class Container:
@@ -227,6 +229,19 @@ class Container:
         from chalicelib.services.invoicing import InvoiceIssuer
 
         return InvoiceIssuer(self.invoices, self.sellers, self.clock)
+
+
+    @cached_property
+    def renewal_store(self) -> RenewalStore:
+        from chalicelib.adapters.dynamodb.renewals import DynamoRenewalStore
+
+        return DynamoRenewalStore(self.table)
+
+    @cached_property
+    def renewals(self) -> Renewals:
+        from chalicelib.services.renewals import Renewals
+
+        return Renewals(self.renewal_store, self.invoice_issuer, self.clock, self.delivery)
 
 
 _lock = threading.Lock()

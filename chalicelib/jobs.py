@@ -63,3 +63,10 @@ def run_reminders(context: Any = None) -> dict[str, object]:
 
 JOBS = {"cleanup_unactivated": run_cleanup, "deliver_outbox": run_outbox}
 JOBS["send_reminders"] = run_reminders
+
+
+def run_renewals(context: Any = None) -> dict[str, object]:
+    return get_container().renewals.process_due(time_left_of(context)).as_dict()
+
+
+JOBS["process_renewals"] = run_renewals

@@ -477,6 +477,7 @@ def start(port: int = 0, *, demo_order: bool = True, schedule: bool = True, cons
                 Job("deliver_outbox", OUTBOX_EVERY_S, jobs.JOBS["deliver_outbox"]),
                 Job("cleanup_unactivated", CLEANUP_EVERY_S, jobs.JOBS["cleanup_unactivated"]),
                 Job("send_reminders", DAILY_S, jobs.JOBS["send_reminders"]),
+                Job("process_renewals", DAILY_S, jobs.JOBS["process_renewals"]),
             ])
             stack._scheduler.start()
         return stack

@@ -16,7 +16,8 @@ JOB = "job"  # value: one of JOBS
 CLEANUP_UNACTIVATED = "cleanup_unactivated"
 DELIVER_OUTBOX = "deliver_outbox"
 SEND_REMINDERS = "send_reminders"
-JOBS = (CLEANUP_UNACTIVATED, DELIVER_OUTBOX, SEND_REMINDERS)
+PROCESS_RENEWALS = "process_renewals"
+JOBS = (CLEANUP_UNACTIVATED, DELIVER_OUTBOX, SEND_REMINDERS, PROCESS_RENEWALS)
 
 # Count, dimension `job`: 1 when a run finished all its work (not cut short by its time budget, no unhandled error).
 # A run that did not start, crashed or stopped with work left emits nothing, so the alarm treats missing data as

@@ -64,6 +64,14 @@ FUNCTIONS: tuple[Function, ...] = (
         heartbeat_period_s=86400,
         purpose="The daily activation and renewal reminders",
     ),
+    Function(
+        metrics.PROCESS_RENEWALS,
+        "ProcessRenewals",
+        "ProcessRenewalsLogGroup",
+        1,
+        heartbeat_period_s=86400,
+        purpose="The daily renewals (renewal invoices, ended subscriptions)",
+    ),
 )
 SQS_INTAKE = "intake_orders"  # the function fed by OrdersQueue
 

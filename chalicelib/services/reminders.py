@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from chalicelib.domain.billing import SellerCatalog, compute_amounts, money_str
+from chalicelib.domain.billing import SellerCatalog, compute_amounts, is_reverse_charge, money_str
 from chalicelib.domain.errors import WriteConflict
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import Subscription, SubscriptionStatus
@@ -201,10 +201,12 @@ class Reminders:
                 "no seller for %s: no renewal reminder for subscription %s", subscription.country, subscription.id
             )
             return None
+        customer = subscription.customer
+        buyer_country = customer.address.country if customer.address else None
+        reverse = is_reverse_charge(seller.country, buyer_country, customer.vat_id)
         amounts = compute_amounts(
-            subscription.license_quantity, subscription.unit_price, seller.vat_rate, subscription.currency,
-            reverse_charge=False,
-        )  # fmt: skip
+            subscription.license_quantity, subscription.unit_price, seller.vat_rate, subscription.currency, reverse
+        )
         return emails.outgoing(
             emails.RENEWAL_REMINDER, subscription, to, now, key,
             renewal_date=renews_on.isoformat(), total_amount=money_str(amounts.total), currency=subscription.currency,
