@@ -82,7 +82,7 @@ class Activation:
             subscription=subscription,
             agreement=self._agreement_for(subscription),
             addressed_to=admin_email,
-            already_active=subscription.status is SubscriptionStatus.ACTIVE,
+            already_active=subscription.status is not SubscriptionStatus.PENDING_ACTIVATION,
         )
 
     def accept_by_link(
@@ -116,7 +116,7 @@ class Activation:
             and subscription.admin.key == token.admin_email
             and subscription.activation_token_hash == token.token_hash
         )
-        if current and subscription is not None and subscription.status is SubscriptionStatus.ACTIVE:
+        if current and subscription is not None and subscription.status is not SubscriptionStatus.PENDING_ACTIVATION:
             return subscription, token.admin_email  # "already activated", however long ago
         if subscription is not None and not current:
             raise NotFound(UNKNOWN_LINK)  # replaced by a newer email, or the admin rights moved on
@@ -133,7 +133,7 @@ class Activation:
     def activate_in_portal(
         self, admin: Authorized, *, accepted: bool, agreement_version: str, context: RequestContext
     ) -> ActivationOutcome:
-        if admin.subscription.status is SubscriptionStatus.ACTIVE:
+        if admin.subscription.status is not SubscriptionStatus.PENDING_ACTIVATION:
             raise AlreadyActive("This subscription is already active.")
         outcome = self._activate(
             admin.subscription,
@@ -248,7 +248,7 @@ class Activation:
         current = self._subscriptions.get_subscription(subscription_id)
         if current is None:
             raise DeadlinePassed("The 90-day activation period has ended; a new order is needed.")
-        if current.status is SubscriptionStatus.ACTIVE:
+        if current.status is not SubscriptionStatus.PENDING_ACTIVATION:
             return ActivationOutcome(current, newly_activated=False)
         if now >= current.activation_deadline:
             raise DeadlinePassed("The 90-day activation period has ended; a new order is needed.")
