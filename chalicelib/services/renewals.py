@@ -89,9 +89,11 @@ class Renewals:
         """Every term due today or earlier, one after the other, until the subscription renews after today or ends."""
         renewed_terms = 0
         conflicts = 0
+        known: Subscription | None = None  # after a committed renewal, its new state: no need to read it again
         while True:
             in_time()
-            subscription = self._store.get_subscription(subscription_id)
+            subscription = known or self._store.get_subscription(subscription_id)
+            known = None
             renews_on = subscription.next_renewal_date if subscription else None
             if (
                 subscription is None
@@ -108,7 +110,7 @@ class Renewals:
                     self._end(subscription, renews_on, now)
                     summary.ended += 1
                     break
-                self._renew(subscription, renews_on, now)
+                known = self._renew(subscription, renews_on, now)
                 renewed_terms += 1
                 summary.invoices += 1
             except WriteConflict:
@@ -120,7 +122,7 @@ class Renewals:
                     break
         summary.renewed += renewed_terms > 0
 
-    def _renew(self, subscription: Subscription, renews_on: date, now: datetime) -> None:
+    def _renew(self, subscription: Subscription, renews_on: date, now: datetime) -> Subscription:
         assert subscription.activated_at is not None
         anchor = subscription.activated_at.date()
         k = term_index(anchor, renews_on, subscription.term_months)
@@ -147,6 +149,7 @@ class Renewals:
         )
         self._delivery.deliver_now([issued.email])
         log.info("subscription %s renewed from %s (invoice %s)", subscription.id, renews_on, issued.invoice.number)
+        return after
 
     def _end(self, subscription: Subscription, renews_on: date, now: datetime) -> None:
         after = subscription.model_copy(
