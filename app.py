@@ -4,6 +4,7 @@ from chalice import Chalice, Cron, Rate
 
 from chalicelib.api.activation_pages import pages
 from chalicelib.api.assets import assets
+from chalicelib.api.billing_routes import billing_api
 from chalicelib.api.http import edge_middleware
 from chalicelib.api.subscription_routes import api
 
@@ -12,6 +13,8 @@ app.register_blueprint(pages)
 app.register_blueprint(assets)
 app.register_blueprint(api)
 app.register_middleware(edge_middleware, "http")
+app.register_blueprint(billing_api)
+app.api.binary_types.append("application/pdf")  # the invoice and agreement PDFs (the frontend sends that Accept)
 
 
 @app.on_sqs_message(queue="subscription-portal-orders", batch_size=10)

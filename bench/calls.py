@@ -70,7 +70,9 @@ ROUTES = (
     Route("detail_stranger", "GET /subscriptions/{id} (stranger -> 404)", 2),
     Route("page", "GET /activate/{token} (agreement page)", None),
     Route("resend", "POST /subscriptions/{id}/activation-email", None, plus_email=True),
-    Route("link_activation", "POST /activate/{token} (link activation)", 3, plus_email=True),
+    # The link resolves its token and its subscription, then reads the invoice series counter (the first invoice's
+    # number, DESIGN 14.2) before the one transaction.
+    Route("link_activation", "POST /activate/{token} (link activation)", 4, plus_email=True),
     Route("portal_activation", "POST /subscriptions/{id}/activation", 3, plus_email=True),
     Route("users", "GET /subscriptions/{id}/users", None),
     Route("assign", "POST /subscriptions/{id}/users", None, plus_email=True),

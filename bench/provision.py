@@ -50,9 +50,11 @@ def provision(jwks_path: Path) -> dict[str, str]:
     environment. `jwks_path` must already hold the issuer's JWKS."""
     import boto3
 
-    from infra.tables import create_table
+    from devstack.app_env import DEFAULT_INVOICE_BUCKET
+    from infra.tables import create_invoice_bucket, create_table
 
     create_table(boto3.client("dynamodb", region_name=REGION), TABLE)
+    create_invoice_bucket(boto3.client("s3", region_name=REGION), DEFAULT_INVOICE_BUCKET)
     boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
     secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
         Name="link-secret", SecretString="x" * 48

@@ -24,14 +24,16 @@ if TYPE_CHECKING:
     from chalicelib.services.access import SubscriptionAccess
     from chalicelib.services.activation import Activation
     from chalicelib.services.administration import Administration
+    from chalicelib.services.billing import Billing
     from chalicelib.services.cleanup import Cleanup
     from chalicelib.services.intake import Intake
+    from chalicelib.services.invoice_documents import InvoiceDocuments
     from chalicelib.services.invoicing import InvoiceIssuer
     from chalicelib.services.outbox import Delivery
     from chalicelib.services.ports.administration import AdministrationStore
     from chalicelib.services.ports.cleanup import CleanupStore
     from chalicelib.services.ports.idempotency import IdempotencyRecords
-    from chalicelib.services.ports.invoices import InvoiceStore
+    from chalicelib.services.ports.invoices import InvoiceFiles, InvoiceStore
     from chalicelib.services.ports.orders import OrderStore
     from chalicelib.services.ports.outbox import EmailRenderer, Mailer, OutboxStore
     from chalicelib.services.ports.reminders import ReminderStore
@@ -168,7 +170,7 @@ class Container:
     def delivery(self) -> Delivery:
         from chalicelib.services.outbox import Delivery
 
-        return Delivery(self.outbox, self.mailer, self.renderer, self.clock)
+        return Delivery(self.outbox, self.mailer, self.renderer, self.clock, self.invoice_documents)
 
     @cached_property
     def access(self) -> SubscriptionAccess:
@@ -229,6 +231,26 @@ class Container:
         from chalicelib.services.invoicing import InvoiceIssuer
 
         return InvoiceIssuer(self.invoices, self.sellers, self.clock)
+
+    @cached_property
+    def invoice_files(self) -> InvoiceFiles:
+        from chalicelib.adapters.invoice_files import S3InvoiceFiles
+
+        return S3InvoiceFiles(self._client("s3"), self.settings.invoice_bucket)
+
+    @cached_property
+    def invoice_documents(self) -> InvoiceDocuments:
+        from chalicelib.adapters.documents import render_invoice
+        from chalicelib.services.invoice_documents import InvoiceDocuments
+
+        return InvoiceDocuments(self.invoices, self.invoice_files, render_invoice)
+
+    @cached_property
+    def billing(self) -> Billing:
+        from chalicelib.adapters.documents import render_agreement
+        from chalicelib.services.billing import Billing
+
+        return Billing(self.invoices, self.invoice_documents, self.agreements, render_agreement)
 
 
     @cached_property

@@ -11,6 +11,7 @@ EXAMPLE_SITES = {
     "FR": {"activation": "https://abonnements.example.fr", "portal": "https://portail.example.fr"},
 }
 EXAMPLE_PORTAL_ORIGIN = "https://portal.example.com"
+DEFAULT_INVOICE_BUCKET = "subscription-portal-invoices"
 
 
 def app_env(
@@ -26,6 +27,7 @@ def app_env(
     sites: dict[str, dict[str, str]] | None = None,
     portal_origin: str = EXAMPLE_PORTAL_ORIGIN,
     country_claim: str = "custom:country",
+    invoice_bucket: str = DEFAULT_INVOICE_BUCKET,
     **extra: str,
 ) -> dict[str, str]:
     return {
@@ -40,5 +42,6 @@ def app_env(
         "JWKS_URL": jwks_url,
         "COUNTRY_CLAIM": country_claim,
         "LINK_SECRET_ARN": link_secret_arn,
+        "INVOICE_BUCKET": invoice_bucket,
         **extra,
     }

@@ -51,15 +51,22 @@ def _decoded(part: Any) -> str:
 def parse(raw: str | bytes) -> dict[str, Any]:
     message = email.message_from_bytes(raw if isinstance(raw, bytes) else raw.encode(), policy=email.policy.default)
     text = html = ""
+    attachments: list[dict[str, Any]] = []
     for part in message.walk():
-        if part.is_multipart() or part.get_content_disposition() == "attachment":
+        if part.get_content_disposition() == "attachment":
+            payload = part.get_payload(decode=True) or b""
+            attachments.append(
+                {"filename": part.get_filename() or "", "content_type": part.get_content_type(), "size": len(payload)}
+            )
+            continue
+        if part.is_multipart():
             continue
         if part.get_content_type() == "text/plain" and not text:
             text = _decoded(part)
         elif part.get_content_type() == "text/html" and not html:
             html = _decoded(part)
     return {"subject": str(message.get("Subject", "")), "from": str(message.get("From", "")), "text": text,
-            "html": html}
+            "html": html, "attachments": attachments}
 
 
 def messages(to: str | None = None, account_id: str = DEFAULT_ACCOUNT_ID, region: str = REGION) -> list[dict[str, Any]]:

@@ -122,7 +122,7 @@ def get_mailbox() -> dict[str, Any]:
 
 
 def _public(message: dict[str, Any]) -> dict[str, Any]:
-    return {k: message[k] for k in ("to", "subject", "text", "html", "sent_at")}
+    return {k: message[k] for k in ("to", "subject", "text", "html", "sent_at", "attachments")}
 
 
 @dev.route("/tokens", methods=["POST"], content_types=BODY_TYPES)

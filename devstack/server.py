@@ -37,6 +37,7 @@ DEFAULT_PORT = 8000
 REGION = "eu-west-1"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TABLE_NAME = "subscription-portal-local"
+INVOICE_BUCKET_NAME = "subscription-portal-invoices-local"
 SENDER_EMAIL = "no-reply@vendor.example"
 VENDOR_NAME = "Example Software"
 JWT_AUDIENCE = "local-portal"
@@ -81,6 +82,7 @@ def local_env(port: int, jwks_url: str, secret_arn: str) -> dict[str, str]:
         jwks_url=jwks_url,
         country_claim=COUNTRY_CLAIM,
         link_secret_arn=secret_arn,
+        invoice_bucket=INVOICE_BUCKET_NAME,
     )
 
 
@@ -392,13 +394,14 @@ def _provision(secret: str) -> str:
     """The table from infra's own definition, the SES sender identity and the link secret. Returns the secret's ARN."""
     import boto3
 
-    from infra.tables import create_table
+    from infra.tables import create_invoice_bucket, create_table
 
     session = boto3.session.Session(region_name=REGION)
-    clients = [session.client(name) for name in ("dynamodb", "ses", "secretsmanager")]
-    ddb, ses, secretsmanager = clients
+    clients = [session.client(name) for name in ("dynamodb", "ses", "secretsmanager", "s3")]
+    ddb, ses, secretsmanager, s3 = clients
     try:
         create_table(ddb, TABLE_NAME)
+        create_invoice_bucket(s3, INVOICE_BUCKET_NAME)
         ses.verify_email_identity(EmailAddress=SENDER_EMAIL)
         arn: str = secretsmanager.create_secret(Name=LINK_SECRET_NAME, SecretString=secret)["ARN"]
         return arn

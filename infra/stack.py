@@ -85,6 +85,7 @@ STACK_ENVIRONMENT = {
     "SES_CONFIGURATION_SET": {"Ref": "MailConfigurationSet"},
     "SENDER_EMAIL": {"Ref": "SenderEmail"},
     "PORTAL_ORIGIN": {"Ref": "PortalOrigin"},
+    "INVOICE_BUCKET": {"Ref": "InvoiceBucket"},
 }
 LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922]
 LOG_RETENTION_DAYS += [3288, 3653]
@@ -475,6 +476,70 @@ def queue_resources() -> dict[str, Any]:
     }
 
 
+INVOICE_RETENTION_YEARS = 10  # DESIGN 14.2: invoices are kept 10 years
+
+
+def invoice_bucket_resources() -> dict[str, Any]:
+    """The invoice PDFs: versioned, Object Lock COMPLIANCE for 10 years by default (no one, root included, can delete
+    or overwrite a kept PDF before then), private, encrypted, TLS only."""
+    return {
+        "InvoiceBucket": {
+            "Type": "AWS::S3::Bucket",
+            **RETAIN,
+            "Metadata": skip(
+                ("CKV_AWS_145", NO_CMK),
+                (
+                    "CKV_AWS_18",
+                    "Objects are written once by the portal's own functions (CloudTrail records the API calls); server "
+                    "access logs would need a second bucket and add nothing for write-once documents.",
+                ),
+            ),
+            "Properties": {
+                "VersioningConfiguration": {"Status": "Enabled"},
+                "ObjectLockEnabled": True,
+                "ObjectLockConfiguration": {
+                    "ObjectLockEnabled": "Enabled",
+                    "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": INVOICE_RETENTION_YEARS}},
+                },
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True,
+                    "RestrictPublicBuckets": True,
+                },
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [
+                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                    ]
+                },
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            },
+        },
+        "InvoiceBucketPolicy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {
+                "Bucket": {"Ref": "InvoiceBucket"},
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "TlsOnly",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:*",
+                            "Resource": [
+                                {"Fn::GetAtt": ["InvoiceBucket", "Arn"]},
+                                {"Fn::Sub": "${InvoiceBucket.Arn}/*"},
+                            ],
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
 def table_alarms() -> dict[str, Any]:
     table = {"TableName": {"Ref": "PortalTable"}}
     return {
@@ -502,6 +567,7 @@ def template() -> dict[str, Any]:
         },
         **queue_resources(),
         **mail_resources(),
+        **invoice_bucket_resources(),
         **api_resources(),
     }
     for function in FUNCTIONS:
@@ -579,6 +645,7 @@ def template() -> dict[str, Any]:
             "OrdersDeadLetterQueueUrl": {"Value": {"Ref": "OrdersDeadLetterQueue"}},
             "LinkSecretArn": {"Value": {"Ref": "LinkSecret"}},
             "MailEventsTopicArn": {"Value": {"Ref": "MailEventsTopic"}},
+            "InvoiceBucketName": {"Value": {"Ref": "InvoiceBucket"}},
             **dkim,
         },
     }

@@ -29,3 +29,27 @@ def create_table(client: Any, table_name: str, logical_id: str = PORTAL_TABLE) -
     ttl = properties.get("TimeToLiveSpecification")
     if ttl:
         client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
+
+
+INVOICE_BUCKET = "InvoiceBucket"
+
+
+def create_invoice_bucket(client: Any, bucket_name: str, logical_id: str = INVOICE_BUCKET) -> None:
+    """The invoice bucket as the template defines it (versioning, Object Lock and its default retention), through any
+    S3 client (moto in tests and the local stack)."""
+    resource = template()["Resources"][logical_id]
+    assert resource["Type"] == "AWS::S3::Bucket"
+    properties = resource["Properties"]
+    region = client.meta.region_name
+    locked = bool(properties["ObjectLockEnabled"])
+    create: dict[str, Any] = {"Bucket": bucket_name, "ObjectLockEnabledForBucket": locked}
+    if region != "us-east-1":
+        create["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    client.create_bucket(**create)
+    client.put_bucket_versioning(Bucket=bucket_name, VersioningConfiguration=properties["VersioningConfiguration"])
+    client.put_object_lock_configuration(
+        Bucket=bucket_name, ObjectLockConfiguration=properties["ObjectLockConfiguration"]
+    )
+    client.put_public_access_block(
+        Bucket=bucket_name, PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"]
+    )

@@ -22,7 +22,7 @@ from chalicelib.adapters.clock import FixedClock
 from chalicelib.container import Container
 from devstack.app_env import app_env
 from devstack.sample import SAMPLE_ORDER as ORDER
-from infra.tables import create_table
+from infra.tables import create_invoice_bucket, create_table
 
 if TYPE_CHECKING:
     from chalicelib.services.access import Authorized
@@ -35,6 +35,7 @@ SENDER = "no-reply@vendor.example"
 ISSUER = "https://idp.test.example/pool"
 AUDIENCE = "portal-client"
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+INVOICE_BUCKET = "portal-invoices-test"
 
 
 ADMIN = ORDER["admin"]["email"]
@@ -126,6 +127,7 @@ def env_for(jwks_path: Path, secret_arn: str) -> dict[str, str]:
         audience=AUDIENCE,
         jwks_url=jwks_path.as_uri(),
         link_secret_arn=secret_arn,
+        invoice_bucket=INVOICE_BUCKET,
     )
 
 
@@ -172,6 +174,7 @@ def provision(tmp_path: Path) -> tuple[dict[str, str], Any]:
     ddb = session.client("dynamodb", region_name=REGION)
     create_table(ddb, TABLE)
     session.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
+    create_invoice_bucket(session.client("s3", region_name=REGION), INVOICE_BUCKET)
     secret = session.client("secretsmanager", region_name=REGION).create_secret(
         Name="link-secret", SecretString="x" * 48
     )

@@ -83,7 +83,8 @@ def test_the_demo_orders_activation_email_is_waiting(devstack: DevstackProcess) 
     messages = devstack.mailbox(DEMO_ADMIN.upper())  # the filter ignores case
     assert messages, "the demo order's activation email is missing"
     first = messages[0]
-    assert set(first) == {"to", "subject", "text", "html", "sent_at"}
+    assert set(first) == {"to", "subject", "text", "html", "sent_at", "attachments"}
+    assert first["attachments"] == []  # only the invoice email carries one (its PDF)
     assert first["to"] == [DEMO_ADMIN]
     assert "PROFIS Engineering Suite" in first["subject"]
     assert f"{devstack.url}/activate/" in first["text"]
@@ -265,6 +266,31 @@ def test_newcomer_activates_from_the_email_and_sees_it_active(devstack: Devstack
     assert item["order_id"] == order["order_id"]
     assert item["status"] == "active"
     assert item["role"] == "admin"
+
+
+def test_activation_in_the_local_stack_issues_an_invoice_mailed_with_its_pdf(devstack: DevstackProcess) -> None:
+    email = f"{unique('inv')}@example.fr"
+    assert devstack.post_order(new_order(email)).status == 201
+    link = devstack.activation_link(email)
+    form = f"accept=yes&agreement_version={_version_on(http('GET', link).text)}"
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Origin": devstack.url}
+    assert http("POST", link, form, headers=headers).status == 200
+
+    [item] = _subscriptions(devstack, email, "FR")
+    listed = devstack.get(f"/subscriptions/{item['id']}/invoices", headers=devstack.bearer(email, "FR"))
+    assert listed.status == 200, listed.text
+    [invoice] = listed.json()["items"]
+    assert re.fullmatch(r"FR-\d{4}-\d{6}", invoice["number"]) and invoice["total_amount"] == "2700.00"
+    [mail] = [m for m in devstack.mailbox(email) if invoice["number"] in m["subject"]]
+    [attachment] = mail["attachments"]
+    assert attachment["filename"] == f"{invoice['number']}.pdf" and attachment["content_type"] == "application/pdf"
+    pdf = http(
+        "GET",
+        f"{devstack.url}/subscriptions/{item['id']}/invoices/{invoice['id']}/pdf",
+        headers={**devstack.bearer(email, "FR"), "Accept": "application/pdf"},
+    )
+    assert pdf.status == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    assert len(pdf.body) == attachment["size"] and pdf.body.startswith(b"%PDF-")
 
 
 # ------------------------------------------------------------------------------------------------------- orders queue

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import string
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from chalicelib.adapters.rendering import LANGUAGES, EmailRenderer, messages
 from chalicelib.config import Settings
 from chalicelib.domain.mail import OutgoingEmail
-from chalicelib.services.email_params import COMMON_PARAMS, KIND_PARAMS, params_for
+from chalicelib.services.email_params import COMMON_PARAMS, KIND_PARAMS, LOCALIZED_AMOUNTS, LOCALIZED_DATES, params_for
 
 KIND_FIELDS = ("subject", "heading", "action", "action_text")
 
@@ -98,6 +98,7 @@ SETTINGS = Settings(
     jwt_audience="portal",
     jwks_url="https://issuer.example.com/jwks.json",
     link_secret_arn="arn:aws:secretsmanager:eu-west-1:123456789012:secret:link",
+    invoice_bucket="invoices",
 )
 
 
@@ -121,8 +122,19 @@ def test_billing_emails_render_every_value_with_a_link_in_both_parts(locale: str
 
     for value in ("PROFIS Engineering Suite", "https://portal.example.com"):
         assert value in rendered.text and value in rendered.html, (kind, value)
-    for value in (str(SAMPLE_PARAMS[name]) for name in KIND_PARAMS[kind] if not name.endswith("_date")):
+    for value in (
+        str(SAMPLE_PARAMS[name])
+        for name in KIND_PARAMS[kind]
+        if not name.endswith("_date") and name not in LOCALIZED_AMOUNTS
+    ):
         assert value in rendered.text, (kind, value)
+    if "total_amount" in KIND_PARAMS[kind]:  # in the reader's convention
+        shown = {"en": "2,700.00", "fr": "2 700,00", "de": "2.700,00"}[locale[:2]]
+        assert shown in rendered.text and shown in rendered.html, (kind, shown)
+    for name in KIND_PARAMS[kind] & LOCALIZED_DATES:  # in the reader's date format, never the stored ISO date
+        day = date.fromisoformat(SAMPLE_PARAMS[name])
+        shown = {"en": day.isoformat(), "fr": day.strftime("%d/%m/%Y"), "de": day.strftime("%d.%m.%Y")}[locale[:2]]
+        assert shown in rendered.text, (kind, name, shown)
     assert "{" not in rendered.text and "{" not in rendered.subject
     assert "Dupont &lt;BTP&gt; SARL" in rendered.html and "<BTP>" not in rendered.html
     assert rendered.text.count("https://portal.example.com") == 1  # one link, in the "open this link" line

@@ -29,6 +29,7 @@ from chalicelib.container import Container, use_container
 from infra.stack import FUNCTIONS, SQS_INTAKE
 from tests.support import (
     ADMIN,
+    INVOICE_BUCKET,
     NOW,
     REGION,
     SEAT,
@@ -49,6 +50,7 @@ CONFIGURATION_SET = "portal-mail"
 
 # The test's physical names -> the template's logical resources (as `${X}` / `${X.Arn}` in the policies).
 TABLE_ARN = "${PortalTable.Arn}"
+INVOICE_OBJECTS = "${InvoiceBucket.Arn}/invoices/*"
 SES_IDENTITY = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailDomain}"
 SES_CONFIGURATION_SET = (
     "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${MailConfigurationSet}"
@@ -117,6 +119,9 @@ def iam_requests(service: str, operation: str, params: dict[str, Any]) -> set[tu
         assert params["TableName"] == TABLE, params
         index = params.get("IndexName")
         return {(f"dynamodb:{operation}", f"{TABLE_ARN}/index/{index}" if index else TABLE_ARN)}
+    if service == "s3":
+        assert params["Bucket"] == INVOICE_BUCKET and params["Key"].startswith("invoices/"), params
+        return {(f"s3:{operation}", INVOICE_OBJECTS)}
     if service == "secretsmanager":
         return {(f"secretsmanager:{operation}", "${LinkSecret}")}
     if service == "ses":
@@ -256,8 +261,10 @@ def test_deliver_outbox_policy_is_exactly_what_it_calls(recorded: Recorded, monk
     stack = recorded.stack
     with monkeypatch.context() as outage:  # SES down while the orders arrive: their emails wait in the outbox
         outage.setattr(stack.container.mailer, "send", BrokenRepository().send)
-        jobs.receive_order(order())
+        outage.setattr(stack.container.invoice_files, "put", BrokenRepository().put)  # and S3: no PDF kept yet
+        first = jobs.receive_order(order()).subscription_id
         jobs.receive_order(order(order_id="4500099999"))
+        activate(stack, first)  # its confirmation and its invoice (the PDF attached, kept in S3) wait too
     assert stack.sent() == []
     stack.clock.advance(minutes=10)  # past the grace the request had to send them itself
     with Client(app, stage_name="dev") as client:
@@ -273,11 +280,11 @@ def test_deliver_outbox_policy_is_exactly_what_it_calls(recorded: Recorded, monk
         monkeypatch.setattr(mailer, "send", first_fails)
         with RECORDER.recording(recorded.calls):
             summary = client.lambda_.invoke("deliver_outbox", _scheduled(client)).payload
-    assert (summary["sent"], summary["failed"]) == (1, 1), summary
+    assert (summary["sent"], summary["failed"]) == (3, 1), summary
     _assert_exact("deliver_outbox", recorded.calls)
 
 
-def _api_requests(active: str, token: str, to_activate: str) -> list[tuple[Any, ...]]:
+def _api_requests(active: str, token: str, to_activate: str, invoice_id: str) -> list[tuple[Any, ...]]:
     """(method, path, body, who, expected status, extra headers): every route the app declares, admin first."""
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     key = {"Idempotency-Key": "add-new-user"}
@@ -298,6 +305,10 @@ def _api_requests(active: str, token: str, to_activate: str) -> list[tuple[Any, 
         ("POST", f"{sub}/cancellation", None, ADMIN, 200, {}),
         ("DELETE", f"{sub}/cancellation", None, ADMIN, 200, {}),
         ("GET", f"{sub}/history", None, ADMIN, 200, {}),
+        ("GET", f"{sub}/invoices", None, ADMIN, 200, {}),
+        ("GET", f"{sub}/invoices/{invoice_id}", None, ADMIN, 200, {}),
+        ("GET", f"{sub}/invoices/{invoice_id}/pdf", None, ADMIN, 200, {"Accept": "application/pdf"}),
+        ("GET", f"{sub}/agreement/pdf", None, ADMIN, 200, {"Accept": "application/pdf"}),
         ("POST", f"{sub}/admin-transfer", {"email": "next.admin@example.fr", "name": "Next Admin"}, ADMIN, 200, {}),
         ("GET", "/assets/logo.svg", None, None, 200, {}),
         ("HEAD", "/assets/logo.svg", None, None, 200, {}),
@@ -327,6 +338,8 @@ def test_api_handler_policy_is_exactly_what_it_calls(recorded: Recorded, monkeyp
     jobs.receive_order(order(order_id="4500000002"))  # activated through its emailed link
     to_activate = jobs.receive_order(order(order_id="4500000003")).subscription_id
     token = token_of(stack.mails_to(ADMIN)[-2])
+    [invoice], _ = c.invoices.list_invoices(active, 1, None)
+    invoice_id = invoice.id
     container = recorded.cold_container()
 
     exercised: set[tuple[str, str]] = set()
@@ -339,7 +352,7 @@ def test_api_handler_policy_is_exactly_what_it_calls(recorded: Recorded, monkeyp
             return client.http.request(method, path, body=data or b"", headers=all_headers)
 
         with RECORDER.recording(calls):
-            for method, path, body, who, status, headers in _api_requests(active, token, to_activate):
+            for method, path, body, who, status, headers in _api_requests(active, token, to_activate, invoice_id):
                 response = call(method, path, body, who, headers)
                 assert response.status_code == status, (method, path, response.body)
                 exercised.add((method, _route_of(path)))

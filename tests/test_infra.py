@@ -56,6 +56,10 @@ IGNORED_LINT_RULES: frozenset[str] = frozenset()
 LOG_STREAMS_OF_GROUP = re.compile(
     r"^arn:\$\{AWS::Partition\}:logs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:log-group:\$\{(?P<group>\w+)\}:\*$"
 )
+# S3 object permissions name objects, and invoice PDFs get their keys as they are issued: the functions that keep them
+# read and write only under the bucket's invoices/ prefix (the application's own key layout, invoice_documents.py).
+INVOICE_OBJECTS = "${InvoiceBucket.Arn}/invoices/*"
+INVOICE_OBJECT_ACTIONS = {"s3:GetObject", "s3:PutObject"}
 # X-Ray has no resource-level permissions: its two write actions take "*" and nothing else.
 XRAY_WRITE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 CHALICE_CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
@@ -244,6 +248,9 @@ def test_no_wildcards_in_iam_statements(templates: dict[str, dict[str, Any]], st
                     assert STACK_ARN.match(resource), (
                         f"{where}: {resource} is not in the stack's partition/region/account"
                     )
+                if resource == INVOICE_OBJECTS:
+                    assert set(_as_list(statement["Action"])) <= INVOICE_OBJECT_ACTIONS, where
+                    continue
                 if "*" in resource or "?" in resource:
                     log_streams = LOG_STREAMS_OF_GROUP.match(resource)
                     assert log_streams, f"{where}: wildcard resource {resource}"

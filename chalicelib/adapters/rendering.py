@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.domain.activation_links import derive_token
+from chalicelib.domain.billing import format_amount
 from chalicelib.domain.mail import OutgoingEmail, RenderedEmail
 from chalicelib.domain.models import language_of, parse_utc
+from chalicelib.services.email_params import LOCALIZED_AMOUNTS, LOCALIZED_DATES
 from chalicelib.services.ports.common import LinkSecret
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -74,8 +77,11 @@ class EmailRenderer:
             vendor_name=self._settings.vendor_name,
             action_url=self.action_url(email),
             activation_deadline_date=format_date(email.params.get("activation_deadline"), language),
-            next_renewal_date=format_date(email.params.get("next_renewal_date"), language),
         )
+        for name in LOCALIZED_DATES & email.params.keys():
+            values[name] = format_date(email.params[name], language)
+        for name in LOCALIZED_AMOUNTS & email.params.keys():
+            values[name] = format_amount(Decimal(str(email.params[name])), language)
         context = {
             "lang": messages(language)["page"]["lang"],
             "subject": strings["subject"].format_map(values),

@@ -1,4 +1,5 @@
-"""SES mailer: one raw MIME message per email, so both the text and the HTML part always travel."""
+"""SES mailer: one raw MIME message per email, so both the text and the HTML part always travel, with the email's
+attachments (an invoice's PDF) after them."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ class SesMailer:
         message["Message-ID"] = make_msgid(domain=self._sender.split("@")[-1])
         message.set_content(email.text, charset="utf-8")
         message.add_alternative(email.html, subtype="html", charset="utf-8")
+        for attachment in email.attachments:  # the text/HTML alternative becomes the first part of a multipart/mixed
+            maintype, _, subtype = attachment.content_type.partition("/")
+            message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
         return message
 
     def send(self, email: RenderedEmail) -> str:

@@ -426,12 +426,17 @@ def invoice_from_record(record: Mapping[str, Any]) -> Invoice:
 def format_money(amount: Decimal, currency: str, language: str, *, keep_precision: bool = False) -> str:
     """As printed on the PDF and in emails: en 2,700.00 EUR / fr 2 700,00 EUR / de 2.700,00 EUR (plain spaces, so the
     printed text can be searched and copied as it reads). `keep_precision` keeps a unit price's extra decimals."""
+    return f"{format_amount(amount, language, keep_precision=keep_precision)} {currency}"
+
+
+def format_amount(amount: Decimal, language: str, *, keep_precision: bool = False) -> str:
+    """The number alone, in the reader's convention: en 2,700.00 / fr 2 700,00 / de 2.700,00."""
     whole, _, cents = (price_str(amount) if keep_precision else money_str(amount)).lstrip("-").partition(".")
     groups = f"{int(whole):,}"
     separators = {"en": (",", "."), "fr": (" ", ","), "de": (".", ",")}
     thousands, decimal_mark = separators[invoice_language(language)]
     sign = "-" if amount < 0 else ""
-    return f"{sign}{groups.replace(',', thousands)}{decimal_mark}{cents} {currency}"
+    return f"{sign}{groups.replace(',', thousands)}{decimal_mark}{cents}"
 
 
 def format_rate(rate: Decimal, language: str) -> str:

@@ -4,12 +4,12 @@ transaction; the request delivers it at once, and the scheduled job retries what
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from chalicelib.domain.mail import OutgoingEmail
+from chalicelib.domain.mail import OutgoingEmail, RenderedEmail
 from chalicelib.services.ports.common import Clock, TimeLeft
-from chalicelib.services.ports.outbox import EmailRenderer, Mailer, OutboxStore
+from chalicelib.services.ports.outbox import AttachmentSource, EmailRenderer, Mailer, OutboxStore
 
 log = logging.getLogger(__name__)
 
@@ -29,17 +29,33 @@ class DeliverySummary:
 
 
 class Delivery:
-    def __init__(self, outbox: OutboxStore, mailer: Mailer, renderer: EmailRenderer, clock: Clock) -> None:
+    def __init__(
+        self,
+        outbox: OutboxStore,
+        mailer: Mailer,
+        renderer: EmailRenderer,
+        clock: Clock,
+        attachments: AttachmentSource | None = None,
+    ) -> None:
         self._outbox = outbox
         self._mailer = mailer
         self._renderer = renderer
         self._clock = clock
+        self._attachments = attachments
+
+    def _rendered(self, email: OutgoingEmail) -> RenderedEmail:
+        """A failure here (an invoice PDF that could not be rendered or stored) is retried like a failed send."""
+        rendered = self._renderer.render(email)
+        if self._attachments is None:
+            return rendered
+        extra = self._attachments.attachments_for(email)
+        return replace(rendered, attachments=rendered.attachments + extra) if extra else rendered
 
     def deliver_now(self, emails: list[OutgoingEmail]) -> None:
         """Best effort right after the state change committed; a failure leaves the email for the job."""
         for email in emails:
             try:
-                provider_id = self._mailer.send(self._renderer.render(email))
+                provider_id = self._mailer.send(self._rendered(email))
             except Exception:  # the email is safe in the outbox, whatever went wrong here
                 log.exception("email %s (%s) not sent now; the outbox job will retry", email.mail_id, email.kind)
                 continue
@@ -73,7 +89,7 @@ class Delivery:
 
     def _deliver_claimed(self, email: OutgoingEmail, summary: DeliverySummary) -> None:
         try:
-            provider_id = self._mailer.send(self._renderer.render(email))
+            provider_id = self._mailer.send(self._rendered(email))
         except Exception as exc:  # retried later with backoff; the reason is kept on the entry
             attempts = email.attempts + 1
             retry_in = min(timedelta(minutes=2**attempts), MAX_BACKOFF)

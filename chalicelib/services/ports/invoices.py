@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Protocol
 
+from chalicelib.domain.agreements import AgreementText
 from chalicelib.domain.billing import Invoice
 from chalicelib.domain.mail import OutgoingEmail
+from chalicelib.domain.models import Subscription
 
 # The labels of the operations `issue_operations` returns, as a cancelled transaction's `WriteConflict.failed` names
 # them: "invoice" lost = this term is already invoiced; "counter" lost = someone took the number in between.
@@ -39,3 +43,31 @@ class InvoiceStore(Protocol):
         self, subscription_id: str, limit: int, cursor: str | None
     ) -> tuple[list[Invoice], str | None]:
         """Newest term first."""
+
+
+class InvoiceFiles(Protocol):
+    """Where rendered invoice PDFs are kept (S3 with a 10-year Object Lock in AWS)."""
+
+    def get(self, key: str) -> bytes | None:
+        """None when nothing is stored under `key`; raises Unavailable when storage cannot answer."""
+
+    def put(self, key: str, data: bytes) -> None: ...
+
+
+InvoiceRenderer = Callable[[Invoice], bytes]
+"""The invoice's Factur-X PDF (deterministic); the heavy PDF/XML libraries load on the first call only."""
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """Who accepted the agreement, as the agreement PDF states it."""
+
+    name: str
+    email: str
+    accepted_at: datetime
+    version: str
+    channel: str
+
+
+AgreementRenderer = Callable[[Subscription, AgreementText, Acceptance | None], bytes]
+"""The agreement PDF of a subscription (deterministic for the same inputs); loads the PDF library on first use."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from chalicelib.domain.mail import OutgoingEmail, RenderedEmail
+from chalicelib.domain.mail import Attachment, OutgoingEmail, RenderedEmail
 
 
 class OutboxStore(Protocol):
@@ -25,3 +25,8 @@ class Mailer(Protocol):
 
 class EmailRenderer(Protocol):
     def render(self, email: OutgoingEmail) -> RenderedEmail: ...
+
+
+class AttachmentSource(Protocol):
+    def attachments_for(self, email: OutgoingEmail) -> tuple[Attachment, ...]:
+        """What travels with the email (the invoice PDF of `invoice_issued`); raises to have the email retried."""

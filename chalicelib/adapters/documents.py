@@ -1,0 +1,43 @@
+"""The PDF renderers as the use cases take them. The PDF/XML libraries (`invoice_pdf`: fpdf2, factur-x) are imported
+on the first call, never when this module loads: the portal API's read paths must not pay for them."""
+
+from __future__ import annotations
+
+from chalicelib.domain.agreements import AgreementText
+from chalicelib.domain.billing import Invoice
+from chalicelib.domain.models import Subscription
+from chalicelib.services.ports.invoices import Acceptance
+
+
+def render_invoice(invoice: Invoice) -> bytes:
+    from chalicelib.adapters.invoice_pdf import render_invoice_pdf
+
+    return render_invoice_pdf(invoice)
+
+
+def render_agreement(subscription: Subscription, agreement: AgreementText, acceptance: Acceptance | None) -> bytes:
+    from chalicelib.adapters.invoice_pdf import AcceptanceRecord, AgreementFacts, render_agreement_pdf
+
+    facts = AgreementFacts(
+        subscription_id=subscription.id,
+        product_name=subscription.product.name,
+        customer_name=subscription.customer.name,
+        country=subscription.country,
+        license_quantity=subscription.license_quantity,
+    )
+    record = (
+        None
+        if acceptance is None
+        else AcceptanceRecord(
+            name=acceptance.name,
+            email=acceptance.email,
+            accepted_at=acceptance.accepted_at,
+            version=acceptance.version,
+            channel=acceptance.channel,
+        )
+    )
+    # Dated by the acceptance (or the order while pending): the same agreement renders the same bytes.
+    generated_at = acceptance.accepted_at if acceptance is not None else subscription.ordered_at
+    return render_agreement_pdf(
+        agreement.title, agreement.text, agreement.version, facts, record, subscription.language, generated_at
+    )

@@ -1,0 +1,56 @@
+"""The admin's billing routes (DESIGN 14.4): invoices, one invoice, its PDF, the agreement PDF. Admin only (a seat
+holder gets 403, anyone else 404), readable while ENDED; a pending subscription has no invoice.
+
+The list and the detail never load the PDF libraries; the PDF routes serve the kept bytes (rendering them once if the
+email worker has not yet)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint, Response
+
+from chalicelib.api.pipeline import Call, portal_route
+from chalicelib.domain.billing import invoice_to_json
+from chalicelib.domain.models import Role
+from chalicelib.services.billing import Document
+
+billing_api = Blueprint(__name__)
+
+PDF = "application/pdf"
+
+
+def _pdf(document: Document) -> Response:
+    return Response(
+        body=document.data,
+        headers={
+            "Content-Type": PDF,
+            "Content-Disposition": f'attachment; filename="{document.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@portal_route(billing_api, "/subscriptions/{subscription_id}/invoices", ["GET"], role=Role.ADMIN)
+def list_invoices(call: Call[None]) -> dict[str, Any]:
+    items, next_cursor = call.container.billing.list_invoices(call.subject, call.limit, call.cursor)
+    return {"items": [invoice_to_json(i) for i in items], "next_cursor": next_cursor}
+
+
+@portal_route(billing_api, "/subscriptions/{subscription_id}/invoices/{invoice_id}", ["GET"], role=Role.ADMIN)
+def get_invoice(call: Call[None]) -> dict[str, Any]:
+    return invoice_to_json(call.container.billing.invoice(call.subject, _invoice_id(call)))
+
+
+@portal_route(billing_api, "/subscriptions/{subscription_id}/invoices/{invoice_id}/pdf", ["GET"], role=Role.ADMIN)
+def get_invoice_pdf(call: Call[None]) -> Response:
+    return _pdf(call.container.billing.invoice_pdf(call.subject, _invoice_id(call)))
+
+
+@portal_route(billing_api, "/subscriptions/{subscription_id}/agreement/pdf", ["GET"], role=Role.ADMIN)
+def get_agreement_pdf(call: Call[None]) -> Response:
+    return _pdf(call.container.billing.agreement_pdf(call.subject))
+
+
+def _invoice_id(call: Call[None]) -> str:
+    return str((call.request.uri_params or {}).get("invoice_id", ""))
