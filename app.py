@@ -1,6 +1,6 @@
 """Subscription portal: Chalice app wiring only. No I/O and no environment reads at import."""
 
-from chalice import Chalice, Rate
+from chalice import Chalice, Cron, Rate
 
 from chalicelib.api.activation_pages import pages
 from chalicelib.api.assets import assets
@@ -47,3 +47,15 @@ def record_mail_event(event):  # type: ignore[no-untyped-def]
     from chalicelib import jobs
 
     return jobs.record_mail_notice(event.to_dict())
+@app.schedule(Cron(30, 6, "*", "*", "?", "*"))  # daily, 06:30 UTC: reminders arrive in the European morning
+def send_reminders(event):  # type: ignore[no-untyped-def]
+    from chalicelib import jobs
+
+    return jobs.run_reminders(event.context)
+
+
+@app.schedule(Cron(0, 5, "*", "*", "?", "*"))  # daily, 05:00 UTC: the day's renewals before the reminders
+def process_renewals(event):  # type: ignore[no-untyped-def]
+    from chalicelib import jobs
+
+    return jobs.run_renewals(event.context)

@@ -27,6 +27,9 @@ What each figure means:
    for this scenario only (bench/moto_speedups.py; requests and responses are unchanged).
 4. Package size: `chalice package --stage prod --merge-template infra/resources.json` into a temporary directory;
    deployment.zip size zipped and unzipped, its file count and its largest entries.
+5. Renewal job: 10,000 live active subscriptions seeded like (3), 100 of them due (renewal date today or a few days
+   behind). process_renewals runs; items read (index ScannedCount + GetItem hits) against the due ones, target
+   <= 3 x due + one page; DynamoDB calls per renewal (the invoice email's SES send and mark_sent reported apart).
 """
 
 from __future__ import annotations
@@ -56,13 +59,14 @@ def main() -> int:
         f"{os.cpu_count()} CPU(s), {time.strftime('%Y-%m-%d %H:%M:%S')}"
     )
 
-    from bench import calls, cleanup, coldstart, package
+    from bench import calls, cleanup, coldstart, package, renewals
 
     sections: list[tuple[str, Callable[[Report, Path], list[str]]]] = [
         ("cold start", coldstart.run),
         ("DynamoDB calls per route", calls.run),
         ("cleanup efficiency", cleanup.run),
         ("package size", package.run),
+        ("renewal efficiency", renewals.run),
     ]
     wanted = {a.replace("-", " ") for a in sys.argv[1:]}
     if wanted:  # e.g. `python -m bench "cold start"` runs only that section

@@ -46,6 +46,22 @@ class Settings(BaseModel):
     privacy_url: str | None = None  # linked in the activation pages' footer
     legal_notice_url: str | None = None
     products: dict[str, CatalogueProduct] = {}  # PRODUCT_CATALOGUE; a product missing from it is self-service
+    activation_reminder_days: tuple[int, ...] = (30, 7)  # DESIGN 14.6: days before the activation deadline
+    renewal_reminder_days: int = 30  # days before next_renewal_date
+
+    @field_validator("activation_reminder_days")
+    @classmethod
+    def _leads(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(not 1 <= days <= 89 for days in value):
+            raise ValueError("ACTIVATION_REMINDER_DAYS must list days from 1 to 89, e.g. '30,7'")
+        return value
+
+    @field_validator("renewal_reminder_days")
+    @classmethod
+    def _renewal_lead(cls, value: int) -> int:
+        if not 1 <= value <= 365:
+            raise ValueError("RENEWAL_REMINDER_DAYS must be from 1 to 365, e.g. '30'")
+        return value
 
     @field_validator("privacy_url", "legal_notice_url")
     @classmethod
@@ -94,7 +110,16 @@ class Settings(BaseModel):
             privacy_url=env.get("PRIVACY_URL") or None,
             legal_notice_url=env.get("LEGAL_NOTICE_URL") or None,
             products=json.loads(env.get("PRODUCT_CATALOGUE") or "{}"),
+            activation_reminder_days=_days(env.get("ACTIVATION_REMINDER_DAYS") or "30,7", "ACTIVATION_REMINDER_DAYS"),
+            renewal_reminder_days=_days(env.get("RENEWAL_REMINDER_DAYS") or "30", "RENEWAL_REMINDER_DAYS")[0],
         )
+
+
+def _days(text: str, name: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise RuntimeError(f"configuration {name} must be whole days separated by commas, e.g. '30,7'") from None
 
 
 def _origin(url: str) -> str:

@@ -39,7 +39,11 @@ if TYPE_CHECKING:
     from chalicelib.services.ports.mail_notices import MailNoticeStore
     from chalicelib.services.ports.orders import OrderStore
     from chalicelib.services.ports.outbox import EmailRenderer, Mailer, OutboxStore
+    from chalicelib.services.ports.reminders import ReminderStore
+    from chalicelib.services.ports.renewals import RenewalStore
     from chalicelib.services.ports.subscriptions import SubscriptionStore
+    from chalicelib.services.reminders import Reminders
+    from chalicelib.services.renewals import Renewals
 
 
 class Container:
@@ -229,6 +233,22 @@ class Container:
         return MailNotices(self.subscriptions, self.mail_notice_store, self.clock, self.telemetry)
 
     @cached_property
+    def reminder_store(self) -> ReminderStore:
+        from chalicelib.adapters.dynamodb.reminders import DynamoReminderStore
+
+        return DynamoReminderStore(self.table)
+
+    @cached_property
+    def reminders(self) -> Reminders:
+        from chalicelib.services.reminders import Reminders
+
+        s = self.settings
+        return Reminders(
+            self.reminder_store, self.clock, self.sellers, self.delivery, s.activation_reminder_days,
+            s.renewal_reminder_days,
+        )  # fmt: skip
+
+    @cached_property
     def invoice_issuer(self) -> InvoiceIssuer:
         from chalicelib.services.invoicing import InvoiceIssuer
 
@@ -253,6 +273,19 @@ class Container:
         from chalicelib.services.billing import Billing
 
         return Billing(self.invoices, self.invoice_documents, self.agreements, render_agreement)
+
+
+    @cached_property
+    def renewal_store(self) -> RenewalStore:
+        from chalicelib.adapters.dynamodb.renewals import DynamoRenewalStore
+
+        return DynamoRenewalStore(self.table)
+
+    @cached_property
+    def renewals(self) -> Renewals:
+        from chalicelib.services.renewals import Renewals
+
+        return Renewals(self.renewal_store, self.invoice_issuer, self.clock, self.delivery)
 
 
 _lock = threading.Lock()

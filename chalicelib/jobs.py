@@ -100,7 +100,26 @@ def run_outbox(context: Any = None) -> dict[str, object]:
     return result
 
 
-JOBS = {"cleanup_unactivated": run_cleanup, "deliver_outbox": run_outbox}
+def run_reminders(context: Any = None) -> dict[str, object]:
+    summary = _timed_job(metrics.SEND_REMINDERS, get_container().reminders.send_due, context)
+    log.info("reminders run: %s", summary.as_dict())
+    result: dict[str, object] = summary.as_dict()
+    return result
+
+
+def run_renewals(context: Any = None) -> dict[str, object]:
+    summary = _timed_job(metrics.PROCESS_RENEWALS, get_container().renewals.process_due, context)
+    (log.info if summary.complete else log.warning)("renewals run: %s", summary.as_dict())
+    result: dict[str, object] = summary.as_dict()
+    return result
+
+
+JOBS = {
+    metrics.CLEANUP_UNACTIVATED: run_cleanup,
+    metrics.DELIVER_OUTBOX: run_outbox,
+    metrics.SEND_REMINDERS: run_reminders,
+    metrics.PROCESS_RENEWALS: run_renewals,
+}
 
 
 def record_mail_notice(event: dict[str, Any]) -> dict[str, str]:

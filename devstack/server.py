@@ -46,6 +46,7 @@ LINK_SECRET_NAME = "subscription-portal/link-secret"
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 OUTBOX_EVERY_S = 60.0  # app.py: deliver_outbox, Rate(1, MINUTES)
 CLEANUP_EVERY_S = 3600.0  # app.py: cleanup_unactivated, Rate(1, HOURS)
+DAILY_S = 86400.0  # app.py: send_reminders, process_renewals, daily Cron (the console's buttons run them at once)
 LOCAL_VISIBILITY = orders_queue.LOCAL_VISIBILITY_TIMEOUT_S
 
 # Whatever the developer's shell says about AWS, the stack talks to its own moto only.
@@ -485,6 +486,8 @@ def start(port: int = 0, *, demo_order: bool = True, schedule: bool = True, cons
             stack._scheduler = Scheduler([
                 Job("deliver_outbox", OUTBOX_EVERY_S, jobs.JOBS["deliver_outbox"]),
                 Job("cleanup_unactivated", CLEANUP_EVERY_S, jobs.JOBS["cleanup_unactivated"]),
+                Job("send_reminders", DAILY_S, jobs.JOBS["send_reminders"]),
+                Job("process_renewals", DAILY_S, jobs.JOBS["process_renewals"]),
             ])
             stack._scheduler.start()
         return stack

@@ -15,7 +15,9 @@ JOB = "job"  # value: one of JOBS
 # The scheduled functions that report a heartbeat; the value is the Chalice function name (app.py).
 CLEANUP_UNACTIVATED = "cleanup_unactivated"
 DELIVER_OUTBOX = "deliver_outbox"
-JOBS = (CLEANUP_UNACTIVATED, DELIVER_OUTBOX)
+SEND_REMINDERS = "send_reminders"
+PROCESS_RENEWALS = "process_renewals"
+JOBS = (CLEANUP_UNACTIVATED, DELIVER_OUTBOX, SEND_REMINDERS, PROCESS_RENEWALS)
 
 # Count, dimension `job`: 1 when a run finished all its work (not cut short by its time budget, no unhandled error).
 # A run that did not start, crashed or stopped with work left emits nothing, so the alarm treats missing data as

@@ -63,6 +63,22 @@ FUNCTIONS: tuple[Function, ...] = (
         2,
         purpose="The recorder of bounces and complaints (MailEventsTopic)",
     ),
+    Function(
+        metrics.SEND_REMINDERS,
+        "SendReminders",
+        "SendRemindersLogGroup",
+        1,
+        heartbeat_period_s=86400,
+        purpose="The daily activation and renewal reminders",
+    ),
+    Function(
+        metrics.PROCESS_RENEWALS,
+        "ProcessRenewals",
+        "ProcessRenewalsLogGroup",
+        1,
+        heartbeat_period_s=86400,
+        purpose="The daily renewals (renewal invoices, ended subscriptions)",
+    ),
 )
 SQS_INTAKE = "intake_orders"  # the function fed by OrdersQueue
 SNS_MAIL_EVENTS = "record_mail_event"  # the function subscribed to MailEventsTopic

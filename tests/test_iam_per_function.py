@@ -404,3 +404,35 @@ def test_record_mail_event_policy_is_exactly_what_it_calls(recorded: Recorded) -
     events, _ = stack.container.administration_store.history(str(subscription_id), 10, None)
     assert [e.action for e in events] == ["email.bounced"]
     _assert_exact("record_mail_event", recorded.calls)
+
+
+def test_send_reminders_policy_is_exactly_what_it_calls(recorded: Recorded) -> None:
+    stack = recorded.stack
+    jobs.receive_order(order())  # pending: its activation reminder is due 30 days before the deadline
+    renewing = jobs.receive_order(order(order_id="4500099998")).subscription_id
+    activate(stack, renewing)  # renews on 2027-11-26; its reminder is due from 2027-10-27
+    stack.clock.advance(days=335)  # 2027-10-27: 30 days before the renewal; the pending one is past its deadline
+    jobs.receive_order(order(order_id="4500099997", ordered_at="2027-08-28T09:30:00Z"))  # deadline 2027-11-26
+    with Client(app, stage_name="dev") as client:
+        recorded.cold_container()
+        with RECORDER.recording(recorded.calls):
+            summary = client.lambda_.invoke("send_reminders", _scheduled(client)).payload
+    assert (summary["activation_reminders"], summary["renewal_reminders"]) == (1, 1), summary
+    _assert_exact("send_reminders", recorded.calls)
+
+
+def test_process_renewals_policy_is_exactly_what_it_calls(recorded: Recorded) -> None:
+    stack = recorded.stack
+    renewing = jobs.receive_order(order()).subscription_id
+    ending = jobs.receive_order(order(order_id="4500099998")).subscription_id
+    activate(stack, renewing)
+    activate(stack, ending)
+    c = stack.container
+    c.administration.set_cancellation(as_admin(c, ADMIN, ending), True)
+    stack.clock.advance(days=366)  # past both renewal dates (2027-11-26)
+    with Client(app, stage_name="dev") as client:
+        recorded.cold_container()
+        with RECORDER.recording(recorded.calls):
+            summary = client.lambda_.invoke("process_renewals", _scheduled(client)).payload
+    assert (summary["renewed"], summary["ended"], summary["invoices"]) == (1, 1, 1), summary
+    _assert_exact("process_renewals", recorded.calls)

@@ -1,11 +1,13 @@
 """A Hypothesis state machine over the service layer: random sequences of orders, activations, seat changes,
-transfers, edits, cancellations, clock moves and cleanups, checking invariants 1 to 4 after every step."""
+transfers, edits, cancellations, clock moves, cleanups and renewals, checking invariants 1 to 4 and the billing
+invariants (one invoice per past and current term, gapless series) after every step."""
 
 from __future__ import annotations
 
 import tempfile
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from hypothesis import HealthCheck, settings
@@ -16,6 +18,7 @@ from moto import mock_aws
 from chalicelib.adapters.clock import FixedClock
 from chalicelib.api.subscription_routes import PO_NUMBER_BODY
 from chalicelib.container import Container
+from chalicelib.domain.billing import renewal_date
 from chalicelib.domain.errors import AlreadyActive, Conflict, DeadlinePassed, DomainError, Forbidden, NotFound
 from chalicelib.domain.models import Person, Role, normalize_email, utc_iso
 from chalicelib.services.access import Authorized
@@ -37,6 +40,14 @@ class Expected:
     active: bool = False
     seats: set[str] = field(default_factory=set)
     cancel: bool = False
+    term_months: int = 12
+    anchor: date | None = None  # the activation date
+    next_renewal: date | None = None
+    ended_on: date | None = None
+
+    @property
+    def manageable(self) -> bool:
+        return self.active and self.ended_on is None
 
 
 class PortalMachine(RuleBasedStateMachine):
@@ -77,8 +88,9 @@ class PortalMachine(RuleBasedStateMachine):
         country=st.sampled_from(COUNTRIES),
         quantity=st.integers(1, 3),
         age_days=st.integers(0, 100),
+        term_months=st.sampled_from([1, 12]),
     )
-    def place_order(self, admin: str, country: str, quantity: int, age_days: int) -> None:
+    def place_order(self, admin: str, country: str, quantity: int, age_days: int, term_months: int) -> None:
         self.orders += 1
         ordered_at = self.clock.now() - timedelta(days=age_days)
         message = order(
@@ -87,6 +99,7 @@ class PortalMachine(RuleBasedStateMachine):
             country=country,
             locale="de-DE" if country == "DE" else "fr-FR",
             license_quantity=quantity,
+            term_months=term_months,
             admin={"email": admin, "name": admin.split("@")[0]},
         )
         result = self.c.intake.receive_order(message)
@@ -95,7 +108,9 @@ class PortalMachine(RuleBasedStateMachine):
             assert result.outcome == "expired"
             return
         assert result.created
-        self.model[result.subscription_id] = Expected(country, normalize_email(admin), quantity, deadline)
+        self.model[result.subscription_id] = Expected(
+            country, normalize_email(admin), quantity, deadline, term_months=term_months
+        )
 
     @precondition(lambda self: self.model)
     @rule(data=st.data(), person=st.sampled_from(PEOPLE), country=st.sampled_from(COUNTRIES))
@@ -127,6 +142,8 @@ class PortalMachine(RuleBasedStateMachine):
             raise AssertionError("a visible pending subscription is before its deadline") from None
         assert visible and not e.active and normalize_email(person) == e.admin
         e.active = True
+        e.anchor = self.clock.now().date()
+        e.next_renewal = renewal_date(e.anchor, 1, e.term_months)
 
     @precondition(lambda self: self.model)
     @rule(data=st.data(), person=st.sampled_from(PEOPLE))
@@ -139,9 +156,9 @@ class PortalMachine(RuleBasedStateMachine):
             assert not self.pending_visible(e)
             return
         except Conflict:
-            assert not e.active or len(e.seats) >= e.quantity or normalize_email(person) in e.seats
+            assert not e.manageable or len(e.seats) >= e.quantity or normalize_email(person) in e.seats
             return
-        assert e.active and len(e.seats) < e.quantity and normalize_email(person) not in e.seats
+        assert e.manageable and len(e.seats) < e.quantity and normalize_email(person) not in e.seats
         e.seats.add(normalize_email(person))
 
     @precondition(lambda self: self.model)
@@ -155,9 +172,9 @@ class PortalMachine(RuleBasedStateMachine):
             assert not self.pending_visible(e) or (e.active and normalize_email(person) not in e.seats)
             return
         except Conflict:
-            assert not e.active
+            assert not e.manageable
             return
-        assert e.active
+        assert e.manageable
         e.seats.remove(normalize_email(person))
 
     @precondition(lambda self: self.model)
@@ -171,9 +188,9 @@ class PortalMachine(RuleBasedStateMachine):
             assert not self.pending_visible(e)
             return
         except Conflict:
-            assert not e.active or normalize_email(person) == e.admin
+            assert not e.manageable or normalize_email(person) == e.admin
             return
-        assert e.active
+        assert e.manageable
         e.admin = normalize_email(person)
 
     @precondition(lambda self: self.model)
@@ -195,9 +212,9 @@ class PortalMachine(RuleBasedStateMachine):
             assert not self.pending_visible(e)
             return
         except DomainError as error:
-            assert not e.active or (stale and error.code == "PreconditionFailed") or not po.strip()
+            assert not e.manageable or (stale and error.code == "PreconditionFailed") or not po.strip()
             return
-        assert e.active and not stale
+        assert e.manageable and not stale
 
     @precondition(lambda self: self.model)
     @rule(data=st.data(), cancel=st.booleans())
@@ -210,7 +227,7 @@ class PortalMachine(RuleBasedStateMachine):
             assert not self.pending_visible(e)
             return
         except Conflict:
-            assert not e.active
+            assert not e.manageable
             return
         assert changed == (e.cancel != cancel)
         e.cancel = cancel
@@ -218,6 +235,27 @@ class PortalMachine(RuleBasedStateMachine):
     @rule(hours=st.integers(1, 24 * 60))
     def time_passes(self, hours: int) -> None:
         self.clock.advance(hours=hours)
+
+    @rule(days=st.integers(28, 40))
+    def weeks_pass_then_renewals_run(self, days: int) -> None:
+        self.clock.advance(days=days)
+        self.renewals()
+
+    @rule()
+    def renewals(self) -> None:
+        summary = self.c.renewals.process_due(lambda: 900, page_size=2)
+        today = self.clock.now().date()
+        invoices = ended = 0
+        for e in self.model.values():
+            while e.manageable and e.next_renewal is not None and e.anchor is not None and e.next_renewal <= today:
+                if e.cancel:
+                    e.ended_on, e.next_renewal = e.next_renewal, None
+                    ended += 1
+                    break
+                k = next(k for k in range(1, 1000) if renewal_date(e.anchor, k, e.term_months) == e.next_renewal)
+                e.next_renewal = renewal_date(e.anchor, k + 1, e.term_months)
+                invoices += 1
+        assert (summary.complete, summary.invoices, summary.ended) == (True, invoices, ended)
 
     @rule()
     def cleanup(self) -> None:
@@ -240,7 +278,8 @@ class PortalMachine(RuleBasedStateMachine):
         for sid, e in self.model.items():
             s = self.c.subscriptions.get_subscription(sid)
             assert s is not None, "invariant 2: an active or unexpired subscription was removed"
-            assert (s.status.value == "active") == e.active
+            assert s.status.value == ("ended" if e.ended_on else "active" if e.active else "pending_activation")
+            assert s.next_renewal_date == e.next_renewal and s.ended_on == e.ended_on
             if e.active:  # invariant 1
                 ev = s.evidence
                 assert ev is not None and ev.accepted_at < s.activation_deadline
@@ -260,6 +299,27 @@ class PortalMachine(RuleBasedStateMachine):
             assert s.cancel_at_renewal == e.cancel
 
     @invariant()
+    def one_invoice_per_past_and_current_term_and_gapless_series(self) -> None:
+        series: dict[str, list[int]] = defaultdict(list)
+        for sid, e in self.model.items():
+            items, _ = self.c.invoices.list_invoices(sid, 100, None)
+            for invoice in items:
+                prefix, _, n = invoice.number.rpartition("-")
+                series[prefix].append(int(n))
+            if not e.active or e.anchor is None:
+                assert items == [], "nothing is invoiced before activation"
+                continue
+            upto = e.ended_on or e.next_renewal  # the start of the first term not (yet) invoiced
+            terms = []
+            k = 0
+            while (start := renewal_date(e.anchor, k, e.term_months)) != upto:
+                terms.append(start)
+                k += 1
+            assert sorted(i.period.start for i in items) == terms, sid
+        for prefix, numbers in series.items():
+            assert sorted(numbers) == list(range(1, len(numbers) + 1)), prefix
+
+    @invariant()
     def callers_see_exactly_what_the_rule_allows(self) -> None:
         for person in PEOPLE:
             key = normalize_email(person)
@@ -277,7 +337,7 @@ class PortalMachine(RuleBasedStateMachine):
 
 
 PortalMachine.TestCase.settings = settings(
-    max_examples=15,
+    max_examples=10,
     stateful_step_count=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

@@ -64,7 +64,7 @@ class EmailRenderer:
 
     def action_url(self, email: OutgoingEmail) -> str:
         urls = self._settings.urls_for(email.country)
-        if email.kind == "activation_request":
+        if email.kind in ("activation_request", "activation_reminder") and email.params.get("token_id"):
             return f"{urls.activation}/activate/{derive_token(self._link_secret(), email.params['token_id'])}"
         return urls.portal
 

@@ -79,6 +79,7 @@ class SubscriptionAdminOut(SubscriptionUserOut):
     activation_deadline: str
     activated_at: str | None
     cancel_at_renewal: bool
+    ended_on: str | None
     agreement: AgreementStateOut
     version: int
 
@@ -116,6 +117,7 @@ def subscription_out(
         activation_deadline=utc_iso(s.activation_deadline),
         activated_at=utc_iso(s.activated_at) if s.activated_at else None,
         cancel_at_renewal=s.cancel_at_renewal,
+        ended_on=s.ended_on.isoformat() if s.ended_on else None,
         agreement=AgreementStateOut(
             version=s.evidence.agreement_version if s.evidence else (current_agreement or s.agreement_version),
             accepted_at=utc_iso(s.evidence.accepted_at) if s.evidence else None,

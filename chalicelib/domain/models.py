@@ -116,9 +116,13 @@ class Subscription(Frozen):
     activated_at: datetime | None = None
     next_renewal_date: date | None = None
     cancel_at_renewal: bool = False
+    ended_on: date | None = None  # the renewal date a cancellation took effect (status ENDED)
     agreement_version: str
     evidence: ActivationEvidence | None = None
     activation_token_hash: str | None = None
+    # The current link's token id (the token is HMAC(secret, id), so the id alone opens nothing): a reminder carries
+    # the same link as the email before it, which keeps working.
+    activation_token_id: str | None = None
     version: int = 1
 
     def is_visible_at(self, now: datetime) -> bool:

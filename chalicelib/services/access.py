@@ -13,6 +13,7 @@ from chalicelib.services.ports.common import Clock
 from chalicelib.services.ports.subscriptions import SubscriptionReader
 
 NOT_VISIBLE = "No subscription with this id is visible to you. Check that you signed in on your country's web site."
+ENDED = "This subscription has ended; it can no longer be changed. Its invoices and agreement stay available."
 MAX_PAGE = 50  # a page's subscriptions and the caller's roles on them fit one BatchGetItem (100 keys)
 
 
@@ -54,6 +55,8 @@ class SubscriptionAccess:
         seen = self.visible(caller, subscription_id)
         if role is Role.ADMIN and seen.role is not Role.ADMIN:
             raise Forbidden(ADMIN_ONLY)
+        if active and seen.subscription.status is SubscriptionStatus.ENDED:
+            raise Conflict(ENDED)
         if active and seen.subscription.status is not SubscriptionStatus.ACTIVE:
             raise Conflict(NOT_ACTIVE)
         return seen

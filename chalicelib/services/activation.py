@@ -86,7 +86,7 @@ class Activation:
             subscription=subscription,
             agreement=self._agreement_for(subscription),
             addressed_to=admin_email,
-            already_active=subscription.status is SubscriptionStatus.ACTIVE,
+            already_active=subscription.status is not SubscriptionStatus.PENDING_ACTIVATION,
         )
 
     def accept_by_link(
@@ -120,7 +120,7 @@ class Activation:
             and subscription.admin.key == token.admin_email
             and subscription.activation_token_hash == token.token_hash
         )
-        if current and subscription is not None and subscription.status is SubscriptionStatus.ACTIVE:
+        if current and subscription is not None and subscription.status is not SubscriptionStatus.PENDING_ACTIVATION:
             return subscription, token.admin_email  # "already activated", however long ago
         if subscription is not None and not current:
             raise NotFound(UNKNOWN_LINK)  # replaced by a newer email, or the admin rights moved on
@@ -137,7 +137,7 @@ class Activation:
     def activate_in_portal(
         self, admin: Authorized, *, accepted: bool, agreement_version: str, context: RequestContext
     ) -> ActivationOutcome:
-        if admin.subscription.status is SubscriptionStatus.ACTIVE:
+        if admin.subscription.status is not SubscriptionStatus.PENDING_ACTIVATION:
             raise AlreadyActive("This subscription is already active.")
         outcome = self._activate(
             admin.subscription,
@@ -159,7 +159,11 @@ class Activation:
         token_id = new_token_id()
         token = issue_token(self._link_secret(), token_id, subscription)
         after = subscription.model_copy(
-            update={"activation_token_hash": token.token_hash, "version": subscription.version + 1}
+            update={
+                "activation_token_hash": token.token_hash,
+                "activation_token_id": token_id,
+                "version": subscription.version + 1,
+            }
         )
         email = emails.outgoing(
             emails.ACTIVATION_REQUEST, after, after.admin.email, now, f"token/{token.token_hash}", token_id=token_id
@@ -255,7 +259,7 @@ class Activation:
         current = self._subscriptions.get_subscription(subscription_id)
         if current is None:
             raise DeadlinePassed("The 90-day activation period has ended; a new order is needed.")
-        if current.status is SubscriptionStatus.ACTIVE:
+        if current.status is not SubscriptionStatus.PENDING_ACTIVATION:
             return ActivationOutcome(current, newly_activated=False)
         if now >= current.activation_deadline:
             raise DeadlinePassed("The 90-day activation period has ended; a new order is needed.")

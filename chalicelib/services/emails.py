@@ -21,6 +21,10 @@ ADMIN_TRANSFERRED_NEW = "admin_transferred_new"
 ADMIN_TRANSFERRED_OLD = "admin_transferred_old"
 CANCELLATION_SCHEDULED = "cancellation_scheduled"
 CANCELLATION_WITHDRAWN = "cancellation_withdrawn"
+ACTIVATION_REMINDER = "activation_reminder"
+RENEWAL_REMINDER = "renewal_reminder"
+RENEWAL_REMINDER_ENDING = "renewal_reminder_ending"
+SUBSCRIPTION_ENDED = "subscription_ended"
 INVOICE_ISSUED = "invoice_issued"
 
 

@@ -82,7 +82,9 @@ class Intake:
         subscription = _new_subscription(order, self._agreements)
         token_id = new_token_id()
         token = issue_token(self._link_secret(), token_id, subscription)
-        subscription = subscription.model_copy(update={"activation_token_hash": token.token_hash})
+        subscription = subscription.model_copy(
+            update={"activation_token_hash": token.token_hash, "activation_token_id": token_id}
+        )
         email = emails.outgoing(
             emails.ACTIVATION_REQUEST,
             subscription,

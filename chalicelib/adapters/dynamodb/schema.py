@@ -13,6 +13,8 @@ Item layout (PK / SK):
   MAIL#<id> / MAIL               outbox entry; OBPK/OBSK while unsent (sparse, keyed by due time)
   IDEMPOTENCY#<sha256> / IDEMPOTENCY   a mutation's first response, for retries with the same Idempotency-Key
   SUB#<id> / MAILNOTICE#<sha256>  a bounce or complaint notice already recorded on the history (SNS redelivers)
+  SUB#<id> / REMINDER#<marker>   a reminder that was sent (activation/<lead days>, renewal/<date>): never twice
+  JOB#<job> / WATERMARK#<name>   how far a reminder threshold's index range has been read
   SUB#<id> / INVOICE#<term start>   an issued invoice (immutable): one per term by its key; listed newest first
   SUB#<id> / INVOICEID#<invoice id> the same invoice record under its id (invoice by id: one GetItem)
   SERIES#<country>-<year> / SERIES  the last number issued in an invoice series (`last_number`)
@@ -59,6 +61,9 @@ SEAT_PREFIX = "SEAT#"
 EVENT_PREFIX = "EVENT#"
 CONTACT_PREFIX = "CONTACT#"
 SUBSCRIPTION_SK = "SUB"
+DEADLINE_INDEX = "pending_by_deadline"
+RENEWAL_INDEX = "active_by_renewal"
+REMINDER_RETENTION = timedelta(days=400)  # a marker outlives the window its reminder could be sent in
 INVOICE_PREFIX = "INVOICE#"
 INVOICE_ID_PREFIX = "INVOICEID#"  # never matched by begins_with(INVOICE#): the list reads the term items only
 TOKEN_RETENTION_AFTER_EXPIRY = timedelta(days=180)  # an expired link keeps answering 410, not 404, for a while
@@ -188,8 +193,39 @@ def subscription_item(subscription: Subscription) -> Item:
     if subscription.status is SubscriptionStatus.PENDING_ACTIVATION:
         item.update(DLPK=PENDING_PARTITION, DLSK=f"{utc_iso(subscription.activation_deadline)}#{subscription.id}")
     if subscription.status is SubscriptionStatus.ACTIVE and subscription.next_renewal_date:
-        item.update(RNPK=ACTIVE_PARTITION, RNSK=f"{subscription.next_renewal_date.isoformat()}#{subscription.id}")
+        item.update(RNPK=ACTIVE_PARTITION, RNSK=renewal_sort_key(subscription.next_renewal_date, subscription.id))
     return item
+
+
+def renewal_sort_key(next_renewal_date: date, subscription_id: str) -> str:
+    return f"{next_renewal_date.isoformat()}#{subscription_id}"
+
+
+def renewal_bound(day: date) -> str:
+    """Sorts after every renewal key of `day` and before the next day's ('~' sorts after '#')."""
+    return day.isoformat() + "~"
+
+
+def deadline_bound(moment: datetime) -> str:
+    """Sorts after every deadline key at `moment` and before any later one."""
+    return utc_iso(moment) + "~"
+
+
+def reminder_key(subscription_id: str, marker: str) -> Key:
+    return {"PK": subscription_partition(subscription_id), "SK": f"REMINDER#{marker}"}
+
+
+def reminder_item(subscription_id: str, marker: str, now: datetime) -> Item:
+    return {
+        **reminder_key(subscription_id, marker),
+        "type": "reminder",
+        "sent_at": utc_iso(now),
+        "expires_at_epoch": epoch(now + REMINDER_RETENTION),
+    }
+
+
+def watermark_key(job: str, name: str) -> Key:
+    return {"PK": f"JOB#{job}", "SK": f"WATERMARK#{name}"}
 
 
 def subscription_from(item: Item) -> Subscription:

@@ -88,6 +88,11 @@ def delete(label: str, key: schema.Key, condition: Condition | None = None) -> O
     return Operation(label, {"Delete": {"Key": schema.dump(key), **_condition(condition)}})
 
 
+def condition_check(label: str, key: schema.Key, condition: Condition) -> Operation:
+    """Requires an item's state without changing it (a reminder needs its subscription still pending or active)."""
+    return Operation(label, {"ConditionCheck": {"Key": schema.dump(key), **condition.request()}})
+
+
 def record_event(event: AuditEvent, version: int) -> Operation:
     """The history entry of the change that takes the subscription to `version`. The transaction must also require
     the version it started from: then the event's place in the history is the commit order itself (a clock read

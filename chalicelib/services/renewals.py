@@ -1,0 +1,176 @@
+"""Scheduled renewal (DESIGN 14.5): each active subscription whose renewal date has come either renews (the next
+term's invoice, issued in the same transaction that moves next_renewal_date on) or, when its cancellation was
+requested, ends on that date.
+
+Reads only what is due: the sparse renewal index up to today, then each due subscription by key. Every write is
+conditional on the subscription version and renewal date that were read, so a re-run, two runs at once, or a
+cancellation racing the renewal change nothing twice: the loser re-reads and finds the new state. A subscription
+several terms behind is renewed term by term (one invoice each) in one run. Renewal dates always come from the
+activation date (anchor) + k x term_months, clamped to the month's end, so they never drift.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from chalicelib.domain.access import AuditEvent
+from chalicelib.domain.billing import renewal_date
+from chalicelib.domain.errors import WriteConflict
+from chalicelib.domain.models import Subscription, SubscriptionStatus
+from chalicelib.services import emails
+from chalicelib.services.invoicing import InvoiceIssuer, IssuedInvoice
+from chalicelib.services.outbox import Delivery
+from chalicelib.services.ports.common import Clock, TimeLeft
+from chalicelib.services.ports.renewals import RenewalStore
+
+log = logging.getLogger(__name__)
+
+ACTOR = "system:renewal"
+CONFLICTS_PER_SUBSCRIPTION = 5  # re-reads after a lost condition (a parallel run or a portal change in between)
+
+
+@dataclass
+class RenewalSummary:
+    renewed: int = 0  # subscriptions renewed (for one term or more)
+    ended: int = 0
+    invoices: int = 0  # one per renewed term
+    complete: bool = True
+
+    def as_dict(self) -> dict[str, object]:
+        return {"renewed": self.renewed, "ended": self.ended, "invoices": self.invoices, "complete": self.complete}
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+def term_index(anchor: date, renews_on: date, term_months: int) -> int:
+    """k such that renewal_date(anchor, k, term_months) == renews_on (clamping never changes the month)."""
+    months = (renews_on.year - anchor.year) * 12 + renews_on.month - anchor.month
+    return months // term_months
+
+
+class Renewals:
+    def __init__(self, store: RenewalStore, issuer: InvoiceIssuer, clock: Clock, delivery: Delivery) -> None:
+        self._store = store
+        self._issuer = issuer
+        self._clock = clock
+        self._delivery = delivery
+
+    def process_due(self, time_left: TimeLeft, page_size: int = 100, stop_margin_s: float = 15.0) -> RenewalSummary:
+        summary = RenewalSummary()
+        now = self._clock.now()
+        today = now.date()
+
+        def in_time() -> None:
+            if time_left() < stop_margin_s:
+                raise _OutOfTime
+
+        start: str | None = None
+        try:
+            while True:
+                in_time()
+                due, start = self._store.due(today, page_size, start)
+                for subscription_id in due:
+                    self._settle(subscription_id, today, now, summary, in_time)
+                if start is None:
+                    break
+        except _OutOfTime:
+            summary.complete = False
+        log.info("renewals: %s", summary.as_dict())
+        return summary
+
+    def _settle(
+        self, subscription_id: str, today: date, now: datetime, summary: RenewalSummary, in_time: Callable[[], None]
+    ) -> None:
+        """Every term due today or earlier, one after the other, until the subscription renews after today or ends."""
+        renewed_terms = 0
+        conflicts = 0
+        known: Subscription | None = None  # after a committed renewal, its new state: no need to read it again
+        while True:
+            in_time()
+            subscription = known or self._store.get_subscription(subscription_id)
+            known = None
+            renews_on = subscription.next_renewal_date if subscription else None
+            if (
+                subscription is None
+                or subscription.status is not SubscriptionStatus.ACTIVE
+                or renews_on is None
+                or renews_on > today
+            ):
+                break
+            if subscription.activated_at is None:
+                log.error("active subscription %s has no activation date: not renewed", subscription_id)
+                break
+            try:
+                if subscription.cancel_at_renewal:
+                    self._end(subscription, renews_on, now)
+                    summary.ended += 1
+                    break
+                known = self._renew(subscription, renews_on, now)
+                renewed_terms += 1
+                summary.invoices += 1
+            except WriteConflict:
+                conflicts += 1
+                if conflicts >= CONFLICTS_PER_SUBSCRIPTION:
+                    log.warning(
+                        "subscription %s kept changing during its renewal; the next run retries", subscription_id
+                    )
+                    break
+        summary.renewed += renewed_terms > 0
+
+    def _renew(self, subscription: Subscription, renews_on: date, now: datetime) -> Subscription:
+        assert subscription.activated_at is not None
+        anchor = subscription.activated_at.date()
+        k = term_index(anchor, renews_on, subscription.term_months)
+        following = renewal_date(anchor, k + 1, subscription.term_months)
+        after = subscription.model_copy(update={"next_renewal_date": following, "version": subscription.version + 1})
+        event = AuditEvent(
+            subscription_id=subscription.id,
+            at=now,
+            actor=ACTOR,
+            action="subscription.renewed",
+            details={"term_start": renews_on.isoformat(), "next_renewal_date": following.isoformat()},
+        )
+
+        def commit(issue: IssuedInvoice) -> None:
+            self._store.renew(subscription, following, event, issue.operations)
+
+        issued = self._issuer.issue(
+            after,
+            period_start=renews_on,
+            period_end=following - timedelta(days=1),
+            kind="renewal",
+            now=now,
+            commit=commit,
+        )
+        self._delivery.deliver_now([issued.email])
+        log.info("subscription %s renewed from %s (invoice %s)", subscription.id, renews_on, issued.invoice.number)
+        return after
+
+    def _end(self, subscription: Subscription, renews_on: date, now: datetime) -> None:
+        after = subscription.model_copy(
+            update={
+                "status": SubscriptionStatus.ENDED,
+                "ended_on": renews_on,
+                "next_renewal_date": None,
+                "version": subscription.version + 1,
+            }
+        )
+        email = emails.outgoing(
+            emails.SUBSCRIPTION_ENDED, after, after.admin.email, now, f"ended/{renews_on.isoformat()}",
+            ended_on_date=renews_on.isoformat(),
+        )  # fmt: skip
+        event = AuditEvent(
+            subscription_id=subscription.id,
+            at=now,
+            actor=ACTOR,
+            action="subscription.ended",
+            details={"ended_on": renews_on.isoformat()},
+        )
+        self._store.end(subscription, renews_on, email, event)
+        self._delivery.deliver_now([email])
+        log.info("subscription %s ended on %s (cancelled at renewal)", subscription.id, renews_on)
