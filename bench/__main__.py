@@ -59,7 +59,7 @@ def main() -> int:
         f"{os.cpu_count()} CPU(s), {time.strftime('%Y-%m-%d %H:%M:%S')}"
     )
 
-    from bench import calls, cleanup, coldstart, package, renewals
+    from bench import calls, cleanup, coldstart, invoice_pdf, package, renewals
 
     sections: list[tuple[str, Callable[[Report, Path], list[str]]]] = [
         ("cold start", coldstart.run),
@@ -67,6 +67,7 @@ def main() -> int:
         ("cleanup efficiency", cleanup.run),
         ("package size", package.run),
         ("renewal efficiency", renewals.run),
+        ("invoice pdf", invoice_pdf.run),
     ]
     wanted = {a.replace("-", " ") for a in sys.argv[1:]}
     if wanted:  # e.g. `python -m bench "cold start"` runs only that section

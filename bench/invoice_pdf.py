@@ -6,7 +6,7 @@ Run: `.venv/bin/python -m bench.invoice_pdf [N]`. Prints
 (b) the first render in a process (font parsing, XSD schema load) and the median / p90 of N later renders of a
     Factur-X invoice (the FR sample), plus the agreement PDF;
 (c) the size of the PDFs.
-Not wired into `python -m bench` yet (kept separate to merge without conflicts).
+Also section 6 of `python -m bench` ("invoice pdf").
 """
 
 from __future__ import annotations
@@ -73,8 +73,17 @@ def _sample_invoice() -> Any:
 
 
 def main(renders: int = 20) -> None:
-    report = Report()
-    report.section("Invoice PDF: import cost (fresh interpreter, median of 5)")
+    measure(Report(), renders)
+
+
+def run(report: Report, workdir: Path) -> list[str]:
+    """Section of `python -m bench`: figures only, no target of the design's to judge them against."""
+    measure(report, 20)
+    return []
+
+
+def measure(report: Report, renders: int) -> None:
+    report.section("6. Invoice PDF: import cost (fresh interpreter, median of 5)")
     rows = []
     floor = _import_ms("pass")
     for label, stmt in (
