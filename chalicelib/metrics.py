@@ -1,8 +1,6 @@
-"""The custom CloudWatch metrics the app emits in CloudWatch embedded metric format (`chalicelib/observability.py`).
-
-A copy of `infra/metrics.py` (chalice packages only `app.py`, `chalicelib/` and `vendor/`, so the Lambda code cannot
-import `infra/`): `tests/test_infra.py::test_app_metric_names_match_infra` keeps everything below this docstring
-equal to it. Edit both together.
+"""The custom CloudWatch metrics the app emits in CloudWatch embedded metric format (`chalicelib/observability.py`)
+and the alarms watch: `infra/stack.py` generates the alarms from this same module (Chalice packages only `app.py`,
+`chalicelib/` and `vendor/`, so the one list lives here), and the runbook (`infra/DEPLOY.md`, "Alarms") explains each.
 """
 
 NAMESPACE = "SubscriptionPortal"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra import metrics
+from chalicelib import metrics
 
 OUTPUT = Path(__file__).with_name("resources.json")
 
