@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from dataclasses import dataclass
 from typing import Any
 
+from devstack.scheduler import BackgroundLoop
 from infra.tables import template
 
 log = logging.getLogger("devstack.orders")
@@ -102,7 +102,7 @@ def failed_ids(response: Any, batch_ids: list[str]) -> set[str]:
     return failures if failures <= set(batch_ids) else set(batch_ids)
 
 
-class OrdersConsumer:
+class OrdersConsumer(BackgroundLoop):
     """One poller thread: receive a batch, run the handler, delete what succeeded."""
 
     def __init__(self, sqs: Any, queues: Queues, handler: Any, region: str) -> None:
@@ -110,20 +110,7 @@ class OrdersConsumer:
         self._queues = queues
         self._handler = handler
         self._region = region
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="devstack-orders-consumer", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout_s: float = 60.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout_s)
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
+        super().__init__("devstack-orders-consumer")
 
     def _loop(self) -> None:
         while not self._stop.is_set():

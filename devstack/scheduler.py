@@ -20,20 +20,18 @@ class Job:
     run: Callable[[], Any]
 
 
-class Scheduler:
-    """Runs each job every `every_s` seconds (first run one period after start, like a rate schedule)."""
+class BackgroundLoop:
+    """A daemon thread running `_loop` until `stop` (the scheduler, the orders consumer)."""
 
-    def __init__(self, jobs: Sequence[Job], monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._jobs = list(jobs)
-        self._monotonic = monotonic
+    def __init__(self, name: str) -> None:
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="devstack-scheduler", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self, timeout_s: float = 60.0) -> None:
-        """Asks the loop to end and waits for a job that is running right now to finish."""
+        """Asks the loop to end and waits for the work running right now to finish."""
         self._stop.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout_s)
@@ -41,6 +39,18 @@ class Scheduler:
     @property
     def running(self) -> bool:
         return self._thread.is_alive()
+
+    def _loop(self) -> None:
+        raise NotImplementedError
+
+
+class Scheduler(BackgroundLoop):
+    """Runs each job every `every_s` seconds (first run one period after start, like a rate schedule)."""
+
+    def __init__(self, jobs: Sequence[Job], monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._jobs = list(jobs)
+        self._monotonic = monotonic
+        super().__init__("devstack-scheduler")
 
     def _loop(self) -> None:
         started = self._monotonic()
