@@ -21,6 +21,7 @@ ADMIN_ONLY = "Only the subscription's administrator may do this."
 NOT_ACTIVE = "Only an active subscription can be managed. Activate it first by accepting the agreement."
 ALREADY_ACTIVE = "This subscription is already active; there is nothing to activate."
 ENDED = "This subscription has ended; it cannot be activated again. A new order is needed."
+ENDED_READ_ONLY = "This subscription has ended; it can no longer be changed. Its invoices and agreement stay available."
 NO_INVOICES_YET = "A subscription has invoices once it is activated."
 
 
@@ -66,6 +67,8 @@ def refusal(
         return AlreadyActive(ALREADY_ACTIVE) if status is SubscriptionStatus.ACTIVE else Conflict(ENDED)
     if capability == "view_invoices":
         return None if status is not SubscriptionStatus.PENDING_ACTIVATION else Conflict(NO_INVOICES_YET)
+    if status is SubscriptionStatus.ENDED:
+        return Conflict(ENDED_READ_ONLY)
     if status is not SubscriptionStatus.ACTIVE:
         return Conflict(NOT_ACTIVE)
     if capability == "manage_users" and not catalogue.users_managed_in_portal(subscription.product.code):

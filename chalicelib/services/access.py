@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.domain.capabilities import ADMIN_ONLY, NOT_ACTIVE
+from chalicelib.domain.capabilities import ADMIN_ONLY, ENDED_READ_ONLY, NOT_ACTIVE
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound
 from chalicelib.domain.models import Role, Subscription, SubscriptionStatus
 from chalicelib.services.identity import Caller
@@ -13,7 +13,6 @@ from chalicelib.services.ports.common import Clock
 from chalicelib.services.ports.subscriptions import SubscriptionReader
 
 NOT_VISIBLE = "No subscription with this id is visible to you. Check that you signed in on your country's web site."
-ENDED = "This subscription has ended; it can no longer be changed. Its invoices and agreement stay available."
 MAX_PAGE = 50  # a page's subscriptions and the caller's roles on them fit one BatchGetItem (100 keys)
 
 
@@ -56,7 +55,7 @@ class SubscriptionAccess:
         if role is Role.ADMIN and seen.role is not Role.ADMIN:
             raise Forbidden(ADMIN_ONLY)
         if active and seen.subscription.status is SubscriptionStatus.ENDED:
-            raise Conflict(ENDED)
+            raise Conflict(ENDED_READ_ONLY)
         if active and seen.subscription.status is not SubscriptionStatus.ACTIVE:
             raise Conflict(NOT_ACTIVE)
         return seen
