@@ -47,6 +47,8 @@ def record_mail_event(event):  # type: ignore[no-untyped-def]
     from chalicelib import jobs
 
     return jobs.record_mail_notice(event.to_dict())
+
+
 @app.schedule(Cron(30, 6, "*", "*", "?", "*"))  # daily, 06:30 UTC: reminders arrive in the European morning
 def send_reminders(event):  # type: ignore[no-untyped-def]
     from chalicelib import jobs
