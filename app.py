@@ -61,3 +61,10 @@ def process_renewals(event):  # type: ignore[no-untyped-def]
     from chalicelib import jobs
 
     return jobs.run_renewals(event.context)
+
+
+@app.on_sqs_message(queue="subscription-portal-work", batch_size=4)
+def job_worker(event):  # type: ignore[no-untyped-def]
+    from chalicelib import jobs
+
+    return jobs.work_batch(event)

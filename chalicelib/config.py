@@ -42,6 +42,7 @@ class Settings(BaseModel):
     country_claim: str = "country"
     link_secret_arn: str
     invoice_bucket: str  # the invoice PDFs (S3, versioned, Object Lock: 10 years, DESIGN 14.2)
+    work_queue_url: str | None = None  # the jobs' work queue (services/fanout.py); only the jobs use it
     vendor_logo_path: str | None = None  # see adapters/branding.py; None: the bundled neutral logo
     privacy_url: str | None = None  # linked in the activation pages' footer
     legal_notice_url: str | None = None
@@ -106,6 +107,7 @@ class Settings(BaseModel):
             country_claim=env.get("COUNTRY_CLAIM") or "country",
             link_secret_arn=need("LINK_SECRET_ARN"),
             invoice_bucket=need("INVOICE_BUCKET"),
+            work_queue_url=env.get("WORK_QUEUE_URL") or None,
             vendor_logo_path=env.get("VENDOR_LOGO_PATH") or None,
             privacy_url=env.get("PRIVACY_URL") or None,
             legal_notice_url=env.get("LEGAL_NOTICE_URL") or None,

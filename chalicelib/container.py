@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.services.administration import Administration
     from chalicelib.services.billing import Billing
     from chalicelib.services.cleanup import Cleanup
+    from chalicelib.services.fanout import Workers
     from chalicelib.services.intake import Intake
     from chalicelib.services.invoice_documents import InvoiceDocuments
     from chalicelib.services.invoicing import InvoiceIssuer
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from chalicelib.services.ports.reminders import ReminderStore
     from chalicelib.services.ports.renewals import RenewalStore
     from chalicelib.services.ports.subscriptions import SubscriptionStore
+    from chalicelib.services.ports.work import WorkQueue
     from chalicelib.services.reminders import Reminders
     from chalicelib.services.renewals import Renewals
 
@@ -224,7 +226,7 @@ class Container:
     def cleanup(self) -> Cleanup:
         from chalicelib.services.cleanup import Cleanup
 
-        return Cleanup(self.cleanup_store, self.clock)
+        return Cleanup(self.cleanup_store, self.clock, self.work_queue)
 
     @cached_property
     def mail_notices(self) -> MailNotices:
@@ -244,7 +246,7 @@ class Container:
 
         s = self.settings
         return Reminders(
-            self.reminder_store, self.clock, self.sellers, self.delivery, s.activation_reminder_days,
+            self.reminder_store, self.clock, self.sellers, self.delivery, self.work_queue, s.activation_reminder_days,
             s.renewal_reminder_days,
         )  # fmt: skip
 
@@ -274,7 +276,6 @@ class Container:
 
         return Billing(self.invoices, self.invoice_documents, self.agreements, render_agreement)
 
-
     @cached_property
     def renewal_store(self) -> RenewalStore:
         from chalicelib.adapters.dynamodb.renewals import DynamoRenewalStore
@@ -285,7 +286,31 @@ class Container:
     def renewals(self) -> Renewals:
         from chalicelib.services.renewals import Renewals
 
-        return Renewals(self.renewal_store, self.invoice_issuer, self.clock, self.delivery)
+        return Renewals(self.renewal_store, self.invoice_issuer, self.clock, self.delivery, self.work_queue)
+
+    # -- the jobs' fan-out -------------------------------------------------------------------------------------------
+    @cached_property
+    def work_queue(self) -> WorkQueue:
+        from chalicelib.adapters.work_queue import SqsWorkQueue
+
+        url = self.settings.work_queue_url
+        if not url:
+            raise RuntimeError("configuration WORK_QUEUE_URL is not set (see README, Configuration)")
+        return SqsWorkQueue(self._client("sqs"), url)
+
+    @cached_property
+    def workers(self) -> Workers:
+        """Each job's worker side, by the job name its messages carry; a use case is built on its first item."""
+        from chalicelib import metrics
+        from chalicelib.services.fanout import Workers
+
+        return Workers(
+            {
+                metrics.PROCESS_RENEWALS: lambda item: self.renewals.settle(item),
+                metrics.CLEANUP_UNACTIVATED: lambda item: self.cleanup.remove(item),
+                metrics.SEND_REMINDERS: lambda item: self.reminders.send(item),
+            }
+        )
 
 
 _lock = threading.Lock()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -11,6 +12,7 @@ from chalicelib import metrics
 from chalicelib.container import Container, get_container
 from chalicelib.domain.errors import OrderRejected
 from chalicelib.observability import log_keys
+from chalicelib.services.fanout import DispatchSummary
 from chalicelib.services.intake import IntakeResult
 from chalicelib.services.ports.common import TimeLeft
 
@@ -77,12 +79,16 @@ def _timed_job(name: str, run: Callable[[TimeLeft], Any], context: Any) -> Any:
     return summary
 
 
+def _dispatching_job(name: str, run: Callable[[TimeLeft], DispatchSummary], context: Any) -> dict[str, object]:
+    """A scheduled run that queues its work for the job_worker function (services/fanout.py)."""
+    summary: DispatchSummary = _timed_job(name, run, context)
+    get_container().telemetry.count(metrics.WORK_ITEMS_QUEUED, summary.queued, job=name)
+    (log.info if summary.complete else log.warning)("%s run: %s", name, summary.as_dict())
+    return summary.as_dict()
+
+
 def run_cleanup(context: Any = None) -> dict[str, object]:
-    container = get_container()
-    summary = _timed_job(metrics.CLEANUP_UNACTIVATED, container.cleanup.remove_unactivated, context)
-    container.telemetry.count(metrics.UNACTIVATED_REMOVED, summary.removed)
-    result: dict[str, object] = summary.as_dict()
-    return result
+    return _dispatching_job(metrics.CLEANUP_UNACTIVATED, get_container().cleanup.dispatch_expired, context)
 
 
 def run_outbox(context: Any = None) -> dict[str, object]:
@@ -101,17 +107,11 @@ def run_outbox(context: Any = None) -> dict[str, object]:
 
 
 def run_reminders(context: Any = None) -> dict[str, object]:
-    summary = _timed_job(metrics.SEND_REMINDERS, get_container().reminders.send_due, context)
-    log.info("reminders run: %s", summary.as_dict())
-    result: dict[str, object] = summary.as_dict()
-    return result
+    return _dispatching_job(metrics.SEND_REMINDERS, get_container().reminders.dispatch_due, context)
 
 
 def run_renewals(context: Any = None) -> dict[str, object]:
-    summary = _timed_job(metrics.PROCESS_RENEWALS, get_container().renewals.process_due, context)
-    (log.info if summary.complete else log.warning)("renewals run: %s", summary.as_dict())
-    result: dict[str, object] = summary.as_dict()
-    return result
+    return _dispatching_job(metrics.PROCESS_RENEWALS, get_container().renewals.dispatch_due, context)
 
 
 JOBS = {
@@ -120,6 +120,44 @@ JOBS = {
     metrics.SEND_REMINDERS: run_reminders,
     metrics.PROCESS_RENEWALS: run_renewals,
 }
+
+
+def work_batch(records: Iterable[Any]) -> dict[str, list[dict[str, str]]]:
+    """The job_worker function: each message's items done by its job's worker. Partial batch response: a message that
+    failed midway is delivered again alone (its items already done change nothing then) and dead-lettered after the
+    queue's maxReceiveCount."""
+    from chalicelib.services.fanout import InvalidWorkMessage
+
+    container = get_container()
+    failures: list[dict[str, str]] = []
+    for record in records:
+        message_id = record.to_dict().get("messageId", "")
+        with log_keys(correlation_id=message_id):
+            try:
+                job, done = container.workers.run(record.body)
+            except InvalidWorkMessage as refused:
+                container.telemetry.count(metrics.WORK_MESSAGES_FAILED, job="unknown")
+                log.error("work message %s refused: %s", message_id, refused)
+                failures.append({"itemIdentifier": message_id})
+                continue
+            except Exception:
+                container.telemetry.count(metrics.WORK_MESSAGES_FAILED, job=_job_of(record.body))
+                log.exception("work message %s failed midway; it is delivered again", message_id)
+                failures.append({"itemIdentifier": message_id})
+                continue
+            for (of_job, count), (metric, dimensions) in metrics.WORK_COUNTS.items():
+                if of_job == job and done[count]:
+                    container.telemetry.count(metric, done[count], **dimensions)
+            log.info("work message %s (%s): %s", message_id, job, dict(done), extra={"job": job, "done": dict(done)})
+    return {"batchItemFailures": failures}
+
+
+def _job_of(body: str) -> str:
+    try:
+        job = json.loads(body)["job"]
+    except (ValueError, TypeError, KeyError):
+        return "unknown"
+    return job if job in metrics.JOBS else "unknown"
 
 
 def record_mail_notice(event: dict[str, Any]) -> dict[str, str]:

@@ -61,3 +61,28 @@ ACTIVATIONS = "Activations"
 # Count, dimension `route`: API answers with a 4xx / 5xx status.
 API_CLIENT_ERRORS = "ApiClientErrors"
 API_SERVER_ERRORS = "ApiServerErrors"
+
+# -- the jobs' fan-out (services/fanout.py): the scheduled runs queue work, the job_worker function does it ----------
+KIND = "kind"  # RemindersSent: activation, renewal
+
+# Count, dimension `job`: items a scheduled run listed as due and queued for the workers.
+WORK_ITEMS_QUEUED = "WorkItemsQueued"
+# Count, dimension `job`: work messages a worker could not finish (delivered again; dead-lettered after 5 receives).
+WORK_MESSAGES_FAILED = "WorkMessagesFailed"
+# Count, no dimension: subscriptions renewed (for one term or more) / ended (cancelled at renewal) by the workers.
+SUBSCRIPTIONS_RENEWED = "SubscriptionsRenewed"
+SUBSCRIPTIONS_ENDED = "SubscriptionsEnded"
+# Count, no dimension: invoices issued (the first with an activation, then one per renewed term).
+INVOICES_ISSUED = "InvoicesIssued"
+# Count, dimension `kind`: reminders sent.
+REMINDERS_SENT = "RemindersSent"
+
+# What a worker's counts (services: Renewals.settle, Cleanup.remove, Reminders.send) are reported as, by job and count.
+WORK_COUNTS: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
+    (PROCESS_RENEWALS, "renewed"): (SUBSCRIPTIONS_RENEWED, {}),
+    (PROCESS_RENEWALS, "ended"): (SUBSCRIPTIONS_ENDED, {}),
+    (PROCESS_RENEWALS, "invoices"): (INVOICES_ISSUED, {}),
+    (CLEANUP_UNACTIVATED, "removed"): (UNACTIVATED_REMOVED, {}),
+    (SEND_REMINDERS, "activation_reminders"): (REMINDERS_SENT, {KIND: "activation"}),
+    (SEND_REMINDERS, "renewal_reminders"): (REMINDERS_SENT, {KIND: "renewal"}),
+}

@@ -48,6 +48,9 @@ class Runtime:
     table: str
     orders_queue_url: str
     orders_dead_letter_queue_url: str
+    work_queue_url: str
+    work_dead_letter_queue_url: str
+    work_consumer: Any  # devstack.queues.QueueConsumer of the work queue
 
 
 _runtime: Runtime | None = None
@@ -110,6 +113,8 @@ def get_aws() -> dict[str, str]:
         "region": runtime.region,
         "orders_queue_url": runtime.orders_queue_url,
         "orders_dead_letter_queue_url": runtime.orders_dead_letter_queue_url,
+        "work_queue_url": runtime.work_queue_url,
+        "work_dead_letter_queue_url": runtime.work_dead_letter_queue_url,
         "table": runtime.table,
     }
 
@@ -174,7 +179,10 @@ def run_job(name: str) -> dict[str, Any]:
     job = jobs.JOBS.get(name)
     if job is None:
         raise errors.NotFound(f"No job named '{name[:40]}'. Jobs: {', '.join(sorted(jobs.JOBS))}.")
-    summary: dict[str, Any] = job()
+    consumer = _bound().work_consumer
+    with consumer.lock:  # the worker thread waits: what the job queues is done before the answer
+        summary: dict[str, Any] = job()
+        summary["work_messages_handled"] = consumer.drain()
     return summary
 
 

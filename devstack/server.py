@@ -28,7 +28,7 @@ from typing import Any
 
 from chalicelib.adapters.clock import SettableClock
 from chalicelib.container import Container, use_container
-from devstack import orders_queue
+from devstack import queues as sqs_queues
 
 log = logging.getLogger("devstack")
 
@@ -47,7 +47,7 @@ STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 OUTBOX_EVERY_S = 60.0  # app.py: deliver_outbox, Rate(1, MINUTES)
 CLEANUP_EVERY_S = 3600.0  # app.py: cleanup_unactivated, Rate(1, HOURS)
 DAILY_S = 86400.0  # app.py: send_reminders, process_renewals, daily Cron (the console's buttons run them at once)
-LOCAL_VISIBILITY = orders_queue.LOCAL_VISIBILITY_TIMEOUT_S
+LOCAL_VISIBILITY = sqs_queues.LOCAL_VISIBILITY_TIMEOUT_S
 
 # Whatever the developer's shell says about AWS, the stack talks to its own moto only.
 _AWS_ENV = {
@@ -64,7 +64,7 @@ _running_lock = threading.Lock()
 _running: DevStack | None = None
 
 
-def local_env(port: int, jwks_url: str, secret_arn: str) -> dict[str, str]:
+def local_env(port: int, jwks_url: str, secret_arn: str, work_queue_url: str) -> dict[str, str]:
     """The app's configuration for the local stack. The portal SPA is not part of this project: its links land on the
     console."""
     from devstack.app_env import app_env
@@ -83,6 +83,7 @@ def local_env(port: int, jwks_url: str, secret_arn: str) -> dict[str, str]:
         country_claim=COUNTRY_CLAIM,
         link_secret_arn=secret_arn,
         invoice_bucket=INVOICE_BUCKET_NAME,
+        WORK_QUEUE_URL=work_queue_url,
     )
 
 
@@ -297,7 +298,9 @@ class DevStack:
     _http: _Http | None = None
     _scheduler: Any = None
     queues: Any = None
+    work_queues: Any = None
     _orders_consumer: Any = None
+    _work_consumer: Any = None
     _sqs: Any = None
     _tmpdir: Path | None = None
     _saved_env: dict[str, str | None] = field(default_factory=dict)
@@ -329,7 +332,8 @@ class DevStack:
         steps = [
             ("scheduler", lambda: self._scheduler.stop() if self._scheduler else None),
             ("orders consumer", lambda: self._orders_consumer.stop() if self._orders_consumer else None),
-            ("orders queue client", lambda: _close_client(self._sqs) if self._sqs else None),
+            ("work consumer", lambda: self._work_consumer.stop() if self._work_consumer else None),
+            ("queue client", lambda: _close_client(self._sqs) if self._sqs else None),
             ("http server", lambda: self._http.stop() if self._http else None),
             ("dev routes", _unbind_routes),
             ("container", self._drop_container),
@@ -418,7 +422,7 @@ def _provision(secret: str) -> str:
 
 
 def start(port: int = 0, *, demo_order: bool = True, schedule: bool = True, consume_orders: bool = True,
-          orders_visibility_timeout_s: int = orders_queue.LOCAL_VISIBILITY_TIMEOUT_S,
+          orders_visibility_timeout_s: int = sqs_queues.LOCAL_VISIBILITY_TIMEOUT_S,
           orders_max_receives: int | None = None) -> DevStack:
     """Starts the whole stack in this process and returns it running; port 0 picks a free port. The orders queue hides
     a received message for `orders_visibility_timeout_s` and dead-letters it after `orders_max_receives` receives
@@ -431,7 +435,7 @@ def start(port: int = 0, *, demo_order: bool = True, schedule: bool = True, cons
     import boto3
     from moto.server import ThreadedMotoServer
 
-    from app import app, intake_orders
+    from app import app, intake_orders, job_worker
     from chalicelib import jobs
     from devstack import mailbox, moto_lock, routes
     from devstack.issuer import LocalIssuer
@@ -462,14 +466,22 @@ def start(port: int = 0, *, demo_order: bool = True, schedule: bool = True, cons
         jwks_url = stack.issuer.write_jwks(stack._tmpdir / "jwks.json")
         secret_arn = _provision(secrets.token_urlsafe(48))
         stack._sqs = boto3.session.Session(region_name=REGION).client("sqs")
-        stack.queues = orders_queue.create_queues(stack._sqs, orders_visibility_timeout_s, orders_max_receives)
+        stack.queues = sqs_queues.create_queues(stack._sqs, orders_visibility_timeout_s, orders_max_receives)
+        stack.work_queues = sqs_queues.create_queues(stack._sqs, spec=sqs_queues.WORK)
+        # The jobs' worker always runs (a scheduled job or a console button only queues the work); the console's
+        # buttons drain the queue under its lock, so they answer once the work is done.
+        stack._work_consumer = sqs_queues.QueueConsumer(stack._sqs, stack.work_queues, job_worker, REGION, "work")
 
-        stack.container = LocalContainer(local_env(stack.port, jwks_url, secret_arn), clock=stack.clock)
+        env = local_env(stack.port, jwks_url, secret_arn, stack.work_queues.url)
+        stack.container = LocalContainer(env, clock=stack.clock)
         stack.container.settings  # noqa: B018 - a configuration mistake fails here, not on the first request
         use_container(stack.container)
         routes.bind(routes.Runtime(url=stack.url, moto_url=stack.moto_url, issuer=stack.issuer, region=REGION,
                                    table=TABLE_NAME, orders_queue_url=stack.queues.url,
-                                   orders_dead_letter_queue_url=stack.queues.dead_letter_url))
+                                   orders_dead_letter_queue_url=stack.queues.dead_letter_url,
+                                   work_queue_url=stack.work_queues.url,
+                                   work_dead_letter_queue_url=stack.work_queues.dead_letter_url,
+                                   work_consumer=stack._work_consumer))
 
         if demo_order:
             # Before serving: once the app answers, the demo's activation email is already waiting.
@@ -480,8 +492,9 @@ def start(port: int = 0, *, demo_order: bool = True, schedule: bool = True, cons
 
         stack._http.start()
         if consume_orders:
-            stack._orders_consumer = orders_queue.OrdersConsumer(stack._sqs, stack.queues, intake_orders, REGION)
+            stack._orders_consumer = sqs_queues.QueueConsumer(stack._sqs, stack.queues, intake_orders, REGION)
             stack._orders_consumer.start()
+        stack._work_consumer.start()
         if schedule:
             stack._scheduler = Scheduler([
                 Job("deliver_outbox", OUTBOX_EVERY_S, jobs.JOBS["deliver_outbox"]),
@@ -524,6 +537,7 @@ def _banner(stack: DevStack) -> str:
         f"  Embedded AWS (moto server):                      {stack.moto_url}",
         f"  Orders queue (SQS, consumed like Lambda):        {stack.queues.url}",
         f"  Its dead-letter queue:                           {stack.queues.dead_letter_url}",
+        f"  Jobs' work queue (job_worker consumes it):       {stack.work_queues.url}",
     ]
     if stack.demo_order:
         admin = stack.demo_order["admin"]["email"]

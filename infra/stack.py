@@ -35,8 +35,8 @@ class Function:
     purpose: str = ""
 
 
-# Reserved concurrency (runbook: "Concurrency"): the API can never take the capacity intake and the jobs need, and the
-# five together (115) leave the account's unreserved pool (at least 100 must stay unreserved) untouched.
+# Reserved concurrency (runbook: "Concurrency"): the API can never take the capacity intake and the jobs need, and all
+# of them together (142) leave the account's unreserved pool (at least 100 must stay unreserved) untouched.
 FUNCTIONS: tuple[Function, ...] = (
     Function("api_handler", "APIHandler", "ApiHandlerLogGroup", 100, purpose="The API (portal JSON API and pages)"),
     Function("intake_orders", "IntakeOrders", "IntakeOrdersLogGroup", 10, purpose="The order intake"),
@@ -79,8 +79,13 @@ FUNCTIONS: tuple[Function, ...] = (
         heartbeat_period_s=86400,
         purpose="The daily renewals (renewal invoices, ended subscriptions)",
     ),
+    # The scheduled jobs above only list what is due and queue it on WorkQueue; this function does the items, at most
+    # this many at once (docs/capacity.md: a million renewals take about two hours at 25).
+    Function("job_worker", "JobWorker", "JobWorkerLogGroup", 25, purpose="The jobs' worker (WorkQueue)"),
 )
 SQS_INTAKE = "intake_orders"  # the function fed by OrdersQueue
+SQS_WORKER = "job_worker"  # the function fed by WorkQueue
+SQS_SOURCES = {SQS_INTAKE: "OrdersQueue", SQS_WORKER: "WorkQueue"}
 SNS_MAIL_EVENTS = "record_mail_event"  # the function subscribed to MailEventsTopic
 
 API_RATE_LIMIT = 50  # requests per second, steady, for the whole stage
@@ -94,6 +99,7 @@ STACK_ENVIRONMENT = {
     "SENDER_EMAIL": {"Ref": "SenderEmail"},
     "PORTAL_ORIGIN": {"Ref": "PortalOrigin"},
     "INVOICE_BUCKET": {"Ref": "InvoiceBucket"},
+    "WORK_QUEUE_URL": {"Ref": "WorkQueue"},
 }
 LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922]
 LOG_RETENTION_DAYS += [3288, 3653]
@@ -243,12 +249,12 @@ def function_resources(function: Function) -> dict[str, Any]:
         "LoggingConfig": {"LogGroup": {"Ref": function.log_group_id}},
         "ReservedConcurrentExecutions": function.reserved_concurrency,
     }
-    if function.name == SQS_INTAKE:
+    if function.name in SQS_SOURCES:
         properties["Events"] = {
-            "IntakeOrdersSqsEventSource": {
+            f"{fid}SqsEventSource": {
                 "Type": "SQS",
                 "Properties": {
-                    "Queue": {"Fn::Sub": "${OrdersQueue.Arn}"},
+                    "Queue": {"Fn::Sub": f"${{{SQS_SOURCES[function.name]}.Arn}}"},
                     "FunctionResponseTypes": ["ReportBatchItemFailures"],
                     # The pollers never invoke more copies than the function may run: no throttled batch goes back
                     # to the queue and counts towards the dead-letter redrive.
@@ -461,9 +467,42 @@ def mail_resources() -> dict[str, Any]:
     }
 
 
+WORKER_TIMEOUT_S = 300  # .chalice/config.json, job_worker's lambda_timeout
+
+
 def queue_resources() -> dict[str, Any]:
     orders = {"QueueName": {"Fn::GetAtt": ["OrdersQueue", "QueueName"]}}
+    work = {"QueueName": {"Fn::GetAtt": ["WorkQueue", "QueueName"]}}
     return {
+        "WorkDeadLetterQueue": queue({}),
+        "WorkQueue": queue(
+            {
+                # Six times the worker's timeout (AWS's advice for Lambda event sources): a batch still running is
+                # never handed to a second worker.
+                "VisibilityTimeout": 6 * WORKER_TIMEOUT_S,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": ["WorkDeadLetterQueue", "Arn"]},
+                    "maxReceiveCount": 5,
+                },
+            }
+        ),
+        "WorkDeadLetterAlarm": alarm(
+            "A job's work message failed 5 times and was dead-lettered: its items (renewals, removals or reminders) "
+            "are not done. Read the job_worker log for the reason, fix, then redrive",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": {"Fn::GetAtt": ["WorkDeadLetterQueue", "QueueName"]}},
+            statistic="Maximum",
+        ),
+        "WorkAgeAlarm": alarm(
+            "The oldest message on the work queue has waited more than 6 hours: the workers cannot keep up with the "
+            "day's renewals, removals and reminders",
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            work,
+            statistic="Maximum",
+            threshold=6 * 3600,
+        ),
         "OrdersDeadLetterQueue": queue({}),
         "OrdersQueue": queue(
             {
@@ -659,6 +698,8 @@ def template() -> dict[str, Any]:
             "PortalTableName": {"Value": {"Ref": "PortalTable"}},
             "OrdersQueueUrl": {"Value": {"Ref": "OrdersQueue"}},
             "OrdersDeadLetterQueueUrl": {"Value": {"Ref": "OrdersDeadLetterQueue"}},
+            "WorkQueueUrl": {"Value": {"Ref": "WorkQueue"}},
+            "WorkDeadLetterQueueUrl": {"Value": {"Ref": "WorkDeadLetterQueue"}},
             "LinkSecretArn": {"Value": {"Ref": "LinkSecret"}},
             "MailEventsTopicArn": {"Value": {"Ref": "MailEventsTopic"}},
             "InvoiceBucketName": {"Value": {"Ref": "InvoiceBucket"}},

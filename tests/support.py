@@ -131,6 +131,14 @@ def env_for(jwks_path: Path, secret_arn: str) -> dict[str, str]:
     )
 
 
+_COUNTED = threading.local()
+JOB_DISPATCHERS = {
+    "process_renewals": lambda c: c.renewals.dispatch_due,
+    "cleanup_unactivated": lambda c: c.cleanup.dispatch_expired,
+    "send_reminders": lambda c: c.reminders.dispatch_due,
+}
+
+
 @dataclass
 class Stack:
     container: Container
@@ -138,6 +146,43 @@ class Stack:
     issuer: TokenIssuer
     ddb: Any
     calls: list[str] = field(default_factory=list)
+
+    def work_consumer(self) -> Any:
+        """The job_worker function fed by the work queue, as Lambda's event source mapping runs it (no thread: call
+        `drain`). A message that fails is visible again at once (visibility timeout 0 here) until its 5th receive."""
+        from app import job_worker
+        from devstack.queues import WORK, QueueConsumer
+
+        sqs = shared_session().client("sqs", region_name=REGION)
+        queues = _existing_queues(sqs, sqs.get_queue_url(QueueName=WORK.name)["QueueUrl"])
+        return QueueConsumer(sqs, queues, job_worker, REGION, "work")
+
+    def run_job(self, name: str, budget: float | Any = 900.0, **kwargs: Any) -> dict[str, Any]:
+        """A scheduled job as it runs in AWS: its run queues the work (the summary), then the job_worker function
+        does every item; the counts the workers reported are added to the summary."""
+        from collections import Counter
+
+        time_left = budget if callable(budget) else (lambda: budget)
+        summary: dict[str, Any] = JOB_DISPATCHERS[name](self.container)(time_left, **kwargs).as_dict()
+        _COUNTED.done = done = Counter[str]()
+        try:
+            summary["work_messages"] = self.work_consumer().drain()
+        finally:
+            _COUNTED.done = None
+        return {**summary, **done}
+
+    def __post_init__(self) -> None:
+        """The workers' counts reach the run_job of the thread that drained them (parallel runs count apart)."""
+        workers = self.container.workers
+        real_run = workers.run
+
+        def counting(body: str) -> Any:
+            job, counts = real_run(body)
+            if getattr(_COUNTED, "done", None) is not None:
+                _COUNTED.done.update(counts)
+            return job, counts
+
+        workers.run = counting  # type: ignore[method-assign]
 
     @property
     def subscriptions(self) -> SubscriptionStore:
@@ -168,9 +213,23 @@ def shared_session() -> boto3.session.Session:
         return _SESSION
 
 
+def _existing_queues(sqs: Any, url: str) -> Any:
+    from devstack.queues import WORK, Queues
+
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(attributes["RedrivePolicy"])
+    dead_letter_url = sqs.get_queue_url(QueueName=WORK.dead_letter_name)["QueueUrl"]
+    return Queues(url, attributes["QueueArn"], dead_letter_url, redrive["deadLetterTargetArn"],
+                  int(redrive["maxReceiveCount"]), int(attributes["VisibilityTimeout"]), WORK.batch_size)  # fmt: skip
+
+
 def provision(tmp_path: Path) -> tuple[dict[str, str], Any]:
-    """Creates the table (from infra), the SES identity and the link secret inside an active mock_aws."""
+    """Creates the table (from infra), the SES identity, the link secret and the work queue (from infra) inside an
+    active mock_aws."""
+    from devstack.queues import WORK, create_queues
+
     session = shared_session()
+    work = create_queues(session.client("sqs", region_name=REGION), 0, spec=WORK)
     ddb = session.client("dynamodb", region_name=REGION)
     create_table(ddb, TABLE)
     session.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
@@ -180,7 +239,7 @@ def provision(tmp_path: Path) -> tuple[dict[str, str], Any]:
     )
     jwks_path = tmp_path / "jwks.json"
     jwks_path.write_text(json.dumps(shared_issuer().jwks()))
-    return env_for(jwks_path, secret["ARN"]), ddb
+    return {**env_for(jwks_path, secret["ARN"]), "WORK_QUEUE_URL": work.url}, ddb
 
 
 def text_part(message: Message) -> str:
@@ -207,3 +266,15 @@ def activation_link(message: Message) -> str:
 
 def token_of(message: Message) -> str:
     return activation_link(message).rsplit("/", 1)[1]
+
+
+class CollectingQueue:
+    """A work queue that keeps what is queued in memory (the WorkQueue port), for tests whose subject is one item's
+    work racing something else, not the queue."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, dict[str, str]]] = []
+
+    def enqueue(self, job: str, items: Any) -> int:
+        self.items += [(job, dict(item)) for item in items]
+        return 1

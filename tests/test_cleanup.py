@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib import jobs
-from chalicelib.services.cleanup import Cleanup
+from chalicelib.adapters.dynamodb.schema import shard_of
 from tests.support import activate, order
 
 
@@ -21,8 +21,19 @@ def _activate(stack, subscription_id: str, n: int) -> None:
     activate(stack, subscription_id, f"admin{n}@example.fr")
 
 
-def _run(stack, **kwargs):
-    return Cleanup(stack.container.cleanup_store, stack.clock).remove_unactivated(lambda: 900, **kwargs)
+class Outcome(dict):
+    """The hourly run (it queues the expired entries) and the workers (they remove them)."""
+
+    @property
+    def removed(self) -> int:
+        return int(self.get("removed", 0))
+
+    def as_dict(self) -> dict[str, object]:
+        return {key: self.get(key, 0) for key in ("queued", "removed", "skipped")} | {"complete": self["complete"]}
+
+
+def _run(stack, budget=900.0, **kwargs):
+    return Outcome(stack.run_job("cleanup_unactivated", budget, **kwargs))
 
 
 def test_removes_every_expired_pending_and_keeps_active_and_unexpired(stack):
@@ -34,7 +45,7 @@ def test_removes_every_expired_pending_and_keeps_active_and_unexpired(stack):
 
     summary = _run(stack)
 
-    assert summary.as_dict() == {"examined": 3, "removed": 3, "skipped": 0, "complete": True}
+    assert summary.as_dict() == {"queued": 3, "removed": 3, "skipped": 0, "complete": True}
     assert all(stack.subscriptions.get_subscription(i) is None for i in expired)
     assert stack.subscriptions.get_subscription(active).status.value == "active"
     assert stack.subscriptions.get_subscription(fresh).status.value == "pending_activation"
@@ -57,7 +68,7 @@ def test_a_second_run_finds_nothing(stack):
     _order(1)
     stack.clock.advance(days=91)
     assert _run(stack).removed == 1
-    assert _run(stack).as_dict() == {"examined": 0, "removed": 0, "skipped": 0, "complete": True}
+    assert _run(stack).as_dict() == {"queued": 0, "removed": 0, "skipped": 0, "complete": True}
 
 
 def test_pagination_reaches_everything(stack):
@@ -68,30 +79,32 @@ def test_pagination_reaches_everything(stack):
 
 
 def test_stops_cleanly_before_the_timeout_and_the_next_run_finishes(stack):
-    for n in range(5):
+    for n in range(12):
         _order(n)
     stack.clock.advance(days=91)
-    budget = iter([60.0, 60.0, 60.0, 5.0] + [5.0] * 20)
-    first = Cleanup(stack.container.cleanup_store, stack.clock).remove_unactivated(lambda: next(budget))
-    assert first.complete is False and first.removed == 2
-    assert _run(stack).removed == 3
+    # One entry per page: listing all takes at least 12 pages; after 9, at least 2 entries were listed (at most 7
+    # shards are empty), and then the time is up.
+    budget = iter([60.0] * 9 + [5.0] * 200)
+    first = _run(stack, lambda: next(budget), page_size=1)
+    assert first["complete"] is False and 2 <= first.removed < 12
+    assert first.removed + _run(stack).removed == 12
 
 
 def test_an_activated_subscription_is_never_removed_even_if_the_index_still_lists_it(stack, monkeypatch):
     subscription_id = _order(1)
     stack.clock.advance(days=91)
     # listed while still pending
-    stale_listing, _ = stack.container.cleanup_store.expired_pending(stack.clock.now(), 10, None)
+    store = stack.container.cleanup_store
+    stale_listing, _ = store.expired_pending(shard_of(subscription_id), stack.clock.now(), 10, None)
     stack.clock.advance(days=-91)
     _activate(stack, subscription_id, 1)
     stack.clock.advance(days=200)
     assert stale_listing and stale_listing[0].subscription_id == subscription_id
-    store = stack.container.cleanup_store
-    monkeypatch.setattr(store, "expired_pending", lambda now, limit, start: (stale_listing, None))
+    monkeypatch.setattr(store, "expired_pending", lambda shard, now, limit, start: (stale_listing, None))
 
     summary = _run(stack)
 
-    assert summary.removed == 0 and summary.skipped == 1
+    assert summary.removed == 0 and summary["skipped"] == len(store.shards())  # every shard listed it
     assert stack.subscriptions.get_subscription(subscription_id).status.value == "active"
     roles = stack.container.administration_store.get_roles(subscription_id, ["admin1@example.fr"])
     assert roles["admin1@example.fr"] == {"admin"}
@@ -103,8 +116,9 @@ def test_cleanup_reads_only_expired_entries(stack):
     for n in range(10, 20):
         _order(n, day=25)
     stack.clock.advance(days=70)
-    expired, _ = stack.container.cleanup_store.expired_pending(stack.clock.now(), 100, None)
-    assert len(expired) == 3
+    store = stack.container.cleanup_store
+    listed = [e for shard in store.shards() for e in store.expired_pending(shard, stack.clock.now(), 100, None)[0]]
+    assert len(listed) == 3
 
 
 def test_cleanup_handler_is_scheduled_and_returns_its_summary(stack, client):
@@ -119,9 +133,6 @@ def test_cleanup_handler_is_scheduled_and_returns_its_summary(stack, client):
     assert stopped_early["complete"] is False and stack.container.orders.get_order("C-1").removed is False
 
     context = LambdaContext("cleanup_unactivated", memory_size=512, max_runtime_ms=900_000)
-    assert app.handler_map["cleanup_unactivated"](event, context) == {
-        "examined": 1,
-        "removed": 1,
-        "skipped": 0,
-        "complete": True,
-    }
+    assert app.handler_map["cleanup_unactivated"](event, context) == {"queued": 1, "messages": 1, "complete": True}
+    assert stack.work_consumer().drain() == 1
+    assert stack.container.orders.get_order("C-1").removed

@@ -14,8 +14,12 @@ DEADLINE = datetime(2027, 2, 24, 9, 30, tzinfo=UTC)  # the sample order's: order
 RENEWS_ON = datetime(2027, 11, 26, 10, 0, tzinfo=UTC)  # activated at NOW (2026-11-26 10:00Z), 12-month term
 
 
-def _run(stack, budget: float = 900.0):
-    return stack.container.reminders.send_due(lambda: budget).as_dict()
+def _run(stack, budget=900.0, **kwargs):
+    """The daily run (it queues what its ranges list) and the workers (they send): what was sent, and whether the run
+    listed everything due."""
+    summary = stack.run_job("send_reminders", budget, **kwargs)
+    sent = {key: summary.get(key, 0) for key in ("activation_reminders", "renewal_reminders")}
+    return sent | {"complete": summary["complete"]}
 
 
 def _pending(stack, **changes) -> str:
@@ -120,12 +124,12 @@ def test_many_pending_in_pages_and_a_run_out_of_time_is_completed_by_the_next(st
     for n in range(7):
         _pending(stack, order_id=f"R-{n}", admin={"email": f"admin{n}@example.fr", "name": f"Admin {n}"})
     stack.clock.moment = DEADLINE - timedelta(days=29)
-    stopped = stack.container.reminders.send_due(lambda: 0).as_dict()
+    stopped = _run(stack, 0)
     assert stopped == {"activation_reminders": 0, "renewal_reminders": 0, "complete": False}
     budget = iter([900.0] * 5 + [0.0] * 1000)  # runs out part-way through
-    partial = stack.container.reminders.send_due(lambda: next(budget), page_size=2).as_dict()
+    partial = _run(stack, lambda: next(budget), page_size=1)
     assert partial["complete"] is False and 0 < partial["activation_reminders"] < 7
-    rest = stack.container.reminders.send_due(lambda: 900.0, page_size=2).as_dict()
+    rest = _run(stack, page_size=2)
     assert rest["complete"] is True
     assert partial["activation_reminders"] + rest["activation_reminders"] == 7
     assert _run(stack)["activation_reminders"] == 0

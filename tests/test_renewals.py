@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from chalicelib import jobs
+from chalicelib.adapters.dynamodb.schema import shard_of
 from chalicelib.domain.errors import Conflict, WriteConflict
 from chalicelib.domain.models import Person
 from chalicelib.services.renewals import Renewals
@@ -21,7 +22,10 @@ ZERO = {"renewed": 0, "ended": 0, "invoices": 0, "complete": True}
 
 
 def _run(stack, budget: float = 900.0, **kwargs):
-    return stack.container.renewals.process_due(lambda: budget, **kwargs).as_dict()
+    """The daily run (it queues what is due) and the workers (they do it): what they did, and whether the run listed
+    everything due."""
+    summary = stack.run_job("process_renewals", budget, **kwargs)
+    return {key: summary.get(key, 0) for key in ("renewed", "ended", "invoices")} | {"complete": summary["complete"]}
 
 
 def _active(stack, activated_at: datetime, term_months: int = 12, n: int = 0, **changes) -> str:
@@ -220,29 +224,25 @@ def test_renewal_racing_cancellation_either_renews_or_ends_never_both(stack, lin
         assert final.cancel_at_renewal is bool(outcome.get("cancelled"))  # applies to the next renewal
 
 
-def test_a_run_out_of_time_or_crashing_mid_way_is_completed_by_the_next_without_duplicates(stack, monkeypatch):
+def test_a_run_out_of_time_or_a_worker_crashing_mid_way_is_completed_without_duplicates(stack, monkeypatch):
     ids = [_active(stack, datetime(2027, 1, 31, 10, 0, tzinfo=UTC), term_months=1, n=n) for n in range(5)]
     stack.clock.moment = datetime(2027, 4, 1, 5, 0, tzinfo=UTC)
     assert _run(stack, budget=0) == {"renewed": 0, "ended": 0, "invoices": 0, "complete": False}
 
-    budget = iter([900.0] * 6 + [0.0] * 1000)
-    partial = stack.container.renewals.process_due(lambda: next(budget), page_size=2).as_dict()
-    assert partial["complete"] is False and 0 < partial["invoices"] < 10
+    budget = iter([900.0] * 3 + [0.0] * 1000)  # the run lists a few pages, then its time is up
+    partial = stack.run_job("process_renewals", lambda: next(budget), page_size=1)
+    assert partial["complete"] is False and 0 < partial["queued"] < 5 and 0 < partial["invoices"] < 10
 
     store = stack.container.renewal_store
     real_renew, calls = store.renew, []
 
-    def crash_on_third(*args, **kwargs):  # the Lambda dies after some commits
+    def crash_on_third(*args, **kwargs):  # a worker fails after some commits: its message is delivered again
         calls.append(1)
         if len(calls) == 3:
-            raise RuntimeError("injected: Lambda killed")
+            raise RuntimeError("injected: worker failed")
         return real_renew(*args, **kwargs)
 
     monkeypatch.setattr(store, "renew", crash_on_third)
-    with pytest.raises(RuntimeError):
-        stack.container.renewals.process_due(lambda: 900.0, page_size=2)
-    monkeypatch.setattr(store, "renew", real_renew)
-
     rest = _run(stack, page_size=2)
     assert rest["complete"] is True
     for sid in ids:
@@ -256,6 +256,9 @@ def test_a_run_out_of_time_or_crashing_mid_way_is_completed_by_the_next_without_
 def test_the_job_reads_the_renewal_index_up_to_today_only(stack):
     sid = _active(stack, datetime(2026, 11, 26, 10, 0, tzinfo=UTC))
     store = stack.container.renewal_store
-    assert store.due(date(2027, 11, 25), 10, None) == ([], None)
-    assert store.due(date(2027, 11, 26), 10, None) == ([sid], None)
+    shard = shard_of(sid)
+    assert store.due(shard, date(2027, 11, 25), 10, None) == ([], None)
+    assert store.due(shard, date(2027, 11, 26), 10, None) == ([sid], None)
+    others = [other for other in store.shards() if other != shard]
+    assert all(store.due(other, date(2027, 11, 26), 10, None) == ([], None) for other in others)
     assert isinstance(stack.container.renewals, Renewals)

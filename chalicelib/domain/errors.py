@@ -96,3 +96,7 @@ class DuplicateOrder(PersistenceError):
     def __init__(self, order_id: str) -> None:
         super().__init__(order_id)
         self.order_id = order_id
+
+
+class WorkNotQueued(PersistenceError):
+    """The work queue kept refusing messages: the job stops, and what it had listed stays due for its next run."""

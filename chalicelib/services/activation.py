@@ -234,7 +234,6 @@ class Activation:
             details={"channel": evidence.channel.value, "agreement_version": evidence.agreement_version},
         )
 
-
         def commit(issue: IssuedInvoice) -> None:  # the first invoice commits with the activation, or neither does
             self._subscriptions.activate(subscription, after, email, event, now, also=issue.operations)
 
@@ -245,6 +244,7 @@ class Activation:
         except WriteConflict:
             return self._after_lost_race(subscription.id, now)
         self._telemetry.count(metrics.ACTIVATIONS, channel=evidence.channel.value)
+        self._telemetry.count(metrics.INVOICES_ISSUED)
         self._delivery.deliver_now([email, issued.email])
         log.info(
             "subscription %s activated via %s at %s",

@@ -1,11 +1,13 @@
 """Scheduled reminders (DESIGN 14.6): the activation reminder before a pending subscription's deadline, and the renewal
 reminder before an active subscription's renewal date.
 
-What is read: for each threshold (e.g. "30 days before the deadline"), the sparse index's key range from where the
-previous runs stopped (a stored watermark) up to now + lead time. A daily run so reads about one day's worth of
-subscriptions per threshold, in proportion to what is due, not to what is live; a run that stops early stores how far
-it got and the next one goes on from there. The ranges of one kind do not overlap: the 30-day range stops where the
-7-day range starts, so a job that was down sends only the latest threshold due.
+What is read: for each threshold (e.g. "30 days before the deadline") and each shard of the sparse index, its key range
+from where the previous runs stopped (a stored watermark per threshold and shard) up to now + lead time. The daily run
+only queues what it reads (the watermark moves once a page is queued); workers send each reminder
+(services/fanout.py). A daily run so reads about one day's worth of subscriptions per threshold, in proportion to what
+is due, not to what is live; a run that stops early stores how far it got and the next one goes on from there. The
+ranges of one kind do not overlap: the 30-day range stops where the 7-day range starts, so a job that was down sends
+only the latest threshold due.
 
 Why watermarks rather than a dedicated "next reminder at" index: it needs no new index, no reminder key kept in step by
 intake, activation and renewal, and lead times stay pure configuration (changing one starts a new watermark).
@@ -15,7 +17,7 @@ arrives with less than the lead time left (its activation email is fresh), or a 
 
 Never twice: each reminder puts a marker item (put_new) in the same transaction as its outbox email, under a condition
 check that the subscription is still the version that was read (pending before its deadline, or active), so a re-run,
-a parallel run or an activation in between changes nothing twice.
+a parallel run, a message delivered again or an activation in between changes nothing twice.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from chalicelib.domain.billing import SellerCatalog, compute_amounts, is_reverse_charge, money_str
@@ -31,32 +32,23 @@ from chalicelib.domain.errors import WriteConflict
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import Subscription, SubscriptionStatus
 from chalicelib.services import emails
+from chalicelib.services.fanout import DispatchSummary, OutOfTime, budget
 from chalicelib.services.outbox import Delivery
 from chalicelib.services.ports.common import Clock, TimeLeft
 from chalicelib.services.ports.reminders import IndexEntry, ReminderStore
+from chalicelib.services.ports.work import WorkItem, WorkQueue
 
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 3  # re-reads of a subscription that changed while its reminder was being committed
-Page = Callable[[str | None, str | None], tuple[list[IndexEntry], str | None]]
+IndexPage = Callable[[str | None, str | None], tuple[list[IndexEntry], str | None]]
 
 
-@dataclass
-class ReminderSummary:
-    activation_reminders: int = 0
-    renewal_reminders: int = 0
-    complete: bool = True
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "activation_reminders": self.activation_reminders,
-            "renewal_reminders": self.renewal_reminders,
-            "complete": self.complete,
-        }
+JOB = "send_reminders"
 
 
-class _OutOfTime(Exception):
-    pass
+class ReminderNotSettled(RuntimeError):
+    """The subscription kept changing while its reminder was being committed: the worker's message is retried."""
 
 
 class Reminders:
@@ -66,6 +58,7 @@ class Reminders:
         clock: Clock,
         sellers: SellerCatalog,
         delivery: Delivery,
+        queue: WorkQueue,
         activation_lead_days: tuple[int, ...] = (30, 7),
         renewal_lead_days: int = 30,
     ) -> None:
@@ -73,77 +66,87 @@ class Reminders:
         self._clock = clock
         self._sellers = sellers
         self._delivery = delivery
+        self._queue = queue
         self._activation_leads = tuple(sorted(set(activation_lead_days), reverse=True))
         self._renewal_lead = renewal_lead_days
 
-    def send_due(self, time_left: TimeLeft, page_size: int = 100, stop_margin_s: float = 15.0) -> ReminderSummary:
-        summary = ReminderSummary()
+    def dispatch_due(self, time_left: TimeLeft, page_size: int = 250, stop_margin_s: float = 15.0) -> DispatchSummary:
+        """The daily run: each threshold's range past its watermark, shard by shard, queued for the workers."""
+        summary = DispatchSummary()
+        in_time = budget(time_left, stop_margin_s)
         now = self._clock.now()
         today = now.date()
-
-        def in_time() -> None:
-            if time_left() < stop_margin_s:
-                raise _OutOfTime
-
         try:
             for n, lead in enumerate(self._activation_leads):
                 nearer = self._activation_leads[n + 1] if n + 1 < len(self._activation_leads) else 0
                 floor, upto = now + timedelta(days=nearer), now + timedelta(days=lead)
+                item = {"kind": "activation", "lead_days": str(lead)}
+                for shard in self._store.shards():
 
-                def pending(
-                    after: str | None, start: str | None, f: datetime = floor, u: datetime = upto
-                ) -> tuple[list[IndexEntry], str | None]:
-                    return self._store.pending_deadlines(after, f, u, page_size, start)
+                    def pending(
+                        after: str | None, start: str | None, s: int = shard, f: datetime = floor, u: datetime = upto
+                    ) -> tuple[list[IndexEntry], str | None]:
+                        return self._store.pending_deadlines(s, after, f, u, page_size, start)
 
-                def remind_pending(entry: IndexEntry, lead: int = lead) -> bool:
-                    sent = self._activation_reminder(entry.subscription_id, lead, now)
-                    summary.activation_reminders += sent is True
-                    return sent is not None
-
-                self._walk(f"activation-{lead}d", pending, self._store.pending_range_end(upto), remind_pending, in_time)
+                    name = f"activation-{lead}d/{shard}"
+                    self._walk(name, pending, self._store.pending_range_end(upto), item, summary, in_time)
 
             upto_day = today + timedelta(days=self._renewal_lead)
+            item = {"kind": "renewal", "today": today.isoformat(), "upto": upto_day.isoformat()}
+            for shard in self._store.shards():
 
-            def renewing(after: str | None, start: str | None) -> tuple[list[IndexEntry], str | None]:
-                return self._store.renewal_dates(after, today, upto_day, page_size, start)
+                def renewing(
+                    after: str | None, start: str | None, s: int = shard
+                ) -> tuple[list[IndexEntry], str | None]:
+                    return self._store.renewal_dates(s, after, today, upto_day, page_size, start)
 
-            def remind_renewal(entry: IndexEntry) -> bool:
-                sent = self._renewal_reminder(entry.subscription_id, today, upto_day, now)
-                summary.renewal_reminders += sent is True
-                return sent is not None
-
-            self._walk(
-                f"renewal-{self._renewal_lead}d", renewing, self._store.renewal_range_end(upto_day), remind_renewal,
-                in_time,
-            )  # fmt: skip
-        except _OutOfTime:
+                name = f"renewal-{self._renewal_lead}d/{shard}"
+                self._walk(name, renewing, self._store.renewal_range_end(upto_day), item, summary, in_time)
+        except OutOfTime:
             summary.complete = False
-        log.info("reminders: %s", summary.as_dict())
+        log.info("reminders queued: %s", summary.as_dict())
         return summary
 
     def _walk(
-        self, name: str, page: Page, end: str, handle: Callable[[IndexEntry], bool], in_time: Callable[[], None]
+        self,
+        name: str,
+        page: IndexPage,
+        end: str,
+        item: dict[str, str],
+        summary: DispatchSummary,
+        in_time: Callable[[], None],
     ) -> None:
-        """Handles the range past the watermark in order, moving the watermark after each page; an entry that could
-        not be settled stops the range there (the next run tries it again)."""
+        """Queues the range past the watermark, page by page, moving the watermark once a page is queued."""
         after = self._store.watermark(name)
         start: str | None = None
         while True:
             in_time()
             entries, start = page(after, start)
-            done: str | None = None
-            try:
-                for entry in entries:
-                    in_time()
-                    if not handle(entry):
-                        raise _OutOfTime
-                    done = entry.position
-            finally:
-                if done is not None:
-                    self._store.advance_watermark(name, done)
+            if entries:
+                summary.messages += self._queue.enqueue(
+                    JOB, [{**item, "subscription_id": entry.subscription_id} for entry in entries]
+                )
+                summary.queued += len(entries)
+                self._store.advance_watermark(name, entries[-1].position)
             if start is None:
                 break
         self._store.advance_watermark(name, end)
+
+    def send(self, item: WorkItem) -> dict[str, int]:
+        """A worker's item: {"activation_reminders": 1} or {"renewal_reminders": 1} when sent; zeros when there was
+        nothing to send (already sent, activated, renewed, cancelled...). Raises ReminderNotSettled to be retried."""
+        now = self._clock.now()
+        subscription_id = item["subscription_id"]
+        if item["kind"] == "activation":
+            sent = self._activation_reminder(subscription_id, int(item["lead_days"]), now)
+            counter = "activation_reminders"
+        else:
+            today, upto = date.fromisoformat(item["today"]), date.fromisoformat(item["upto"])
+            sent = self._renewal_reminder(subscription_id, today, upto, now)
+            counter = "renewal_reminders"
+        if sent is None:
+            raise ReminderNotSettled(f"subscription {subscription_id} kept changing; its reminder is retried")
+        return {counter: int(sent)}
 
     # -- one reminder each: True sent, False nothing to send, None not settled --------------------------------------
     def _activation_reminder(self, subscription_id: str, lead: int, now: datetime) -> bool | None:

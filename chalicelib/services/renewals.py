@@ -2,17 +2,17 @@
 term's invoice, issued in the same transaction that moves next_renewal_date on) or, when its cancellation was
 requested, ends on that date.
 
-Reads only what is due: the sparse renewal index up to today, then each due subscription by key. Every write is
-conditional on the subscription version and renewal date that were read, so a re-run, two runs at once, or a
-cancellation racing the renewal change nothing twice: the loser re-reads and finds the new state. A subscription
-several terms behind is renewed term by term (one invoice each) in one run. Renewal dates always come from the
-activation date (anchor) + k x term_months, clamped to the month's end, so they never drift.
+The daily run reads only what is due (every shard of the sparse renewal index up to today) and queues it; workers
+settle each subscription (services/fanout.py), reading it by key. Every write is conditional on the subscription
+version and renewal date that were read, so a re-run, two runs at once, a cancellation racing the renewal, or a
+worker's message delivered again change nothing twice: the loser re-reads and finds the new state. A subscription
+several terms behind is renewed term by term (one invoice each) at once. Renewal dates always come from the activation
+date (anchor) + k x term_months, clamped to the month's end, so they never drift.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -21,10 +21,12 @@ from chalicelib.domain.billing import renewal_date
 from chalicelib.domain.errors import WriteConflict
 from chalicelib.domain.models import Subscription, SubscriptionStatus
 from chalicelib.services import emails
+from chalicelib.services.fanout import DispatchSummary, Page, budget, dispatch
 from chalicelib.services.invoicing import InvoiceIssuer, IssuedInvoice
 from chalicelib.services.outbox import Delivery
 from chalicelib.services.ports.common import Clock, TimeLeft
 from chalicelib.services.ports.renewals import RenewalStore
+from chalicelib.services.ports.work import WorkItem, WorkQueue
 
 log = logging.getLogger(__name__)
 
@@ -32,19 +34,17 @@ ACTOR = "system:renewal"
 CONFLICTS_PER_SUBSCRIPTION = 5  # re-reads after a lost condition (a parallel run or a portal change in between)
 
 
+JOB = "process_renewals"
+
+
 @dataclass
 class RenewalSummary:
     renewed: int = 0  # subscriptions renewed (for one term or more)
     ended: int = 0
     invoices: int = 0  # one per renewed term
-    complete: bool = True
 
-    def as_dict(self) -> dict[str, object]:
-        return {"renewed": self.renewed, "ended": self.ended, "invoices": self.invoices, "complete": self.complete}
-
-
-class _OutOfTime(Exception):
-    pass
+    def counts(self) -> dict[str, int]:
+        return {"renewed": self.renewed, "ended": self.ended, "invoices": self.invoices}
 
 
 def term_index(anchor: date, renews_on: date, term_months: int) -> int:
@@ -54,44 +54,43 @@ def term_index(anchor: date, renews_on: date, term_months: int) -> int:
 
 
 class Renewals:
-    def __init__(self, store: RenewalStore, issuer: InvoiceIssuer, clock: Clock, delivery: Delivery) -> None:
+    def __init__(
+        self, store: RenewalStore, issuer: InvoiceIssuer, clock: Clock, delivery: Delivery, queue: WorkQueue
+    ) -> None:
         self._store = store
         self._issuer = issuer
         self._clock = clock
         self._delivery = delivery
+        self._queue = queue
 
-    def process_due(self, time_left: TimeLeft, page_size: int = 100, stop_margin_s: float = 15.0) -> RenewalSummary:
-        summary = RenewalSummary()
-        now = self._clock.now()
-        today = now.date()
+    def dispatch_due(self, time_left: TimeLeft, page_size: int = 250, stop_margin_s: float = 15.0) -> DispatchSummary:
+        """The scheduled run: queues every subscription due today or earlier, shard by shard, for the workers."""
+        today = self._clock.now().date()
 
-        def in_time() -> None:
-            if time_left() < stop_margin_s:
-                raise _OutOfTime
+        def shard_page(shard: int) -> Page:
+            def page(start: str | None) -> tuple[list[WorkItem], str | None]:
+                due, following = self._store.due(shard, today, page_size, start)
+                return [{"subscription_id": subscription_id} for subscription_id in due], following
 
-        start: str | None = None
-        try:
-            while True:
-                in_time()
-                due, start = self._store.due(today, page_size, start)
-                for subscription_id in due:
-                    self._settle(subscription_id, today, now, summary, in_time)
-                if start is None:
-                    break
-        except _OutOfTime:
-            summary.complete = False
-        log.info("renewals: %s", summary.as_dict())
+            return page
+
+        summary = dispatch(self._queue, JOB, map(shard_page, self._store.shards()), budget(time_left, stop_margin_s))
+        log.info("renewals queued: %s", summary.as_dict())
         return summary
 
-    def _settle(
-        self, subscription_id: str, today: date, now: datetime, summary: RenewalSummary, in_time: Callable[[], None]
-    ) -> None:
+    def settle(self, item: WorkItem) -> dict[str, int]:
+        """A worker's item: every term of the subscription due by now, or its end. Doing it again changes nothing."""
+        now = self._clock.now()
+        summary = RenewalSummary()
+        self._settle(item["subscription_id"], now.date(), now, summary)
+        return summary.counts()
+
+    def _settle(self, subscription_id: str, today: date, now: datetime, summary: RenewalSummary) -> None:
         """Every term due today or earlier, one after the other, until the subscription renews after today or ends."""
         renewed_terms = 0
         conflicts = 0
         known: Subscription | None = None  # after a committed renewal, its new state: no need to read it again
         while True:
-            in_time()
             subscription = known or self._store.get_subscription(subscription_id)
             known = None
             renews_on = subscription.next_renewal_date if subscription else None
@@ -117,7 +116,8 @@ class Renewals:
                 conflicts += 1
                 if conflicts >= CONFLICTS_PER_SUBSCRIPTION:
                     log.warning(
-                        "subscription %s kept changing during its renewal; the next run retries", subscription_id
+                        "subscription %s kept changing during its renewal; the next daily run lists it again",
+                        subscription_id,
                     )
                     break
         summary.renewed += renewed_terms > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,13 +18,21 @@ class DynamoCleanupStore:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def expired_pending(self, now: datetime, limit: int, start: str | None) -> tuple[list[ExpiredOrder], str | None]:
-        """Reads only expired entries; the index projects what the removal needs, so nothing else is read."""
+    def shards(self) -> Sequence[int]:
+        return range(schema.INDEX_SHARDS)
+
+    def expired_pending(
+        self, shard: int, now: datetime, limit: int, start: str | None
+    ) -> tuple[list[ExpiredOrder], str | None]:
+        """Only the shard's expired entries; the index projects what the removal needs, so nothing else is read."""
         kwargs: dict[str, Any] = {
             "IndexName": "pending_by_deadline",
             "KeyConditionExpression": "DLPK = :pk AND DLSK < :bound",
             # '~' sorts after '#', so a deadline equal to now counts as passed.
-            "ExpressionAttributeValues": {":pk": {"S": schema.PENDING_PARTITION}, ":bound": {"S": utc_iso(now) + "~"}},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": schema.shards(schema.PENDING_PARTITION)[shard]},
+                ":bound": {"S": utc_iso(now) + "~"},
+            },
             "Limit": limit,
         }
         if start:

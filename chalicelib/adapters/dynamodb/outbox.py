@@ -22,13 +22,17 @@ class DynamoOutboxStore:
         self._table = table
 
     def due_emails(self, now: datetime, limit: int) -> list[OutgoingEmail]:
-        items, _ = self._table.query(
-            IndexName="unsent_emails",
-            KeyConditionExpression="OBPK = :pk AND OBSK < :bound",
-            ExpressionAttributeValues={":pk": {"S": schema.UNSENT_PARTITION}, ":bound": {"S": utc_iso(now) + "~"}},
-            Limit=limit,
-        )
-        return [schema.mail_from(i) for i in items]
+        """The `limit` longest-due emails: each shard's oldest, merged (one query per shard)."""
+        due: list[schema.Item] = []
+        for partition in schema.shards(schema.UNSENT_PARTITION):
+            items, _ = self._table.query(
+                IndexName="unsent_emails",
+                KeyConditionExpression="OBPK = :pk AND OBSK < :bound",
+                ExpressionAttributeValues={":pk": {"S": partition}, ":bound": {"S": utc_iso(now) + "~"}},
+                Limit=limit,
+            )
+            due += items
+        return [schema.mail_from(i) for i in sorted(due, key=lambda item: str(item["OBSK"]))[:limit]]
 
     def claim_email(self, email: OutgoingEmail, lease_until: datetime) -> OutgoingEmail | None:
         claimed = dataclasses.replace(email, due_at=lease_until)

@@ -4,6 +4,7 @@ writes (a marker put_new with the outbox email, under a condition check of the s
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -36,21 +37,26 @@ class DynamoReminderStore:
             Condition("attribute_not_exists(#p) OR #p < :p", {"#p": "position"}, {":p": position}),
         )
 
+    def shards(self) -> Sequence[int]:
+        return range(schema.INDEX_SHARDS)
+
     def pending_deadlines(
-        self, after: str | None, floor: datetime, upto: datetime, limit: int, start: str | None
+        self, shard: int, after: str | None, floor: datetime, upto: datetime, limit: int, start: str | None
     ) -> tuple[list[IndexEntry], str | None]:
         low = max(after or "", schema.deadline_bound(floor))
-        return self._range(schema.DEADLINE_INDEX, "DLPK", "DLSK", schema.PENDING_PARTITION, low,
+        partition = schema.shards(schema.PENDING_PARTITION)[shard]
+        return self._range(schema.DEADLINE_INDEX, "DLPK", "DLSK", partition, low,
                            schema.deadline_bound(upto), limit, start)  # fmt: skip
 
     def pending_range_end(self, upto: datetime) -> str:
         return schema.deadline_bound(upto)
 
     def renewal_dates(
-        self, after: str | None, floor: date, upto: date, limit: int, start: str | None
+        self, shard: int, after: str | None, floor: date, upto: date, limit: int, start: str | None
     ) -> tuple[list[IndexEntry], str | None]:
         low = max(after or "", schema.renewal_bound(floor))
-        return self._range(schema.RENEWAL_INDEX, "RNPK", "RNSK", schema.ACTIVE_PARTITION, low,
+        partition = schema.shards(schema.ACTIVE_PARTITION)[shard]
+        return self._range(schema.RENEWAL_INDEX, "RNPK", "RNSK", partition, low,
                            schema.renewal_bound(upto), limit, start)  # fmt: skip
 
     def renewal_range_end(self, upto: date) -> str:

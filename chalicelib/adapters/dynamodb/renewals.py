@@ -20,12 +20,15 @@ class DynamoRenewalStore:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def due(self, today: date, limit: int, start: str | None) -> tuple[list[str], str | None]:
+    def shards(self) -> Sequence[int]:
+        return range(schema.INDEX_SHARDS)
+
+    def due(self, shard: int, today: date, limit: int, start: str | None) -> tuple[list[str], str | None]:
         kwargs: dict[str, Any] = {
             "IndexName": schema.RENEWAL_INDEX,
             "KeyConditionExpression": "RNPK = :pk AND RNSK < :bound",
             "ExpressionAttributeValues": {
-                ":pk": {"S": schema.ACTIVE_PARTITION},
+                ":pk": {"S": schema.shards(schema.ACTIVE_PARTITION)[shard]},
                 ":bound": {"S": schema.renewal_bound(today)},
             },
             "Limit": limit,

@@ -2,7 +2,8 @@
 
 Item layout (PK / SK):
   SUB#<id> / SUB                 the subscription; DLPK/DLSK while pending (sparse deadline index),
-                                 RNPK/RNSK while active (sparse renewal index)
+                                 RNPK/RNSK while active (sparse renewal index); DLPK = PENDING#<shard>,
+                                 RNPK = ACTIVE#<shard> (see INDEX_SHARDS)
   SUB#<id> / ACCESS#<email>      who may see it: GSI1PK=PERSON#<email>, GSI1SK=<country>#<ordered_at>#<id>
   SUB#<id> / SEAT#<email>        a seat
   SUB#<id> / EVIDENCE#ACTIVATION immutable acceptance record
@@ -10,7 +11,7 @@ Item layout (PK / SK):
   CUSTOMER#<country>#<id> / CONTACT#<email>   people the customer has named (admins, seat holders)
   ORDER#<order_id> / ORDER       order id -> subscription, and the tombstone once removed
   TOKEN#<sha256> / TOKEN         activation token: subscription, admin, expiry
-  MAIL#<id> / MAIL               outbox entry; OBPK/OBSK while unsent (sparse, keyed by due time)
+  MAIL#<id> / MAIL               outbox entry; OBPK/OBSK while unsent (sparse, keyed by due time); OBPK = UNSENT#<shard>
   IDEMPOTENCY#<sha256> / IDEMPOTENCY   a mutation's first response, for retries with the same Idempotency-Key
   SUB#<id> / MAILNOTICE#<sha256>  a bounce or complaint notice already recorded on the history (SNS redelivers)
   SUB#<id> / REMINDER#<marker>   a reminder that was sent (activation/<lead days>, renewal/<date>): never twice
@@ -53,6 +54,11 @@ from chalicelib.domain.models import (
 Key = dict[str, str]
 Item = dict[str, Any]
 
+# The sparse indexes' partition keys carry a shard suffix: one partition key value takes at most one partition's
+# write rate (1,000 writes/s), and a renewal day or an order peak at a large vendor's volume needs more
+# (docs/capacity.md). An item's shard comes from its own id, so it never moves while the item stays listed; the jobs
+# query every shard.
+INDEX_SHARDS = 8
 PENDING_PARTITION = "PENDING"
 ACTIVE_PARTITION = "ACTIVE"
 UNSENT_PARTITION = "UNSENT"
@@ -98,6 +104,20 @@ def plain(value: Any) -> Any:
 
 
 # -- partitions and keys ---------------------------------------------------------------------------------------------
+def shard_of(identifier: str) -> int:
+    return int.from_bytes(hashlib.sha256(identifier.encode()).digest()[:4], "big") % INDEX_SHARDS
+
+
+def sharded(partition: str, identifier: str) -> str:
+    """The sparse-index partition key of the item identified by `identifier`."""
+    return f"{partition}#{shard_of(identifier)}"
+
+
+def shards(partition: str) -> tuple[str, ...]:
+    """Every partition key value of one sparse index, in shard order."""
+    return tuple(f"{partition}#{n}" for n in range(INDEX_SHARDS))
+
+
 def subscription_partition(subscription_id: str) -> str:
     return f"SUB#{subscription_id}"
 
@@ -191,9 +211,11 @@ def subscription_item(subscription: Subscription) -> Item:
         admin_key=subscription.admin.key,
     )
     if subscription.status is SubscriptionStatus.PENDING_ACTIVATION:
-        item.update(DLPK=PENDING_PARTITION, DLSK=f"{utc_iso(subscription.activation_deadline)}#{subscription.id}")
+        deadline_key = f"{utc_iso(subscription.activation_deadline)}#{subscription.id}"
+        item.update(DLPK=sharded(PENDING_PARTITION, subscription.id), DLSK=deadline_key)
     if subscription.status is SubscriptionStatus.ACTIVE and subscription.next_renewal_date:
-        item.update(RNPK=ACTIVE_PARTITION, RNSK=renewal_sort_key(subscription.next_renewal_date, subscription.id))
+        renewal_key = renewal_sort_key(subscription.next_renewal_date, subscription.id)
+        item.update(RNPK=sharded(ACTIVE_PARTITION, subscription.id), RNSK=renewal_key)
     return item
 
 
@@ -398,7 +420,7 @@ def mail_item(email: OutgoingEmail) -> Item:
         "due_at": utc_iso(email.due_at),
         "attempts": email.attempts,
         "status": "queued",
-        "OBPK": UNSENT_PARTITION,
+        "OBPK": sharded(UNSENT_PARTITION, email.mail_id),
         "OBSK": due_key(email),
     }
 

@@ -3,6 +3,7 @@ threshold's range was read, and a reminder committed with its marker and its ema
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -28,17 +29,21 @@ class ReminderStore(Protocol):
     def advance_watermark(self, name: str, position: str) -> None:
         """Moves it forward only: a slower parallel run never moves it back."""
 
+    def shards(self) -> Sequence[int]:
+        """The indexes' shards: the ranges are read one shard at a time, each with its own watermark."""
+
     def pending_deadlines(
-        self, after: str | None, floor: datetime, upto: datetime, limit: int, start: str | None
+        self, shard: int, after: str | None, floor: datetime, upto: datetime, limit: int, start: str | None
     ) -> tuple[list[IndexEntry], str | None]:
-        """Pending subscriptions with floor < deadline <= upto, past the watermark `after`, in deadline order."""
+        """The shard's pending subscriptions with floor < deadline <= upto, past the watermark `after`, in deadline
+        order."""
 
     def pending_range_end(self, upto: datetime) -> str: ...
 
     def renewal_dates(
-        self, after: str | None, floor: date, upto: date, limit: int, start: str | None
+        self, shard: int, after: str | None, floor: date, upto: date, limit: int, start: str | None
     ) -> tuple[list[IndexEntry], str | None]:
-        """Active subscriptions with floor < next_renewal_date <= upto, past the watermark `after`."""
+        """The shard's active subscriptions with floor < next_renewal_date <= upto, past the watermark `after`."""
 
     def renewal_range_end(self, upto: date) -> str: ...
 

@@ -14,8 +14,11 @@ from chalicelib.services.ports.invoices import WriteOperation
 
 
 class RenewalStore(Protocol):
-    def due(self, today: date, limit: int, start: str | None) -> tuple[list[str], str | None]:
-        """Ids of active subscriptions whose next renewal date is today or earlier, earliest first."""
+    def shards(self) -> Sequence[int]:
+        """The renewal index's shards: `due` lists one at a time."""
+
+    def due(self, shard: int, today: date, limit: int, start: str | None) -> tuple[list[str], str | None]:
+        """Ids of the shard's active subscriptions whose next renewal date is today or earlier, earliest first."""
 
     def get_subscription(self, subscription_id: str) -> Subscription | None: ...
 

@@ -1,29 +1,39 @@
-"""The orders queue and its dead-letter queue, created from infra's definitions, and a consumer that plays Lambda's SQS
-event source mapping: batches of up to `BATCH_SIZE` into the app's own `intake_orders` handler, partial batch
-failures (the successful messages are deleted, the failed ones become visible again after the visibility timeout) and
-SQS's redrive to the dead-letter queue after the RedrivePolicy's maxReceiveCount.
+"""The SQS queues (the orders queue, the jobs' work queue) and their dead-letter queues, created from infra's
+definitions, and a consumer that plays Lambda's SQS event source mapping: batches into the app's own handler
+(`intake_orders`, `job_worker`), partial batch failures (the successful messages are deleted, the failed ones become
+visible again after the visibility timeout) and SQS's redrive to the dead-letter queue after the RedrivePolicy's
+maxReceiveCount.
 
-The only local difference: a visibility timeout of a few seconds (infra has 360, sized for the Lambda's timeout), so a
-bad message reaches the dead-letter queue within a minute.
+The only local difference: a visibility timeout of a few seconds (infra sizes it for the Lambda's timeout), so a bad
+message reaches the dead-letter queue within a minute.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 from devstack.scheduler import BackgroundLoop
 from infra.tables import template
 
-log = logging.getLogger("devstack.orders")
+log = logging.getLogger("devstack.queues")
 
-ORDERS_QUEUE = "OrdersQueue"
-DEAD_LETTER_QUEUE = "OrdersDeadLetterQueue"
-QUEUE_NAME = "subscription-portal-orders"  # app.py: @app.on_sqs_message(queue=...)
-DEAD_LETTER_QUEUE_NAME = "subscription-portal-orders-dlq"
-BATCH_SIZE = 10  # app.py: batch_size=10
+
+@dataclass(frozen=True)
+class QueueSpec:
+    logical_id: str  # infra/resources.json
+    dead_letter_logical_id: str
+    name: str  # app.py: @app.on_sqs_message(queue=...)
+    dead_letter_name: str
+    batch_size: int  # app.py: batch_size=...
+
+
+ORDERS = QueueSpec("OrdersQueue", "OrdersDeadLetterQueue", "subscription-portal-orders",
+                   "subscription-portal-orders-dlq", 10)
+WORK = QueueSpec("WorkQueue", "WorkDeadLetterQueue", "subscription-portal-work", "subscription-portal-work-dlq", 4)
 LOCAL_VISIBILITY_TIMEOUT_S = 5
 LONG_POLL_S = 1  # also the longest a stop waits for the consumer
 _INFRA_ATTRIBUTES = ("MessageRetentionPeriod", "VisibilityTimeout", "DelaySeconds", "MaximumMessageSize",
@@ -38,6 +48,7 @@ class Queues:
     dead_letter_arn: str
     max_receive_count: int
     visibility_timeout_s: int
+    batch_size: int
 
 
 def _properties(logical_id: str) -> dict[str, Any]:
@@ -53,25 +64,25 @@ def _attributes(properties: dict[str, Any]) -> dict[str, str]:
 
 
 def create_queues(sqs: Any, visibility_timeout_s: int = LOCAL_VISIBILITY_TIMEOUT_S,
-                  max_receive_count: int | None = None) -> Queues:
-    """Both queues as infra defines them; the RedrivePolicy's target resolved to the local dead-letter queue's ARN.
-    `max_receive_count` None keeps infra's."""
-    dead_letter_url = sqs.create_queue(QueueName=DEAD_LETTER_QUEUE_NAME,
-                                       Attributes=_attributes(_properties(DEAD_LETTER_QUEUE)))["QueueUrl"]
+                  max_receive_count: int | None = None, spec: QueueSpec = ORDERS) -> Queues:
+    """The queue and its dead-letter queue as infra defines them; the RedrivePolicy's target resolved to the local
+    dead-letter queue's ARN. `max_receive_count` None keeps infra's."""
+    dead_letter_url = sqs.create_queue(QueueName=spec.dead_letter_name,
+                                       Attributes=_attributes(_properties(spec.dead_letter_logical_id)))["QueueUrl"]
     dead_letter_arn = sqs.get_queue_attributes(QueueUrl=dead_letter_url,
                                                AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    properties = _properties(ORDERS_QUEUE)
+    properties = _properties(spec.logical_id)
     redrive = properties["RedrivePolicy"]
-    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": [DEAD_LETTER_QUEUE, "Arn"]}, redrive
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": [spec.dead_letter_logical_id, "Arn"]}, redrive
     receives = max_receive_count or int(redrive["maxReceiveCount"])
     attributes = {
         **_attributes(properties),
         "VisibilityTimeout": str(visibility_timeout_s),
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": receives}),
     }
-    url = sqs.create_queue(QueueName=QUEUE_NAME, Attributes=attributes)["QueueUrl"]
+    url = sqs.create_queue(QueueName=spec.name, Attributes=attributes)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    return Queues(url, arn, dead_letter_url, dead_letter_arn, receives, visibility_timeout_s)
+    return Queues(url, arn, dead_letter_url, dead_letter_arn, receives, visibility_timeout_s, spec.batch_size)
 
 
 def lambda_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
@@ -102,30 +113,33 @@ def failed_ids(response: Any, batch_ids: list[str]) -> set[str]:
     return failures if failures <= set(batch_ids) else set(batch_ids)
 
 
-class OrdersConsumer(BackgroundLoop):
+class QueueConsumer(BackgroundLoop):
     """One poller thread: receive a batch, run the handler, delete what succeeded."""
 
-    def __init__(self, sqs: Any, queues: Queues, handler: Any, region: str) -> None:
+    def __init__(self, sqs: Any, queues: Queues, handler: Any, region: str, label: str = "orders") -> None:
         self._sqs = sqs
         self._queues = queues
         self._handler = handler
         self._region = region
-        super().__init__("devstack-orders-consumer")
+        self._label = label
+        self.lock = threading.Lock()  # held per poll: `drain` under it sees every message the others queued
+        super().__init__(f"devstack-{label}-consumer")
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.poll_once()
+                with self.lock:
+                    self.poll_once()
             except Exception:
                 if self._stop.is_set():
                     return
-                log.exception("polling the orders queue failed; trying again")
+                log.exception("polling the %s queue failed; trying again", self._label)
                 self._stop.wait(LONG_POLL_S)
 
-    def poll_once(self) -> int:
+    def poll_once(self, wait_s: int = LONG_POLL_S) -> int:
         """Receives and handles one batch; returns how many messages it received."""
         messages = self._sqs.receive_message(
-            QueueUrl=self._queues.url, MaxNumberOfMessages=BATCH_SIZE, WaitTimeSeconds=LONG_POLL_S,
+            QueueUrl=self._queues.url, MaxNumberOfMessages=self._queues.batch_size, WaitTimeSeconds=wait_s,
             MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"],
         ).get("Messages", [])
         if not messages:
@@ -134,7 +148,7 @@ class OrdersConsumer(BackgroundLoop):
         try:
             response = self._handler(lambda_event(messages, self._queues.arn, self._region), None)
         except Exception:
-            log.exception("the intake handler failed for a whole batch; every message becomes visible again")
+            log.exception("the %s handler failed for a whole batch; every message becomes visible again", self._label)
             return len(messages)
         failed = failed_ids(response, ids)
         done = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)
@@ -142,6 +156,15 @@ class OrdersConsumer(BackgroundLoop):
         if done:
             self._sqs.delete_message_batch(QueueUrl=self._queues.url, Entries=done)
         if failed:
-            log.warning("orders batch: %d done, %d failed (retried after %ss, dead-lettered after %d receives)",
-                        len(done), len(failed), self._queues.visibility_timeout_s, self._queues.max_receive_count)
+            log.warning("%s batch: %d done, %d failed (retried after %ss, dead-lettered after %d receives)",
+                        self._label, len(done), len(failed), self._queues.visibility_timeout_s,
+                        self._queues.max_receive_count)
         return len(messages)
+
+    def drain(self) -> int:
+        """Handles batches until the queue has nothing visible (no long poll); returns how many messages it received.
+        Call it holding `lock` (the poller thread then waits)."""
+        received = 0
+        while batch := self.poll_once(wait_s=0):
+            received += batch
+        return received
