@@ -26,7 +26,7 @@ from app import app
 from chalicelib import jobs
 from chalicelib.adapters.clock import FixedClock
 from chalicelib.container import Container, use_container
-from infra.stack import FUNCTIONS, SQS_INTAKE
+from infra.stack import FUNCTIONS, SQS_SOURCES
 from tests.support import (
     ADMIN,
     INVOICE_BUCKET,
@@ -43,6 +43,8 @@ from tests.support import (
     shared_session,
     token_of,
 )
+
+from devstack.queues import WORK  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
@@ -69,16 +71,15 @@ TRANSACT_ACTIONS = {
 # - for the SQS-fed function, what the event source mapping uses to poll and delete (AWS Lambda developer guide,
 #   "Execution role permissions" for Amazon SQS).
 XRAY = {("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
-SQS_POLLING = {
-    (f"sqs:{action}", "${OrdersQueue.Arn}") for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes")
-}
+def sqs_polling(queue: str) -> set[tuple[str, str]]:
+    return {(f"sqs:{action}", f"${{{queue}.Arn}}") for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes")}
 
 
 def platform_needs(function_name: str) -> set[tuple[str, str]]:
     function = next(f for f in FUNCTIONS if f.name == function_name)
     needs = {(f"logs:{a}", LOG_STREAMS % function.log_group_id) for a in ("CreateLogStream", "PutLogEvents")} | XRAY
-    if function_name == SQS_INTAKE:
-        needs |= SQS_POLLING
+    if function_name in SQS_SOURCES:
+        needs |= sqs_polling(SQS_SOURCES[function_name])
     return needs
 
 
@@ -124,6 +125,9 @@ def iam_requests(service: str, operation: str, params: dict[str, Any]) -> set[tu
         return {(f"s3:{operation}", INVOICE_OBJECTS)}
     if service == "secretsmanager":
         return {(f"secretsmanager:{operation}", "${LinkSecret}")}
+    if service == "sqs":
+        assert operation == "SendMessageBatch" and params["QueueUrl"].endswith("/" + WORK.name), params
+        return {("sqs:SendMessage", "${WorkQueue.Arn}")}  # SendMessageBatch is authorised as SendMessage
     if service == "ses":
         assert params.get("ConfigurationSetName") == CONFIGURATION_SET, "every email goes through the config set"
         return {(f"ses:{operation}", SES_IDENTITY), (f"ses:{operation}", SES_CONFIGURATION_SET)}
@@ -253,8 +257,10 @@ def test_cleanup_unactivated_policy_is_exactly_what_it_calls(recorded: Recorded)
         recorded.cold_container()
         with RECORDER.recording(recorded.calls):
             summary = client.lambda_.invoke("cleanup_unactivated", _scheduled(client)).payload
-    assert stack.subscriptions.get_subscription(subscription_id) is None, summary
+    assert summary["queued"] == 1, summary
     _assert_exact("cleanup_unactivated", recorded.calls)
+    assert stack.work_consumer().drain() == 1
+    assert stack.subscriptions.get_subscription(subscription_id) is None
 
 
 def test_deliver_outbox_policy_is_exactly_what_it_calls(recorded: Recorded, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -417,7 +423,7 @@ def test_send_reminders_policy_is_exactly_what_it_calls(recorded: Recorded) -> N
         recorded.cold_container()
         with RECORDER.recording(recorded.calls):
             summary = client.lambda_.invoke("send_reminders", _scheduled(client)).payload
-    assert (summary["activation_reminders"], summary["renewal_reminders"]) == (1, 1), summary
+    assert summary["queued"] == 2, summary
     _assert_exact("send_reminders", recorded.calls)
 
 
@@ -434,5 +440,56 @@ def test_process_renewals_policy_is_exactly_what_it_calls(recorded: Recorded) ->
         recorded.cold_container()
         with RECORDER.recording(recorded.calls):
             summary = client.lambda_.invoke("process_renewals", _scheduled(client)).payload
-    assert (summary["renewed"], summary["ended"], summary["invoices"]) == (1, 1, 1), summary
+    assert summary["queued"] == 2, summary
     _assert_exact("process_renewals", recorded.calls)
+
+
+def _queued_work() -> list[str]:
+    """Every message on the work queue, taken off it (the test hands them to the worker)."""
+    sqs = shared_session().client("sqs", region_name=REGION)
+    url = sqs.get_queue_url(QueueName=WORK.name)["QueueUrl"]
+    bodies = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies
+
+
+def test_job_worker_policy_is_exactly_what_it_calls(recorded: Recorded) -> None:
+    """The work of every job: a renewal (invoice PDF kept in S3, emailed), an ending, a removal, an activation
+    reminder (its link needs the secret) and a renewal reminder; plus a message no worker knows."""
+    stack = recorded.stack
+    c = stack.container
+    expiring = jobs.receive_order(order(order_id="4500099990")).subscription_id
+    renewing = jobs.receive_order(order()).subscription_id
+    ending = jobs.receive_order(order(order_id="4500099998")).subscription_id
+    activate(stack, renewing)
+    activate(stack, ending)
+    c.administration.set_cancellation(as_admin(c, ADMIN, ending), True)
+    stack.clock.advance(days=91)
+    jobs.run_cleanup()
+    cleanup_work = _queued_work()
+    stack.clock.advance(days=275)  # 2027-11-27: past both renewal dates (2027-11-26)
+    jobs.run_renewals()
+    renewal_work = _queued_work()
+    stack.clock.advance(days=-31)  # 2027-10-27: 30 days before the renewal; a pending order is 30 days from its end
+    jobs.receive_order(order(order_id="4500099997", ordered_at="2027-08-28T09:30:00Z"))
+    jobs.run_reminders()
+    reminder_work = _queued_work()
+    sent_before = len(stack.sent())
+    with Client(app, stage_name="dev") as client:
+        recorded.cold_container()
+        with RECORDER.recording(recorded.calls):
+            event = client.events.generate_sqs_event(message_bodies=reminder_work)
+            reminded = client.lambda_.invoke("job_worker", event).payload
+            stack.clock.advance(days=31)
+            event = client.events.generate_sqs_event(message_bodies=[*renewal_work, *cleanup_work, '{"job": "x", "items": []}'])
+            renewed = client.lambda_.invoke("job_worker", event).payload
+    assert reminded["batchItemFailures"] == [] and len(renewed["batchItemFailures"]) == 1  # the unknown job
+    assert stack.subscriptions.get_subscription(expiring) is None
+    assert c.subscriptions.get_subscription(ending).status.value == "ended"
+    assert len(c.invoices.list_invoices(renewing, 10, None)[0]) == 2
+    # The activation reminder, the renewing and the ending one's renewal reminders, the invoice and the end notice.
+    assert len(stack.sent()) - sent_before == 5, [m["Subject"] for m in stack.sent()[sent_before:]]
+    _assert_exact("job_worker", recorded.calls)
