@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -132,23 +133,23 @@ def work_batch(records: Iterable[Any]) -> dict[str, list[dict[str, str]]]:
     failures: list[dict[str, str]] = []
     for record in records:
         message_id = record.to_dict().get("messageId", "")
+        job, done = _job_of(record.body), Counter[str]()
         with log_keys(correlation_id=message_id):
             try:
-                job, done = container.workers.run(record.body)
+                container.workers.run(record.body, done)
             except InvalidWorkMessage as refused:
-                container.telemetry.count(metrics.WORK_MESSAGES_FAILED, job="unknown")
                 log.error("work message %s refused: %s", message_id, refused)
                 failures.append({"itemIdentifier": message_id})
-                continue
             except Exception:
-                container.telemetry.count(metrics.WORK_MESSAGES_FAILED, job=_job_of(record.body))
-                log.exception("work message %s failed midway; it is delivered again", message_id)
+                log.exception("work message %s failed midway; it is delivered again", message_id, extra={"done": done})
                 failures.append({"itemIdentifier": message_id})
-                continue
+            else:
+                log.info("work message %s (%s): %s", message_id, job, dict(done), extra={"job": job, "done": done})
+            if failures and failures[-1]["itemIdentifier"] == message_id:
+                container.telemetry.count(metrics.WORK_MESSAGES_FAILED, job=job)
             for (of_job, count), (metric, dimensions) in metrics.WORK_COUNTS.items():
-                if of_job == job and done[count]:
+                if of_job == job and done[count]:  # the items done before a failure count too: not done again
                     container.telemetry.count(metric, done[count], **dimensions)
-            log.info("work message %s (%s): %s", message_id, job, dict(done), extra={"job": job, "done": dict(done)})
     return {"batchItemFailures": failures}
 
 

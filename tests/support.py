@@ -176,11 +176,12 @@ class Stack:
         workers = self.container.workers
         real_run = workers.run
 
-        def counting(body: str) -> Any:
-            job, counts = real_run(body)
-            if getattr(_COUNTED, "done", None) is not None:
-                _COUNTED.done.update(counts)
-            return job, counts
+        def counting(body: str, done: Any) -> Any:
+            try:
+                return real_run(body, done)
+            finally:
+                if getattr(_COUNTED, "done", None) is not None:
+                    _COUNTED.done.update(done)
 
         workers.run = counting  # type: ignore[method-assign]
 

@@ -26,6 +26,7 @@ from app import app
 from chalicelib import jobs
 from chalicelib.adapters.clock import FixedClock
 from chalicelib.container import Container, use_container
+from devstack.queues import WORK
 from infra.stack import FUNCTIONS, SQS_SOURCES
 from tests.support import (
     ADMIN,
@@ -43,8 +44,6 @@ from tests.support import (
     shared_session,
     token_of,
 )
-
-from devstack.queues import WORK  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
@@ -71,8 +70,11 @@ TRANSACT_ACTIONS = {
 # - for the SQS-fed function, what the event source mapping uses to poll and delete (AWS Lambda developer guide,
 #   "Execution role permissions" for Amazon SQS).
 XRAY = {("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
+
+
 def sqs_polling(queue: str) -> set[tuple[str, str]]:
-    return {(f"sqs:{action}", f"${{{queue}.Arn}}") for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes")}
+    actions = ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes")
+    return {(f"sqs:{action}", f"${{{queue}.Arn}}") for action in actions}
 
 
 def platform_needs(function_name: str) -> set[tuple[str, str]]:
@@ -484,7 +486,8 @@ def test_job_worker_policy_is_exactly_what_it_calls(recorded: Recorded) -> None:
             event = client.events.generate_sqs_event(message_bodies=reminder_work)
             reminded = client.lambda_.invoke("job_worker", event).payload
             stack.clock.advance(days=31)
-            event = client.events.generate_sqs_event(message_bodies=[*renewal_work, *cleanup_work, '{"job": "x", "items": []}'])
+            bodies = [*renewal_work, *cleanup_work, '{"job": "x", "items": []}']
+            event = client.events.generate_sqs_event(message_bodies=bodies)
             renewed = client.lambda_.invoke("job_worker", event).payload
     assert reminded["batchItemFailures"] == [] and len(renewed["batchItemFailures"]) == 1  # the unknown job
     assert stack.subscriptions.get_subscription(expiring) is None

@@ -416,6 +416,8 @@ SCHEDULED = {s.name for s in app.event_sources if type(s).__name__ == "Scheduled
 API = {"ApiName": {"Fn::Sub": "${AWS::StackName}"}, "Stage": "api"}
 ORDERS_QUEUE = {"QueueName": {"Fn::GetAtt": ["OrdersQueue", "QueueName"]}}
 DEAD_LETTERS = {"QueueName": {"Fn::GetAtt": ["OrdersDeadLetterQueue", "QueueName"]}}
+WORK_QUEUE = {"QueueName": {"Fn::GetAtt": ["WorkQueue", "QueueName"]}}
+WORK_DEAD_LETTERS = {"QueueName": {"Fn::GetAtt": ["WorkDeadLetterQueue", "QueueName"]}}
 TABLE = {"TableName": {"Ref": "PortalTable"}}
 MAIL = {"ses:configuration-set": {"Ref": "MailConfigurationSet"}}
 
@@ -428,6 +430,9 @@ def _expected_alarms() -> dict[str, tuple[str, str, dict[str, Any], str, float, 
     alarms = {
         "OrdersDeadLetterAlarm": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", DEAD_LETTERS, "Maximum", 0, gt, "n"),
         "OrdersAgeAlarm": ("AWS/SQS", "ApproximateAgeOfOldestMessage", ORDERS_QUEUE, "Maximum", 900, gt, "n"),
+        "WorkDeadLetterAlarm": ("AWS/SQS", "ApproximateNumberOfMessagesVisible", WORK_DEAD_LETTERS, "Maximum", 0, gt,
+                                "n"),
+        "WorkAgeAlarm": ("AWS/SQS", "ApproximateAgeOfOldestMessage", WORK_QUEUE, "Maximum", 21600, gt, "n"),
         "OutboxBacklogAlarm": (ns, "OutboxOldestUnsentAgeSeconds", {}, "Maximum", 900, gt, "n"),
         "EmailsFailedAlarm": (ns, "EmailsFailed", {}, "Sum", 5, ge, "n"),
         "Api5XXAlarm": ("AWS/ApiGateway", "5XXError", API, "Average", 0.01, gt, "n"),

@@ -76,13 +76,14 @@ class Workers:
     def __init__(self, handlers: Mapping[str, WorkHandler]) -> None:
         self._handlers = handlers
 
-    def run(self, body: str) -> tuple[str, Counter[str]]:
+    def run(self, body: str, done: Counter[str]) -> str:
+        """Does the message's items in order, adding what each did to `done` as it goes (so a failure midway still
+        reports the items before it); returns the job's name."""
         job, items = self._parse(body)
         handler = self._handlers[job]
-        done: Counter[str] = Counter()
         for item in items:
             done.update(handler(item))
-        return job, done
+        return job
 
     def _parse(self, body: str) -> tuple[str, list[WorkItem]]:
         try:
