@@ -68,7 +68,9 @@ def configure_logging() -> None:
         return
     root = logging.getLogger()
     root.setLevel(logging.INFO)
-    for noisy in ("botocore", "boto3", "urllib3"):  # "Found credentials in environment variables" on every cold start
+    # botocore & co: "Found credentials in environment variables" on every cold start; fontTools and factur-x: some
+    # 40 INFO lines per invoice PDF (glyph subsetting, XSD check) that would drown a renewal day's log.
+    for noisy in ("botocore", "boto3", "urllib3", "fontTools", "factur-x"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     handlers = [h for h in root.handlers if not type(h).__module__.startswith("_pytest")]
     if not root.handlers:

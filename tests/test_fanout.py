@@ -208,3 +208,12 @@ def test_a_reminder_range_moves_on_only_once_its_page_is_queued(stack, monkeypat
     monkeypatch.undo()
     assert stack.run_job("send_reminders")["activation_reminders"] == 1  # not skipped: the watermark had not moved
     assert stack.run_job("send_reminders")["queued"] == 0
+
+
+def test_the_local_queues_are_the_ones_the_app_declares():
+    from app import app
+    from devstack.queues import ORDERS
+
+    declared = {s.name: s for s in app.event_sources if type(s).__name__ == "SQSEventConfig"}
+    for function, spec in (("intake_orders", ORDERS), ("job_worker", WORK)):
+        assert (declared[function].queue, declared[function].batch_size) == (spec.name, spec.batch_size)

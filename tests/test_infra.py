@@ -317,34 +317,40 @@ def test_some_function_may_make_every_call_the_adapters_contain(policies: dict[s
 
 # -- (3) order intake from the stack's queue --------------------------------------------------------------------------
 @pytest.mark.parametrize("stage", STAGES)
-def test_intake_reads_orders_queue_with_partial_batch_responses(
+def test_sqs_fed_functions_read_their_queue_with_partial_batch_responses(
     templates: dict[str, dict[str, Any]], policies: dict[str, dict[str, Any]], stage: str
 ) -> None:
+    """Intake reads OrdersQueue, the jobs' worker WorkQueue; each only its own, with partial batch responses."""
     template = templates[stage]
-    sqs_sources = [
-        (name, function, event["Properties"])
+    sqs_sources = {
+        name: (function, event["Properties"])
         for name, function in _functions(template).items()
         for event in function["Properties"].get("Events", {}).values()
         if event["Type"] == "SQS"
-    ]
-    assert [(name, fn["Properties"]["Handler"]) for name, fn, _ in sqs_sources] == [
-        ("IntakeOrders", "app.intake_orders")
-    ]
-    _, function, source = sqs_sources[0]
-    assert source.get("FunctionResponseTypes") == ["ReportBatchItemFailures"], source
-    assert _as_sub(source["Queue"]) == "${OrdersQueue.Arn}", source["Queue"]
-    queue = template["Resources"]["OrdersQueue"]
-    assert queue["Type"] == "AWS::SQS::Queue"
-    # Lambda refuses an event source whose queue hides messages for less time than the function may run.
-    assert queue["Properties"]["VisibilityTimeout"] >= function["Properties"]["Timeout"]
-    # Pollers never start more copies than the function may run: a throttled batch would go back to the queue and
-    # count towards the dead-letter redrive.
-    assert source["ScalingConfig"]["MaximumConcurrency"] <= function["Properties"]["ReservedConcurrentExecutions"]
-    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
-        assert _grants(policies["intake_orders"], action, "${OrdersQueue.Arn}"), f"intake lacks {action}"
+    }
+    handlers = {name: function["Properties"]["Handler"] for name, (function, _) in sqs_sources.items()}
+    assert handlers == {"IntakeOrders": "app.intake_orders", "JobWorker": "app.job_worker"}
+    own_queue = {"IntakeOrders": ("intake_orders", "OrdersQueue"), "JobWorker": ("job_worker", "WorkQueue")}
+    for name, (function, source) in sqs_sources.items():
+        policy_name, queue_id = own_queue[name]
+        assert source.get("FunctionResponseTypes") == ["ReportBatchItemFailures"], source
+        assert _as_sub(source["Queue"]) == f"${{{queue_id}.Arn}}", source["Queue"]
+        queue = template["Resources"][queue_id]
+        assert queue["Type"] == "AWS::SQS::Queue"
+        # Lambda refuses an event source whose queue hides messages for less time than the function may run.
+        assert queue["Properties"]["VisibilityTimeout"] >= function["Properties"]["Timeout"]
+        # Pollers never start more copies than the function may run: a throttled batch would go back to the queue
+        # and count towards the dead-letter redrive.
+        assert source["ScalingConfig"]["MaximumConcurrency"] <= function["Properties"]["ReservedConcurrentExecutions"]
+        for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+            assert _grants(policies[policy_name], action, f"${{{queue_id}.Arn}}"), f"{name} lacks {action}"
+    senders = {"cleanup_unactivated", "send_reminders", "process_renewals"}  # they queue the jobs' work
     for name, policy in policies.items():
         queues = {_as_sub(r) for st in _statements(policy) for r in _as_list(st["Resource"]) if "Queue" in _as_sub(r)}
-        assert name == "intake_orders" or not queues, f"{name} may touch the orders queue: {queues}"
+        allowed = {"intake_orders": {"${OrdersQueue.Arn}"}, "job_worker": {"${WorkQueue.Arn}"}}.get(
+            name, {"${WorkQueue.Arn}"} if name in senders else set()
+        )
+        assert queues <= allowed, f"{name} may touch {queues - allowed}"
 
 
 # -- (4) configuration of every function ----------------------------------------------------------------------------

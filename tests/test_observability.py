@@ -212,3 +212,27 @@ def test_emf_lines_have_the_dimensions_the_alarms_watch(emf: Emitted, stack: Sta
     assert blobs[("job",)]["job"] == "deliver_outbox" and blobs[("job",)]["JobCompleted"] == [1.0]
     assert blobs[()]["EmailsFailed"] == [1.0, 1.0]
     assert "service" not in blobs[()]
+
+
+def test_a_busy_invocation_writes_every_value_through_its_writer(
+    emf: Emitted, stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A worker renewing 100 subscriptions counts 100 values of one metric: EMF takes at most 100 per line, and
+    Powertools would print a full set itself, past the writer (the tests', the benchmark's)."""
+    telemetry = stack.container.telemetry
+    for _ in range(250):
+        telemetry.count(metrics.SUBSCRIPTIONS_RENEWED)
+    telemetry.flush()
+    assert emf.total(metrics.SUBSCRIPTIONS_RENEWED) == 250 and len(emf.lines) == 3
+    assert '"_aws"' not in capsys.readouterr().out
+
+
+def test_the_invoice_pdf_libraries_log_no_info_lines(stack: Stack, log_lines: list[dict[str, Any]]) -> None:
+    """fontTools and factur-x log some 40 INFO lines per invoice; a renewal day would be millions of them."""
+    from chalicelib.observability import configure_logging
+
+    configure_logging()
+    subscription_id = jobs.receive_order(order()).subscription_id
+    activate(stack, subscription_id)  # issues the first invoice, rendered for its email
+    assert [line for line in log_lines if line.get("name", "").startswith(("fontTools", "factur-x"))] == []
+    assert any("invoice" in line["message"] for line in log_lines)

@@ -17,6 +17,7 @@ from chalicelib import metrics
 
 Unit = str
 _Dimensions = tuple[tuple[str, str], ...]
+VALUES_PER_LINE = 99  # below EMF's (and Powertools') 100 values per metric and 100 metrics per line
 MAX_PENDING = 1000  # values held before a flush is forced (a caller that never flushes, e.g. the local stack's jobs)
 
 
@@ -50,13 +51,17 @@ class EmfTelemetry:
         """Writes what was recorded since the last flush; never raises (metrics must not fail the invocation)."""
         with self._lock:
             pending, self._pending = self._pending, {}
-        for dimensions, values in pending.items():
-            try:
-                self._write(json.dumps(self._emf(dimensions, values), separators=(",", ":")))
-            except Exception:  # a bad value loses its line, not the response
-                import logging
+        for dimensions, all_values in pending.items():
+            # EMF takes at most 100 values per metric and 100 metrics per line; Powertools prints a full set itself
+            # (past `write`) when one reaches 100, so each line carries fewer.
+            for start in range(0, len(all_values), VALUES_PER_LINE):
+                values = all_values[start : start + VALUES_PER_LINE]
+                try:
+                    self._write(json.dumps(self._emf(dimensions, values), separators=(",", ":")))
+                except Exception:  # a bad value loses its line, not the response
+                    import logging
 
-                logging.getLogger(__name__).exception("metrics %s could not be written", [v[0] for v in values])
+                    logging.getLogger(__name__).exception("metrics %s could not be written", [v[0] for v in values])
 
     def _emf(self, dimensions: _Dimensions, values: list[tuple[str, Unit, float]]) -> dict[str, Any]:
         from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
