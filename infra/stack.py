@@ -4,8 +4,8 @@ Run `python -m infra.stack` after editing this file; `tests/test_infra.py` fails
 
 Adding a Lambda function (for example billing's `process_renewals`) is three small edits:
 1. one `Function(...)` line in FUNCTIONS below (its chalice name, reserved concurrency, heartbeat if scheduled):
-   this gives it the stack's environment, its own retained log group, X-Ray, and its Errors, Throttles (and
-   heartbeat) alarms;
+   this gives it the stack's environment, its own retained log group, X-Ray, its Errors, Throttles (and
+   heartbeat) alarms and its row on the dashboard;
 2. its IAM policy `.chalice/policies/<name>.json` holding exactly what its code calls (the test derives that list by
    running the function on moto and says what is missing or extra);
 3. `"<name>": {"iam_policy_file": "policies/<name>.json"}` under `lambda_functions` in `.chalice/config.json`.
