@@ -4,8 +4,8 @@ Run `python -m infra.stack` after editing this file; `tests/test_infra.py` fails
 
 Adding a Lambda function (for example billing's `process_renewals`) is three small edits:
 1. one `Function(...)` line in FUNCTIONS below (its chalice name, reserved concurrency, heartbeat if scheduled):
-   this gives it the stack's environment, its own retained log group, X-Ray, and its Errors, Throttles (and
-   heartbeat) alarms;
+   this gives it the stack's environment, its own retained log group, X-Ray, its Errors, Throttles (and
+   heartbeat) alarms and its row on the dashboard;
 2. its IAM policy `.chalice/policies/<name>.json` holding exactly what its code calls (the test derives that list by
    running the function on moto and says what is missing or extra);
 3. `"<name>": {"iam_policy_file": "policies/<name>.json"}` under `lambda_functions` in `.chalice/config.json`.
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib import metrics
+from chalicelib.domain.models import ActivationChannel
 
 OUTPUT = Path(__file__).with_name("resources.json")
 
@@ -605,6 +606,410 @@ def table_alarms() -> dict[str, Any]:
     }
 
 
+# -- the operations dashboard ----------------------------------------------------------------------------------------
+# Built from the finished resources: every alarm, queue, function and custom metric of the template gets its widget
+# without a second list. A metric drawn with the statistic an alarm evaluates is drawn at the alarm's period with the
+# alarm's threshold as a line, labelled with the alarm's name (the runbook entry of the same name says what to do).
+CHALICE_CONFIG = Path(__file__).resolve().parents[1] / ".chalice" / "config.json"
+CHALICE_DEFAULT_TIMEOUT_S = 60
+GRID_WIDTH = 24
+DEFAULT_PERIOD_S = 300
+MAX_ALARMS_PER_WIDGET = 100  # CloudWatch's limit for one alarm status widget
+COMPARISON_SIGNS = {
+    "GreaterThanThreshold": ">",
+    "GreaterThanOrEqualToThreshold": ">=",
+    "LessThanThreshold": "<",
+    "LessThanOrEqualToThreshold": "<=",
+}
+
+
+def metric_names() -> tuple[str, ...]:
+    """Every custom metric named in chalicelib/metrics.py (metric names are CamelCase; dimension names and values are
+    lower case)."""
+    return tuple(
+        value
+        for name, value in vars(metrics).items()
+        if name.isupper() and isinstance(value, str) and value[:1].isupper() and value != metrics.NAMESPACE
+    )
+
+
+def _timeout_s(function: Function) -> int:
+    config = json.loads(CHALICE_CONFIG.read_text())
+    own = config.get("lambda_functions", {}).get(function.name, {})
+    return int(own.get("lambda_timeout", config.get("lambda_timeout", CHALICE_DEFAULT_TIMEOUT_S)))
+
+
+def _sub(value: Any) -> str:
+    """A template expression as Fn::Sub text: {"Ref": "X"} -> "${X}", {"Fn::GetAtt": ["X", "A"]} -> "${X.A}"."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        ((function, argument),) = value.items()
+        if function == "Ref":
+            return f"${{{argument}}}"
+        if function == "Fn::GetAtt":
+            return f"${{{'.'.join(argument)}}}"
+        if function == "Fn::Sub" and isinstance(argument, str):
+            return argument
+    raise ValueError(f"no Fn::Sub form for {value!r}")
+
+
+@dataclass(frozen=True)
+class Line:
+    namespace: str
+    metric: str
+    dimensions: tuple[tuple[str, Any], ...]
+    stat: str
+    label: str
+    right: bool = False  # on the right y axis (another unit than the widget's alarmed metrics)
+
+
+def line(
+    namespace: str, metric: str, dimensions: dict[str, Any], stat: str, label: str = "", *, right: bool = False
+) -> Line:
+    return Line(namespace, metric, tuple(dimensions.items()), stat, label or metric, right)
+
+
+def custom(
+    metric: str, stat: str = "Sum", label: str = "", dimensions: dict[str, str] | None = None, *, right: bool = False
+) -> Line:
+    return line(metrics.NAMESPACE, metric, dimensions or {}, stat, label, right=right)
+
+
+class Dashboard:
+    def __init__(self, resources: dict[str, Any]) -> None:
+        self._resources = resources
+        self.widgets: list[dict[str, Any]] = []
+        self.drawn: set[str] = set()  # custom metrics with a widget
+        self._x = self._y = self._row_height = 0
+
+    def _alarms_watching(self, drawn: Line) -> list[tuple[str, dict[str, Any]]]:
+        return [
+            (name, p)
+            for name, r in self._resources.items()
+            if r["Type"] == "AWS::CloudWatch::Alarm"
+            and ((p := r["Properties"])["Namespace"], p["MetricName"]) == (drawn.namespace, drawn.metric)
+            and {d["Name"]: d["Value"] for d in p["Dimensions"]} == dict(drawn.dimensions)
+            and p.get("ExtendedStatistic", p.get("Statistic")) == drawn.stat
+        ]
+
+    def _place(self, widget: dict[str, Any]) -> None:
+        if self._x + widget["width"] > GRID_WIDTH:
+            self._x, self._y, self._row_height = 0, self._y + self._row_height, 0
+        self.widgets.append({**widget, "x": self._x, "y": self._y})
+        self._x += widget["width"]
+        self._row_height = max(self._row_height, widget["height"])
+
+    def section(self, title: str, markdown: str) -> None:
+        if self._x:
+            self._x, self._y, self._row_height = 0, self._y + self._row_height, 0
+        height = 1 + (len(markdown) // 190 + 1 if markdown else 0)
+        text = f"## {title}\n{markdown}" if markdown else f"## {title}"
+        self._place({"type": "text", "width": GRID_WIDTH, "height": height, "properties": {"markdown": text}})
+
+    def alarm_status(self, title: str) -> None:
+        alarms = [f"${{{name}.Arn}}" for name, r in self._resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"]
+        for start in range(0, len(alarms), MAX_ALARMS_PER_WIDGET):
+            chunk = alarms[start : start + MAX_ALARMS_PER_WIDGET]
+            self._place(
+                {
+                    "type": "alarm",
+                    "width": GRID_WIDTH,
+                    "height": 2 + len(chunk) // 4,
+                    "properties": {"title": title, "alarms": chunk, "sortBy": "stateUpdatedTimestamp"},
+                }
+            )
+
+    def graph(
+        self,
+        title: str,
+        lines: list[Line],
+        *,
+        width: int = 8,
+        period: int = DEFAULT_PERIOD_S,
+        limits: tuple[tuple[str, float], ...] = (),  # (label, value): lines that are not alarms (timeouts, pools)
+    ) -> None:
+        metrics_array: list[list[Any]] = []
+        annotations: list[dict[str, Any]] = [{"label": label, "value": value} for label, value in limits]
+        for drawn in lines:
+            options: dict[str, Any] = {"label": drawn.label, "stat": drawn.stat, "period": period}
+            for name, alarm_properties in self._alarms_watching(drawn):
+                options["period"] = alarm_properties["Period"]
+                sign = COMPARISON_SIGNS[alarm_properties["ComparisonOperator"]]
+                threshold = alarm_properties["Threshold"]
+                annotations.append(
+                    {
+                        "label": f"{name}: {drawn.stat} per {alarm_properties['Period']} s {sign} {threshold}",
+                        "value": threshold,
+                    }
+                )
+            if drawn.right:
+                options["yAxis"] = "right"
+            if drawn.namespace == metrics.NAMESPACE:
+                self.drawn.add(drawn.metric)
+            flat = [part for name, value in drawn.dimensions for part in (name, _sub(value))]
+            metrics_array.append([drawn.namespace, drawn.metric, *flat, options])
+        properties: dict[str, Any] = {
+            "title": title,
+            "view": "timeSeries",
+            "region": "${AWS::Region}",
+            "period": period,
+            "metrics": metrics_array,
+            "yAxis": {"left": {"min": 0}, "right": {"min": 0}},
+        }
+        if annotations:
+            properties["annotations"] = {"horizontal": annotations}
+        self._place({"type": "metric", "width": width, "height": 6, "properties": properties})
+
+    def search(self, title: str, metric: str, dimension_names: tuple[str, ...] | None, *, width: int = 12) -> None:
+        """One line per dimension value the app has emitted (routes: too many and too open to list here); without
+        dimension names, one line per dimension set the metric was emitted with."""
+        if dimension_names is None:
+            where, query_id = f'Namespace="{metrics.NAMESPACE}"', "any"
+        else:
+            where, query_id = (
+                "{" + ",".join((metrics.NAMESPACE, *dimension_names)) + "}",
+                "by_" + "_".join(dimension_names),
+            )
+        expression = f"SEARCH('{where} MetricName=\"{metric}\"', 'Sum', {DEFAULT_PERIOD_S})"
+        self.drawn.add(metric)
+        properties = {
+            "title": title,
+            "view": "timeSeries",
+            "region": "${AWS::Region}",
+            "period": DEFAULT_PERIOD_S,
+            "metrics": [[{"expression": expression, "id": query_id}]],
+            "yAxis": {"left": {"min": 0}},
+        }
+        self._place({"type": "metric", "width": width, "height": 6, "properties": properties})
+
+
+def _queues(resources: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """(queue, its dead-letter queue or None) for every queue that is not itself a dead-letter queue."""
+    queues = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+    dead_letter_of = {
+        name: properties["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for name, properties in queues.items()
+        if "RedrivePolicy" in properties
+    }
+    dead_letter_queues = set(dead_letter_of.values())
+    return [(name, dead_letter_of.get(name)) for name in queues if name not in dead_letter_queues]
+
+
+def dashboard(resources: dict[str, Any]) -> dict[str, Any]:
+    board = Dashboard(resources)
+    api = {"ApiName": {"Fn::Sub": "${AWS::StackName}"}, "Stage": "api"}
+    board.section(
+        "Subscription portal: alarms",
+        "An alarm emails `AlarmEmail` when it fires and when it recovers. Each alarm has its entry under "
+        '"Alarms" in the runbook (`infra/DEPLOY.md`); the rows below draw each alarm\'s metric with its threshold '
+        "line labelled with the alarm's name.",
+    )
+    board.alarm_status("Every alarm of the stack (firing first)")
+
+    board.section(
+        "API", "API Gateway's view (`Api5XXAlarm`, `ApiLatencyAlarm`) and the answers the app counted by route."
+    )
+    board.graph("Requests", [line("AWS/ApiGateway", "Count", api, "Sum", "requests")], width=6)
+    board.graph(
+        "Error rate (share of requests)",
+        [
+            line("AWS/ApiGateway", "5XXError", api, "Average", "5XX"),
+            line("AWS/ApiGateway", "4XXError", api, "Average", "4XX"),
+        ],
+        width=6,
+    )
+    board.graph(
+        "Latency (ms)",
+        [
+            line("AWS/ApiGateway", "Latency", api, "p99", "p99"),
+            line("AWS/ApiGateway", "Latency", api, "p50", "p50"),
+            line("AWS/ApiGateway", "IntegrationLatency", api, "p99", "p99 in the function"),
+        ],
+        width=12,
+    )
+    board.search("5xx answers by route (ApiServerErrors)", metrics.API_SERVER_ERRORS, (metrics.ROUTE,))
+    board.search("4xx answers by route (ApiClientErrors)", metrics.API_CLIENT_ERRORS, (metrics.ROUTE,))
+
+    board.section(
+        "Orders, subscriptions and queues",
+        "Orders taken and refused by intake, activations, and every queue: the age of its oldest message "
+        "(`OrdersAgeAlarm`) and its dead letters (`OrdersDeadLetterAlarm`).",
+    )
+    board.graph(
+        "Orders",
+        [custom(metrics.ORDERS_ACCEPTED, label="accepted")]
+        + [
+            custom(metrics.ORDERS_REJECTED, label=f"rejected: {r}", dimensions={metrics.REASON: r})
+            for r in metrics.ORDER_REJECTION_REASONS
+        ],
+        width=12,
+    )
+    board.graph(
+        "Subscriptions",
+        [
+            custom(metrics.ACTIVATIONS, label=f"activated: {c.value}", dimensions={metrics.CHANNEL: c.value})
+            for c in ActivationChannel
+        ]
+        + [custom(metrics.UNACTIVATED_REMOVED, label="removed, never activated")],
+        width=12,
+    )
+    for queue_name, dead_letter_queue in _queues(resources):
+        queue_dimension = {"QueueName": {"Fn::GetAtt": [queue_name, "QueueName"]}}
+        board.graph(
+            f"{queue_name}: age of the oldest message (s), messages waiting",
+            [
+                line("AWS/SQS", "ApproximateAgeOfOldestMessage", queue_dimension, "Maximum", "oldest message age"),
+                line(
+                    "AWS/SQS", "ApproximateNumberOfMessagesVisible", queue_dimension, "Maximum", "waiting", right=True
+                ),
+            ],
+            width=12,
+        )
+        if dead_letter_queue is not None:
+            dead_letters = {"QueueName": {"Fn::GetAtt": [dead_letter_queue, "QueueName"]}}
+            board.graph(
+                f"{dead_letter_queue}: dead letters",
+                [line("AWS/SQS", "ApproximateNumberOfMessagesVisible", dead_letters, "Maximum", "messages")],
+                width=12,
+            )
+
+    config_set = {"ses:configuration-set": {"Ref": "MailConfigurationSet"}}
+    board.section(
+        "Emails",
+        "Sent, refused by SES (`EmailsFailedAlarm`), retried by the outbox, the outbox backlog "
+        "(`OutboxBacklogAlarm`), bounces and complaints (`MailBounceRateAlarm`, `MailComplaintRateAlarm`).",
+    )
+    board.graph(
+        "Emails sent and retried",
+        [custom(metrics.EMAILS_SENT, label="sent"), custom(metrics.EMAILS_RETRIED, label="retried by the outbox")],
+        width=6,
+    )
+    board.graph("Emails SES refused", [custom(metrics.EMAILS_FAILED, label="refused (retried later)")], width=6)
+    board.graph(
+        "Outbox: oldest due unsent email (s), backlog",
+        [
+            custom(metrics.OUTBOX_OLDEST_UNSENT_AGE, "Maximum", "oldest due unsent (s)"),
+            custom(metrics.OUTBOX_BACKLOG, "Maximum", "due unsent emails", right=True),
+        ],
+        width=12,
+    )
+    board.graph(
+        "Bounces and complaints",
+        [custom(metrics.EMAILS_BOUNCED, label="bounced"), custom(metrics.EMAIL_COMPLAINTS, label="complaints")],
+        width=8,
+    )
+    board.graph(
+        "SES bounce rate", [line("AWS/SES", "Reputation.BounceRate", config_set, "Maximum", "bounce rate")], width=8
+    )
+    board.graph(
+        "SES complaint rate",
+        [line("AWS/SES", "Reputation.ComplaintRate", config_set, "Maximum", "complaint rate")],
+        width=8,
+    )
+
+    board.section(
+        "Scheduled jobs",
+        "One point per heartbeat window: runs that completed (`*HeartbeatAlarm` fires below 1) and runs that stopped "
+        "with work left; how long runs took against the function's timeout.",
+    )
+    for function in FUNCTIONS:
+        if function.heartbeat_period_s is None:
+            continue
+        job = {metrics.JOB: function.name}
+        board.graph(
+            f"{function.name}: runs per {function.heartbeat_period_s} s",
+            [
+                custom(metrics.JOB_COMPLETED, label="completed", dimensions=job),
+                custom(metrics.JOB_STOPPED_EARLY, label="stopped with work left", dimensions=job),
+            ],
+            width=6,
+            period=function.heartbeat_period_s,
+        )
+        board.graph(
+            f"{function.name}: run duration (s)",
+            [
+                custom(metrics.JOB_DURATION, "Maximum", "longest", job),
+                custom(metrics.JOB_DURATION, "Average", "average", job),
+            ],
+            width=6,
+            limits=(("timeout", _timeout_s(function)),),
+        )
+
+    board.section(
+        "Lambda functions",
+        "Per function: errors and throttles (`*ErrorsAlarm`, `*ThrottlesAlarm`), duration against its timeout, "
+        'concurrent executions against its reserved concurrency (see "Concurrency" in the runbook).',
+    )
+    for function in FUNCTIONS:
+        name = {"FunctionName": {"Ref": function.logical_id}}
+        board.graph(
+            f"{function.logical_id}: errors, throttles",
+            [
+                line("AWS/Lambda", "Errors", name, "Sum", "errors"),
+                line("AWS/Lambda", "Throttles", name, "Sum", "throttles"),
+                line("AWS/Lambda", "Invocations", name, "Sum", "invocations", right=True),
+            ],
+        )
+        board.graph(
+            f"{function.logical_id}: duration (ms)",
+            [line("AWS/Lambda", "Duration", name, stat, stat) for stat in ("Maximum", "p99", "Average")],
+            limits=(("timeout", _timeout_s(function) * 1000),),
+        )
+        board.graph(
+            f"{function.logical_id}: concurrent executions",
+            [line("AWS/Lambda", "ConcurrentExecutions", name, "Maximum", "concurrent executions")],
+            limits=(("reserved concurrency", function.reserved_concurrency),),
+        )
+
+    table = {"TableName": {"Ref": "PortalTable"}}
+    indexes = [i["IndexName"] for i in resources["PortalTable"]["Properties"].get("GlobalSecondaryIndexes", [])]
+    board.section(
+        "DynamoDB (PortalTable)",
+        "Throttled requests (`PortalTableReadThrottleAlarm`, `PortalTableWriteThrottleAlarm`) on the table and on "
+        "each index, and the capacity consumed (on demand: what the bill follows).",
+    )
+    board.graph(
+        "Table: throttled requests",
+        [line("AWS/DynamoDB", f"{kind}ThrottleEvents", table, "Sum", kind.lower()) for kind in ("Read", "Write")],
+    )
+    board.graph(
+        "Indexes: throttled requests",
+        [
+            line(
+                "AWS/DynamoDB",
+                f"{kind}ThrottleEvents",
+                {**table, "GlobalSecondaryIndexName": index},
+                "Sum",
+                f"{index} {kind.lower()}",
+            )
+            for index in indexes
+            for kind in ("Read", "Write")
+        ],
+    )
+    board.graph(
+        "Consumed capacity units",
+        [
+            line("AWS/DynamoDB", f"Consumed{kind}CapacityUnits", table, "Sum", kind.lower())
+            for kind in ("Read", "Write")
+        ],
+    )
+
+    unplaced = [name for name in metric_names() if name not in board.drawn]
+    if unplaced:
+        board.section("Other metrics", "Metrics of `chalicelib/metrics.py` no row above draws yet: give each its row.")
+        for metric in unplaced:
+            board.search(metric, metric, None)
+    body = {"start": "-PT12H", "periodOverride": "inherit", "widgets": board.widgets}
+    return {
+        "Type": "AWS::CloudWatch::Dashboard",
+        "Properties": {
+            "DashboardName": {"Fn::Sub": "${AWS::StackName}"},
+            "DashboardBody": {"Fn::Sub": json.dumps(body, separators=(",", ":"))},
+        },
+    }
+
+
 def template() -> dict[str, Any]:
     resources: dict[str, Any] = {
         "PortalTable": portal_table(),
@@ -632,6 +1037,7 @@ def template() -> dict[str, Any]:
         "Metadata": skip(TOPIC_SKIP),
         "Properties": {"Subscription": [{"Endpoint": {"Ref": "AlarmEmail"}, "Protocol": "email"}]},
     }
+    resources["OperationsDashboard"] = dashboard(resources)
     dkim = {
         f"SenderDomainDkimRecord{n}": {
             "Description": f"DKIM record {n} of 3 to publish in the domain's DNS",

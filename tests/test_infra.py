@@ -8,6 +8,7 @@ registry, a broken import in app.py), the tests fail with chalice's output: noth
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,8 @@ from moto import mock_aws
 
 from app import app
 from chalicelib import metrics
+from chalicelib.adapters.telemetry import EmfTelemetry
+from chalicelib.domain.models import ActivationChannel
 from infra import stack
 from infra.stack import FUNCTIONS
 from infra.tables import create_table, table_properties
@@ -612,3 +616,239 @@ def test_api_gateways_own_answers_have_the_apps_error_shape_and_headers(
         body = response["ResponseTemplates"]["application/json"]
         rendered = body.replace("$context.error.responseType", "X").replace("$context.error.messageString", '"m"')
         assert set(json.loads(rendered)) == {"Code", "Message"}, kind
+
+
+# -- (11) the operations dashboard ----------------------------------------------------------------------------------
+GRID_WIDTH = 24
+SEARCH_QUERY = re.compile(
+    r"""SEARCH\('(?:\{(?P<schema>[^}]*)\}|Namespace="(?P<namespace>[^"]+)") MetricName="(?P<metric>[^"]+)"'"""
+)
+SUB_VARIABLE = re.compile(r"\$\{([^}!]*)\}")
+
+
+def _substituted(text: str) -> str:
+    """What CloudFormation's Fn::Sub does, with "@<name>" standing for each value: "${X.Arn}" -> "@X.Arn"."""
+    return SUB_VARIABLE.sub(lambda m: f"@{m[1]}", text)
+
+
+def _dashboard_body(template: dict[str, Any]) -> dict[str, Any]:
+    [dashboard] = _resources(template, "AWS::CloudWatch::Dashboard").values()
+    properties = dashboard["Properties"]
+    assert properties["DashboardName"] == {"Fn::Sub": "${AWS::StackName}"}, "one dashboard per stack, named after it"
+    text = properties["DashboardBody"]["Fn::Sub"]
+    known = set(template["Resources"]) | PSEUDO_PARAMETERS
+    unknown = [v for v in SUB_VARIABLE.findall(text) if v.split(".")[0] not in known]
+    assert unknown == [], f"the dashboard refers to what the template does not define: {unknown}"
+    body: dict[str, Any] = json.loads(_substituted(text))
+    return body
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    namespace: str
+    metric: str
+    dimensions: dict[str, str]
+    options: dict[str, Any]
+    widget: dict[str, Any]
+
+
+def _drawn(body: dict[str, Any]) -> tuple[list[_Drawn], list[tuple[str, str | None, str]]]:
+    """The metrics the dashboard draws, and its SEARCH queries as (metric, schema or None, namespace)."""
+    drawn: list[_Drawn] = []
+    searches: list[tuple[str, str | None, str]] = []
+    for widget in body["widgets"]:
+        if widget["type"] != "metric":
+            continue
+        for entry in widget["properties"]["metrics"]:
+            *parts, options = entry if isinstance(entry[-1], dict) else [*entry, {}]
+            if "expression" in options:
+                query = SEARCH_QUERY.search(options["expression"])
+                assert query, f"an expression the test cannot read: {options['expression']}"
+                namespace = query["namespace"] or query["schema"].split(",")[0]
+                searches.append((query["metric"], query["schema"], namespace))
+                continue
+            namespace, metric, *dimensions = parts
+            pairs = dict(zip(dimensions[::2], dimensions[1::2], strict=True))
+            drawn.append(_Drawn(namespace, metric, pairs, options, widget))
+    return drawn, searches
+
+
+def _emitted_metrics() -> dict[str, set[tuple[tuple[str, str | None], ...]]]:
+    """metric -> the dimension sets chalicelib emits it with, read from every `...telemetry.count/seconds(...)` call:
+    (name, value) where the code writes the value literally, (name, None) where it is computed."""
+    emitted: dict[str, set[tuple[tuple[str, str | None], ...]]] = {}
+    for path in sorted((ROOT / "chalicelib").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("count", "seconds")
+                and "telemetry" in ast.unparse(node.func.value)
+            ):
+                continue
+            names = [
+                getattr(metrics, n.attr)
+                for n in ast.walk(node.args[0])
+                if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "metrics"
+            ]
+            assert names, f"{path}:{node.lineno}: a metric not named from chalicelib/metrics.py"
+            dimensions = tuple(
+                sorted(
+                    (k.arg or "", k.value.value if isinstance(k.value, ast.Constant) else None) for k in node.keywords
+                )
+            )
+            for name in names:
+                emitted.setdefault(name, set()).add(dimensions)
+    return emitted
+
+
+# The values a computed dimension takes, where they are known in advance (routes are not: the dashboard searches).
+DIMENSION_VALUES: dict[str, set[str]] = {
+    metrics.JOB: set(metrics.JOBS),
+    metrics.CHANNEL: {channel.value for channel in ActivationChannel},
+}
+
+
+def _packaged_sub(value: Any) -> str:
+    return _substituted(_as_sub(value))
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_dashboard_body_is_json_with_widgets_inside_the_grid(templates: dict[str, dict[str, Any]], stage: str) -> None:
+    body = _dashboard_body(templates[stage])
+    widgets = body["widgets"]
+    assert 0 < len(widgets) <= 500  # CloudWatch's limit per dashboard
+    cells: set[tuple[int, int]] = set()
+    for widget in widgets:
+        x, y, width, height = widget["x"], widget["y"], widget["width"], widget["height"]
+        assert x >= 0 and y >= 0 and width > 0 and height > 0 and x + width <= GRID_WIDTH, widget
+        area = {(col, row) for col in range(x, x + width) for row in range(y, y + height)}
+        assert not cells & area, f"widgets overlap at {sorted(cells & area)[:3]}"
+        cells |= area
+        if widget["type"] == "metric":
+            assert widget["properties"]["region"] == "@AWS::Region", widget["properties"]["title"]
+            assert widget["properties"]["metrics"], widget["properties"]["title"]
+        if widget["type"] == "alarm":
+            assert 0 < len(widget["properties"]["alarms"]) <= 100
+    assert body["periodOverride"] == "inherit", "the alarms' periods, not the time range's, so threshold lines hold"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_dashboard_lists_every_alarm_and_draws_its_metric_at_its_threshold(
+    templates: dict[str, dict[str, Any]], stage: str
+) -> None:
+    template = templates[stage]
+    body = _dashboard_body(template)
+    alarms = _resources(template, "AWS::CloudWatch::Alarm")
+    listed = [arn for w in body["widgets"] if w["type"] == "alarm" for arn in w["properties"]["alarms"]]
+    assert sorted(listed) == sorted(f"@{name}.Arn" for name in alarms), "the alarm status widget lists every alarm"
+    drawn, _ = _drawn(body)
+    for name, alarm in alarms.items():
+        p = alarm["Properties"]
+        dimensions = {d["Name"]: _packaged_sub(d["Value"]) for d in p["Dimensions"]}
+        statistic = p.get("ExtendedStatistic", p.get("Statistic"))
+        lines = [
+            d
+            for d in drawn
+            if (d.namespace, d.metric, d.dimensions) == (p["Namespace"], p["MetricName"], dimensions)
+            and (d.options.get("stat"), d.options.get("period")) == (statistic, p["Period"])
+        ]
+        assert lines, f"{name}: its metric is not drawn as it evaluates it ({statistic} per {p['Period']} s)"
+        thresholds = [
+            a
+            for d in lines
+            for a in d.widget["properties"].get("annotations", {}).get("horizontal", [])
+            if a["value"] == p["Threshold"] and name in a["label"]
+        ]
+        assert thresholds, f"{name}: no threshold line labelled with the alarm's name"
+
+
+def test_dashboard_draws_every_custom_metric_with_the_dimensions_the_code_emits(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    emitted = _emitted_metrics()
+    assert set(emitted) == set(stack.metric_names()), (
+        "chalicelib/metrics.py and the metrics the code emits differ: "
+        f"named, never emitted {sorted(set(stack.metric_names()) - set(emitted))}, "
+        f"emitted, not named {sorted(set(emitted) - set(stack.metric_names()))}"
+    )
+    # The EMF lines carry exactly the dimensions the call names (no Powertools `service`), or no widget finds them.
+    lines: list[str] = []
+    telemetry = EmfTelemetry(write=lines.append)
+    telemetry.count(metrics.JOB_COMPLETED, job=metrics.DELIVER_OUTBOX)
+    telemetry.count(metrics.EMAILS_SENT)
+    telemetry.flush()
+    written = sorted(json.dumps(json.loads(line)["_aws"]["CloudWatchMetrics"]) for line in lines)
+    assert written == sorted(
+        json.dumps(
+            [{"Namespace": metrics.NAMESPACE, "Dimensions": [dimensions], "Metrics": [{"Name": m, "Unit": "Count"}]}]
+        )
+        for m, dimensions in ((metrics.JOB_COMPLETED, [metrics.JOB]), (metrics.EMAILS_SENT, []))
+    )
+    drawn, searches = _drawn(_dashboard_body(templates["prod"]))
+    missing = []
+    for metric, dimension_sets in sorted(emitted.items()):
+        for dimensions in dimension_sets:
+            names = {name for name, _ in dimensions}
+            found = [d for d in drawn if (d.namespace, d.metric) == (metrics.NAMESPACE, metric)]
+            found = [d for d in found if set(d.dimensions) == names]
+            for name, value in dimensions:
+                wanted = {value} if value is not None else DIMENSION_VALUES.get(name)
+                if wanted is None:
+                    found = []  # values not known in advance: only a search finds them
+                elif not wanted <= {d.dimensions[name] for d in found}:
+                    found = []
+            searched = any(
+                (m, namespace) == (metric, metrics.NAMESPACE)
+                and (schema is None or set(schema.split(",")[1:]) == names)
+                for m, schema, namespace in searches
+            )
+            if not found and not searched:
+                missing.append(f"{metric} {dict(dimensions)}")
+    assert missing == [], "emitted but on no widget with these dimensions"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_dashboard_has_every_functions_and_every_queues_widgets(
+    templates: dict[str, dict[str, Any]], stage: str
+) -> None:
+    template = templates[stage]
+    drawn, _ = _drawn(_dashboard_body(template))
+
+    def lines(namespace: str, metric: str, dimensions: dict[str, str]) -> list[_Drawn]:
+        return [d for d in drawn if (d.namespace, d.metric, d.dimensions) == (namespace, metric, dimensions)]
+
+    def limits(found: list[_Drawn]) -> set[float]:
+        return {a["value"] for d in found for a in d.widget["properties"].get("annotations", {}).get("horizontal", [])}
+
+    for name, function in _functions(template).items():
+        function_name = {"FunctionName": f"@{name}"}
+        for metric in ("Errors", "Throttles", "Invocations", "Duration", "ConcurrentExecutions"):
+            assert lines("AWS/Lambda", metric, function_name), f"{name}: no {metric} widget"
+        reserved = function["Properties"]["ReservedConcurrentExecutions"]
+        assert reserved in limits(lines("AWS/Lambda", "ConcurrentExecutions", function_name)), name
+        timeout_ms = function["Properties"]["Timeout"] * 1000
+        assert timeout_ms in limits(lines("AWS/Lambda", "Duration", function_name)), name
+    queues = _resources(template, "AWS::SQS::Queue")
+    dead_letter_queues = {
+        q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for q in queues.values()
+        if "RedrivePolicy" in q["Properties"]
+    }
+    for name in queues:
+        queue_name = {"QueueName": f"@{name}.QueueName"}
+        assert lines("AWS/SQS", "ApproximateNumberOfMessagesVisible", queue_name), f"{name}: depth not drawn"
+        if name not in dead_letter_queues:
+            assert lines("AWS/SQS", "ApproximateAgeOfOldestMessage", queue_name), f"{name}: age not drawn"
+
+
+def test_runbook_explains_every_row_of_the_dashboard(templates: dict[str, dict[str, Any]]) -> None:
+    runbook = (ROOT / "infra" / "DEPLOY.md").read_text()
+    assert "\n## Dashboard\n" in runbook
+    section = runbook.split("\n## Dashboard\n", 1)[1].split("\n## ", 1)[0]
+    rows = [
+        w["properties"]["markdown"].splitlines()[0].removeprefix("## ")
+        for w in _dashboard_body(templates["prod"])["widgets"]
+        if w["type"] == "text"
+    ]
+    assert rows and [row for row in rows if f"**{row}**" not in section] == []
