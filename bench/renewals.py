@@ -109,8 +109,8 @@ def run(report: Report, workdir: Path) -> list[str]:
         + f"); {run.summary['messages']} messages of up to 25 items"
     )
     report.line(
-        f"S3 per renewal: {sum(v for k, v in worker_ops.items() if k.startswith('s3:')) / per:.2f}; the invoice "
-        f"emails sent at once: {dict(email_ops)} ({sum(email_ops.values()) / per:.1f} calls per renewal)"
+        f"the invoice emails sent at once (the PDF rendered, kept in S3 and attached): {dict(email_ops)} "
+        f"({sum(email_ops.values()) / per:.1f} calls per renewal)"
     )
     return [
         f"renewals through the fan-out: {DUE} due among {LIVE_NOT_DUE + DUE:,} live, {renewed} renewed; "
