@@ -147,10 +147,21 @@ def work_batch(records: Iterable[Any]) -> dict[str, list[dict[str, str]]]:
                 log.info("work message %s (%s): %s", message_id, job, dict(done), extra={"job": job, "done": done})
             if failures and failures[-1]["itemIdentifier"] == message_id:
                 container.telemetry.count(metrics.WORK_MESSAGES_FAILED, job=job)
-            for (of_job, count), (metric, dimensions) in metrics.WORK_COUNTS.items():
-                if of_job == job and done[count]:  # the items done before a failure count too: not done again
-                    container.telemetry.count(metric, done[count], **dimensions)
+            _count_work(container.telemetry, job, done)  # the items done before a failure too: not done again
     return {"batchItemFailures": failures}
+
+
+def _count_work(telemetry: Any, job: str, done: Counter[str]) -> None:
+    """What a worker did (Renewals.settle, Cleanup.remove, Reminders.send counts), as the business metrics."""
+    if job == metrics.PROCESS_RENEWALS:
+        telemetry.count(metrics.SUBSCRIPTIONS_RENEWED, done["renewed"])
+        telemetry.count(metrics.SUBSCRIPTIONS_ENDED, done["ended"])
+        telemetry.count(metrics.INVOICES_ISSUED, done["invoices"])
+    elif job == metrics.CLEANUP_UNACTIVATED:
+        telemetry.count(metrics.UNACTIVATED_REMOVED, done["removed"])
+    elif job == metrics.SEND_REMINDERS:
+        telemetry.count(metrics.REMINDERS_SENT, done["activation_reminders"], kind="activation")
+        telemetry.count(metrics.REMINDERS_SENT, done["renewal_reminders"], kind="renewal")
 
 
 def _job_of(body: str) -> str:

@@ -76,13 +76,3 @@ SUBSCRIPTIONS_ENDED = "SubscriptionsEnded"
 INVOICES_ISSUED = "InvoicesIssued"
 # Count, dimension `kind`: reminders sent.
 REMINDERS_SENT = "RemindersSent"
-
-# What a worker's counts (services: Renewals.settle, Cleanup.remove, Reminders.send) are reported as, by job and count.
-WORK_COUNTS: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
-    (PROCESS_RENEWALS, "renewed"): (SUBSCRIPTIONS_RENEWED, {}),
-    (PROCESS_RENEWALS, "ended"): (SUBSCRIPTIONS_ENDED, {}),
-    (PROCESS_RENEWALS, "invoices"): (INVOICES_ISSUED, {}),
-    (CLEANUP_UNACTIVATED, "removed"): (UNACTIVATED_REMOVED, {}),
-    (SEND_REMINDERS, "activation_reminders"): (REMINDERS_SENT, {KIND: "activation"}),
-    (SEND_REMINDERS, "renewal_reminders"): (REMINDERS_SENT, {KIND: "renewal"}),
-}
