@@ -639,8 +639,9 @@ def _timeout_s(function: Function) -> int:
     return int(own.get("lambda_timeout", config.get("lambda_timeout", CHALICE_DEFAULT_TIMEOUT_S)))
 
 
-def _sub(value: Any) -> str:
-    """A template expression as Fn::Sub text: {"Ref": "X"} -> "${X}", {"Fn::GetAtt": ["X", "A"]} -> "${X.A}"."""
+def fn_sub_text(value: Any) -> str:
+    """A template expression as Fn::Sub text: {"Ref": "X"} -> "${X}", {"Fn::GetAtt": ["X", "A"]} (or "X.A") ->
+    "${X.A}"; a string stays itself."""
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and len(value) == 1:
@@ -648,7 +649,7 @@ def _sub(value: Any) -> str:
         if function == "Ref":
             return f"${{{argument}}}"
         if function == "Fn::GetAtt":
-            return f"${{{'.'.join(argument)}}}"
+            return f"${{{'.'.join(argument if isinstance(argument, list) else [argument])}}}"
         if function == "Fn::Sub" and isinstance(argument, str):
             return argument
     raise ValueError(f"no Fn::Sub form for {value!r}")
@@ -747,7 +748,7 @@ class Dashboard:
                 options["yAxis"] = "right"
             if drawn.namespace == metrics.NAMESPACE:
                 self.drawn.add(drawn.metric)
-            flat = [part for name, value in drawn.dimensions for part in (name, _sub(value))]
+            flat = [part for name, value in drawn.dimensions for part in (name, fn_sub_text(value))]
             metrics_array.append([drawn.namespace, drawn.metric, *flat, options])
         properties: dict[str, Any] = {
             "title": title,

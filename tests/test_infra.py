@@ -139,17 +139,7 @@ def _as_list(value: Any) -> list[Any]:
 
 def _as_sub(value: Any) -> str:
     """One spelling per reference: {"Ref": "X"} -> "${X}", {"Fn::GetAtt": ["X", "Arn"]} -> "${X.Arn}"."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and len(value) == 1:
-        ((function, argument),) = value.items()
-        if function == "Ref":
-            return f"${{{argument}}}"
-        if function == "Fn::GetAtt":
-            return f"${{{'.'.join(_as_list(argument))}}}"
-        if function == "Fn::Sub" and isinstance(argument, str):
-            return argument
-    raise AssertionError(f"unsupported resource expression in a policy: {value!r}")
+    return stack.fn_sub_text(value)
 
 
 def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
