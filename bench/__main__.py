@@ -14,6 +14,9 @@ What each figure means:
    included, for reference. The first request's time includes moto serving it in-process (no network; moto's one-time
    serializer set-up is done before the timer starts). The warm second request shows moto's per-request share, and
    (d) is one extra sample timed step by step: which imports and which first-request work the cold start pays for.
+   The headline runs nothing preloaded against a moto server in another process: (A) the app, (B) the bare floor and
+   (C) the same-I/O floor, a minimal Chalice route making the app's recorded DynamoDB calls with a plain client;
+   target (A)/(C) at most 1.25x by median. It also lists which heavy modules (A) imported (pydantic: none).
 2. DynamoDB calls per route: botocore API calls counted on the app's own clients (event hooks), per route, through
    chalice.test.Client and the SQS handler, in a warm container, at two data sizes (caller with 1 vs 50 subscriptions,
    table with 10 vs 500 other subscriptions). After a state change the route delivers its email at once: that SES

@@ -4,6 +4,7 @@ do, for each role, status and product (one function decides both)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from urllib.parse import quote
 
 import pytest
@@ -110,7 +111,7 @@ def test_a_product_missing_from_the_catalogue_is_self_service(client, stack):
 
 def test_an_ended_subscription_keeps_only_its_invoices(stack, active):
     current = stack.container.subscriptions.get_subscription(active)
-    ended = current.model_copy(update={"status": SubscriptionStatus.ENDED})
+    ended = replace(current, status=SubscriptionStatus.ENDED)
     catalogue = ProductCatalogue({"PROFIS-ENG": CatalogueProduct(name="PROFIS Engineering Suite")})
     assert {k for k, v in capabilities(Role.ADMIN, ended, catalogue).items() if v} == {"view_invoices"}
     assert not any(capabilities(Role.USER, ended, catalogue).values())

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from chalicelib.adapters.rendering import LANGUAGES, EmailRenderer, messages
-from chalicelib.config import Settings
+from chalicelib.config import Settings, SiteUrls
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.services.email_params import COMMON_PARAMS, KIND_PARAMS, LOCALIZED_AMOUNTS, LOCALIZED_DATES, params_for
 
@@ -91,7 +91,7 @@ SETTINGS = Settings(
     sender_email="noreply@example.com",
     vendor_name="Example Software",
     country_urls={
-        "default": {"activation": "https://subscriptions.example.com", "portal": "https://portal.example.com"}
+        "default": SiteUrls(activation="https://subscriptions.example.com", portal="https://portal.example.com")
     },
     portal_origin="https://portal.example.com",
     jwt_issuer="https://issuer.example.com",

@@ -237,3 +237,62 @@ def test_loopback_means_loopback(url):
 
     with pytest.raises(RuntimeError):
         fetch_jwks(url)
+
+
+def _cryptography_accepts(public_key, message: bytes, signature: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    try:
+        public_key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        return False
+    return True
+
+
+def test_the_rs256_check_answers_what_cryptography_answers():
+    """The verifier's own RSASSA-PKCS1-v1_5 check against `cryptography`'s, on good signatures and on every way one
+    can be wrong: another message, a flipped bit, the other key, another hash, another padding, a wrong length, the
+    modulus or more, zero."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from chalicelib.adapters.jwt_verifier import RsaPublicKey, rs256_signature_is_valid
+
+    signer, other = shared_issuer().key, rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = signer.public_key()
+    numbers = public.public_numbers()
+    key = RsaPublicKey.of(numbers.n, numbers.e)
+    size = (numbers.n.bit_length() + 7) // 8
+    cases: list[tuple[bytes, bytes]] = []
+    for n in range(5):
+        message = f"header{n}.payload{n}".encode() * (n + 1)
+        good = signer.sign(message, padding.PKCS1v15(), hashes.SHA256())
+        flipped = bytearray(good)
+        flipped[n * 37 % size] ^= 1 << n
+        cases += [
+            (message, good),
+            (message + b"x", good),
+            (message, bytes(flipped)),
+            (message, other.sign(message, padding.PKCS1v15(), hashes.SHA256())),
+            (message, signer.sign(message, padding.PKCS1v15(), hashes.SHA384())),
+            (message, signer.sign(message, padding.PSS(padding.MGF1(hashes.SHA256()), 32), hashes.SHA256())),
+            (message, good[1:]),
+            (message, b"\0" + good),
+            (message, numbers.n.to_bytes(size, "big")),
+            (message, bytes(size)),
+        ]
+        if (same_mod_n := int.from_bytes(good, "big") + numbers.n) < 256**size:  # a good signature, plus the modulus
+            cases.append((message, same_mod_n.to_bytes(size, "big")))
+    answers = [(rs256_signature_is_valid(key, m, s), _cryptography_accepts(public, m, s)) for m, s in cases]
+    assert [ours for ours, _ in answers] == [theirs for _, theirs in answers]
+    assert sum(ours for ours, _ in answers) == 5  # the good ones, and only those
+
+
+@pytest.mark.parametrize(("n", "e"), [(2**2048 + 1, 1), (2**2048 + 1, 4), (2**2048, 65537), (65537, 65537)])
+def test_public_numbers_cryptography_refuses_are_refused(n, e):
+    from chalicelib.adapters.jwt_verifier import RsaPublicKey
+
+    with pytest.raises(ValueError):
+        RsaPublicKey.of(n, e)

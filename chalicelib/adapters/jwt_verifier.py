@@ -1,20 +1,26 @@
 """Bearer-token verification against the identity provider's JWKS: the one code path in tests, locally and deployed.
 
-RS256 only (what Cognito and most IdPs sign ID tokens with). The signature check is `cryptography`'s RSA PKCS#1 v1.5
-verification; only the JOSE plumbing (base64url, JSON, claim checks) is here. Not using PyJWT saves ~60 ms of cold
-start: it imports all of `cryptography.x509` and an HTTP client before the first request.
+RS256 only (what Cognito and most IdPs sign ID tokens with). Not using PyJWT saves ~60 ms of cold start: it imports
+all of `cryptography.x509` and an HTTP client before the first request. The signature check itself is RSASSA-PKCS1-v1_5
+verification as RFC 8017 8.2.2 specifies it, in a few lines of integer arithmetic (`rs256_signature_is_valid`): the
+expected encoded block is built and compared whole, never parsed, so there is no padding parser to fool. Verifying is
+public-key arithmetic on public data (nothing secret to leak); `cryptography` would add ~9 ms to every cold start for
+the same answer, which tests/test_jwt.py checks against it.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import logging
 import math
 import re
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -75,11 +81,42 @@ def _seconds(value: Any) -> float | None:
     return seconds if math.isfinite(seconds) else None
 
 
-def rsa_keys(jwks: dict[str, Any]) -> dict[str, Any]:
-    """The JWKS's RSA signing keys by kid; anything else (other key types, weak keys, encryption keys) is ignored."""
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicNumbers
+# DER of DigestInfo{AlgorithmIdentifier{id-sha256, NULL}, OCTET STRING(32)}: the prefix of the hash in the block
+# (RFC 8017 9.2, note 1).
+_SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
 
-    keys: dict[str, Any] = {}
+
+@dataclass(frozen=True)
+class RsaPublicKey:
+    n: int  # modulus
+    e: int  # public exponent
+
+    @classmethod
+    def of(cls, n: int, e: int) -> RsaPublicKey:
+        """The checks `cryptography` makes on public numbers: an odd modulus, an odd exponent from 3 below it."""
+        if n < 3 or n % 2 == 0 or not 3 <= e < n or e % 2 == 0:
+            raise ValueError("not an RSA public key")
+        return cls(n, e)
+
+
+def rs256_signature_is_valid(key: RsaPublicKey, message: bytes, signature: bytes) -> bool:
+    """RSASSA-PKCS1-v1_5-VERIFY with SHA-256 (RFC 8017 8.2.2): the signature as a number below the modulus, raised to
+    the public exponent, must be exactly the block EMSA-PKCS1-v1_5 encodes for the message's hash."""
+    size = (key.n.bit_length() + 7) // 8
+    digest_info = _SHA256_DIGEST_INFO + hashlib.sha256(message).digest()
+    if len(signature) != size or size < len(digest_info) + 11:  # at least 8 bytes of 0xff padding
+        return False
+    number = int.from_bytes(signature, "big")
+    if number >= key.n:
+        return False
+    encoded = pow(number, key.e, key.n).to_bytes(size, "big")
+    expected = b"\x00\x01" + b"\xff" * (size - len(digest_info) - 3) + b"\x00" + digest_info
+    return hmac.compare_digest(encoded, expected)
+
+
+def rsa_keys(jwks: dict[str, Any]) -> dict[str, RsaPublicKey]:
+    """The JWKS's RSA signing keys by kid; anything else (other key types, weak keys, encryption keys) is ignored."""
+    keys: dict[str, RsaPublicKey] = {}
     for jwk in jwks.get("keys", []):
         if not isinstance(jwk, dict) or jwk.get("kty") != "RSA" or not isinstance(jwk.get("kid"), str):
             continue
@@ -90,7 +127,7 @@ def rsa_keys(jwks: dict[str, Any]) -> dict[str, Any]:
             e = int.from_bytes(_b64decode(jwk["e"]), "big")
             if n.bit_length() < MIN_RSA_BITS:
                 continue
-            keys[jwk["kid"]] = RSAPublicNumbers(e, n).public_key()
+            keys[jwk["kid"]] = RsaPublicKey.of(n, e)
         except (KeyError, TypeError, ValueError, binascii.Error):
             continue
     return keys
@@ -110,12 +147,12 @@ class JwtVerifier:
         self._audience = audience
         self._country_claim = country_claim
         self._fetch = fetch
-        self._keys: dict[str, Any] = {}
+        self._keys: dict[str, RsaPublicKey] = {}
         self._fetched_at = float("-inf")
         self._loaded_at = float("-inf")
         self._lock = threading.Lock()
 
-    def _key(self, kid: str) -> Any:
+    def _key(self, kid: str) -> RsaPublicKey | None:
         with self._lock:
             now = time.monotonic()
             stale = now - self._loaded_at > KEYS_MAX_AGE_S
@@ -132,10 +169,6 @@ class JwtVerifier:
             return self._keys.get(kid)
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
-        from cryptography.exceptions import InvalidSignature
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import padding
-
         parts = token.split(".")
         if len(token) > MAX_TOKEN_LENGTH or len(parts) != 3:
             raise Unauthenticated(INVALID)
@@ -152,10 +185,8 @@ class JwtVerifier:
         key = self._key(str(header.get("kid", "")))
         if key is None:
             raise Unauthenticated(INVALID)
-        try:
-            key.verify(signature, f"{parts[0]}.{parts[1]}".encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
-        except InvalidSignature:
-            raise Unauthenticated(INVALID) from None
+        if not rs256_signature_is_valid(key, f"{parts[0]}.{parts[1]}".encode("ascii"), signature):
+            raise Unauthenticated(INVALID)
         if not isinstance(claims, dict):
             raise Unauthenticated(INVALID)
         return claims

@@ -11,7 +11,6 @@ from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.domain.activation_links import derive_token
-from chalicelib.domain.billing import format_amount
 from chalicelib.domain.mail import OutgoingEmail, RenderedEmail
 from chalicelib.domain.models import language_of, parse_utc
 from chalicelib.services.email_params import LOCALIZED_AMOUNTS, LOCALIZED_DATES
@@ -81,7 +80,7 @@ class EmailRenderer:
         for name in LOCALIZED_DATES & email.params.keys():
             values[name] = format_date(email.params[name], language)
         for name in LOCALIZED_AMOUNTS & email.params.keys():
-            values[name] = format_amount(Decimal(str(email.params[name])), language)
+            values[name] = _format_amount(Decimal(str(email.params[name])), language)
         context = {
             "lang": messages(language)["page"]["lang"],
             "subject": strings["subject"].format_map(values),
@@ -100,3 +99,9 @@ class EmailRenderer:
             text=render_template("email.txt", **context),
             html=render_template("email.html", **context),
         )
+
+
+def _format_amount(amount: Decimal, language: str) -> str:
+    from chalicelib.domain.billing import format_amount  # billing's models are pydantic: only emails with amounts
+
+    return format_amount(amount, language)

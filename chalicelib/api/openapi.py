@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from chalicelib.api.pipeline import IDEMPOTENCY_HEADER, PDF_RESPONSE, REPLAYED, ROUTES, RouteDoc
+from chalicelib.api.pipeline import IDEMPOTENCY_HEADER, PDF_RESPONSE, REPLAYED, ROUTES, RouteDoc, schema_model
 from chalicelib.api.schemas import ErrorOut, HealthOut
 from chalicelib.domain.models import Role
 from chalicelib.services.access import MAX_PAGE
@@ -121,7 +121,8 @@ def _operation(route: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
         success["headers"] = {"Content-Disposition": {
             "required": True, "description": '`attachment; filename="<name>.pdf"`', "schema": {"type": "string"}}}
     elif route.response is not None:
-        success["content"] = {"application/json": {"schema": _schema(route.response, components, "serialization")}}
+        answer = _schema(schema_model(route.response), components, "serialization")
+        success["content"] = {"application/json": {"schema": answer}}
     headers: dict[str, Any] = {}
     if route.etag:
         headers["ETag"] = {"required": True, "description": "the subscription's version, for `If-Match`",
@@ -148,7 +149,9 @@ def _operation(route: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
     if route.body is not None and route.body.schema is not None:
         operation["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _schema(route.body.schema, components, "validation")}},
+            "content": {
+                "application/json": {"schema": _schema(schema_model(route.body.schema), components, "validation")}
+            },
         }
     if not operation["parameters"]:
         del operation["parameters"]

@@ -19,16 +19,17 @@ and every request to it goes through the same steps, in this order:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from chalice.app import Blueprint, Request, Response
-from pydantic import BaseModel, ValidationError
 
 from chalicelib import strictjson
 from chalicelib.api.http import (
@@ -67,15 +68,27 @@ class BodySpec(Generic[Command]):
 
     parse: Callable[[dict[str, Any]], Command]
     screen: Callable[[bytes], None] | None = None
-    schema: Any = None  # the pydantic model (or union of models) the OpenAPI document shows for this body
+    schema: str | None = None  # the model(s) the OpenAPI document shows for this body, by name (`schema_model`)
 
 
-def command(model: type[BaseModel], hint: str = "") -> BodySpec[Any]:
-    """A body parsed by a pydantic model; every problem listed in one 400 message, after `hint`."""
+def schema_model(ref: str) -> Any:
+    """The pydantic model named `ref` in `api/schemas.py` ("A | B": their union). Routes name their schemas rather
+    than import them: the reads (GET /subscriptions, the detail) answer without importing pydantic at all, so a cold
+    start pays for it only on a route that validates a body."""
+    from chalicelib.api import schemas
+
+    return functools.reduce(operator.or_, (getattr(schemas, name.strip()) for name in ref.split("|")))
+
+
+def command(model: str, hint: str = "") -> BodySpec[Any]:
+    """A body parsed by the pydantic model named `model` (`schema_model`); every problem listed in one 400 message,
+    after `hint`."""
 
     def parse(body: dict[str, Any]) -> Any:
+        from pydantic import ValidationError
+
         try:
-            return model.model_validate(body)
+            return schema_model(model).model_validate(body)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or 'body'}: {str(e['msg']).removeprefix('Value error, ')}"
@@ -144,7 +157,7 @@ class RouteDoc:
     active: bool
     mutation: bool
     capability: Capability | None
-    response: Any
+    response: str | None
     status: int
     paginated: bool
     if_match: bool
@@ -165,7 +178,7 @@ def portal_route(
     active: bool = False,
     mutation: bool = False,
     capability: Capability | None = None,
-    response: Any = None,
+    response: str | None = None,
     status: int = 200,
     paginated: bool = False,
     if_match: bool = False,
@@ -176,9 +189,10 @@ def portal_route(
     active subscription (409 otherwise). `capability`: the caller needs it now (`domain/capabilities.py`: 403 for a
     seat holder, 409 in the wrong status or for a vendor-managed product); it implies the admin role.
 
-    For the OpenAPI document: `response` (the success body's model, None for no body), `status`, `paginated`
-    (`limit`/`cursor`), `if_match`, `etag` (the answer carries the subscription's ETag) and `more_errors`: statuses the
-    declaration does not imply, with what they mean. The view's docstring is the operation's summary."""
+    For the OpenAPI document: `response` (the success body's model by name, see `schema_model`; PDF_RESPONSE; None
+    for no body), `status`, `paginated` (`limit`/`cursor`), `if_match`, `etag` (the answer carries the subscription's
+    ETag) and `more_errors`: statuses the declaration does not imply, with what they mean. The view's docstring is the
+    operation's summary."""
     if capability is not None:
         role = Role.ADMIN
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
-from chalicelib.domain.models import Person, Role, Subscription, utc_iso
+from chalicelib.domain.models import Person
 from chalicelib.domain.validators import clean_text, validate_email, validate_po_number
 
 
@@ -82,52 +82,6 @@ class SubscriptionAdminOut(SubscriptionUserOut):
     ended_on: str | None
     agreement: AgreementStateOut
     version: int
-
-
-def subscription_out(
-    subscription: Subscription, role: Role, capabilities: dict[str, bool], current_agreement: str | None = None
-) -> dict[str, object]:
-    """`current_agreement`: for a pending subscription, the version the admin must accept now (it may be newer than
-    the one current when the order arrived)."""
-    s = subscription
-    base = {
-        "id": s.id,
-        "status": s.status.value,
-        "role": role.value,
-        "product": ProductOut(code=s.product.code, name=s.product.name),
-        "country": s.country,
-        "customer": CustomerOut(id=s.customer.id, name=s.customer.name),
-        "admin": PersonOut(email=s.admin.email, name=s.admin.name),
-        "next_renewal_date": s.next_renewal_date.isoformat() if s.next_renewal_date else None,
-        "capabilities": CapabilitiesOut(**capabilities),
-    }
-    if role is Role.USER:
-        return SubscriptionUserOut(**base).model_dump(mode="json")  # type: ignore[arg-type]
-    pm = s.payment_method
-    out: dict[str, object] = SubscriptionAdminOut(
-        **base,  # type: ignore[arg-type]
-        order_id=s.order_id,
-        license_quantity=s.license_quantity,
-        seats_used=s.seats_used,
-        po_number=s.po_number,
-        payment_method=PaymentMethodOut(
-            type=pm.type, brand=pm.brand, last4=pm.last4, exp_month=pm.exp_month, exp_year=pm.exp_year
-        ),
-        ordered_at=utc_iso(s.ordered_at),
-        activation_deadline=utc_iso(s.activation_deadline),
-        activated_at=utc_iso(s.activated_at) if s.activated_at else None,
-        cancel_at_renewal=s.cancel_at_renewal,
-        ended_on=s.ended_on.isoformat() if s.ended_on else None,
-        agreement=AgreementStateOut(
-            version=s.evidence.agreement_version if s.evidence else (current_agreement or s.agreement_version),
-            accepted_at=utc_iso(s.evidence.accepted_at) if s.evidence else None,
-            accepted_by=s.evidence.accepted_by if s.evidence else None,
-        ),
-        version=s.version,
-    ).model_dump(mode="json")
-    payment: dict[str, object] = out["payment_method"]  # type: ignore[assignment]
-    out["payment_method"] = {k: v for k, v in payment.items() if v is not None}
-    return out
 
 
 class ActivationIn(BaseModel):

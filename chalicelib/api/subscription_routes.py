@@ -4,50 +4,35 @@ and detail routes, the ones a cold start most often serves, never import them.""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from chalice.app import Blueprint, Response
 
 from chalicelib.api.http import json_view
 from chalicelib.api.pipeline import ANY_ROLE, BodySpec, Call, command, portal_route, refuse_card_numbers
-from chalicelib.api.schemas import (
-    ActivationEmailOut,
-    ActivationIn,
-    AdminTransferOut,
-    AgreementOut,
-    CandidateListOut,
-    CardPaymentIn,
-    EntitlementListOut,
-    HistoryOut,
-    InvoicePaymentIn,
-    PersonIn,
-    PoNumberIn,
-    SeatListOut,
-    SeatOut,
-    SubscriptionAdminOut,
-    SubscriptionListOut,
-    SubscriptionUserOut,
-    subscription_out,
-)
+from chalicelib.api.subscription_json import subscription_out
 from chalicelib.container import Container
 from chalicelib.domain.capabilities import capabilities
 from chalicelib.domain.models import Role, Subscription, SubscriptionStatus, utc_iso
 
+if TYPE_CHECKING:  # the schemas are pydantic models: imported by the views and the document that need them
+    from chalicelib.api.schemas import ActivationIn, PersonIn, PoNumberIn
+
 api = Blueprint(__name__)
 
 ACTIVATION_BODY = command(
-    ActivationIn, 'Send {"accept_agreement": true, "agreement_version": "<version shown with the agreement>"}'
+    "ActivationIn", 'Send {"accept_agreement": true, "agreement_version": "<version shown with the agreement>"}'
 )
-PERSON_BODY = command(PersonIn)
-PO_NUMBER_BODY = command(PoNumberIn)
+PERSON_BODY = command("PersonIn")
+PO_NUMBER_BODY = command("PoNumberIn")
 # The card screen refuses the raw body before it is fingerprinted or stored; the fields are checked by the use case,
 # which judges a card's expiry against its clock.
 PAYMENT_METHOD_BODY: BodySpec[dict[str, Any]] = BodySpec(
-    parse=lambda body: body, screen=refuse_card_numbers, schema=InvoicePaymentIn | CardPaymentIn
+    parse=lambda body: body, screen=refuse_card_numbers, schema="InvoicePaymentIn | CardPaymentIn"
 )
-SUBSCRIPTION = SubscriptionAdminOut | SubscriptionUserOut
-ADMIN_SUBSCRIPTION = SubscriptionAdminOut
+SUBSCRIPTION = "SubscriptionAdminOut | SubscriptionUserOut"
+ADMIN_SUBSCRIPTION = "SubscriptionAdminOut"
 
 
 def _out(c: Container, subscription: Subscription, role: Role) -> dict[str, object]:
@@ -68,7 +53,7 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@portal_route(api, "/subscriptions", ["GET"], response=SubscriptionListOut, paginated=True)
+@portal_route(api, "/subscriptions", ["GET"], response="SubscriptionListOut", paginated=True)
 def list_subscriptions(call: Call[None]) -> dict[str, Any]:
     """The caller's subscriptions in the caller's country; `hints.other_countries` when there are none."""
     result = call.container.access.list_subscriptions(call.caller, limit=call.limit, cursor=call.cursor)
@@ -113,11 +98,13 @@ def activate(call: Call[ActivationIn]) -> Response:
     ["POST"],
     capability="activate",
     mutation=True,
-    response=ActivationEmailOut,
+    response="ActivationEmailOut",
     status=202,
 )
 def resend_activation_email(call: Call[None]) -> Response:
     """Send the activation email again: a new link; earlier links stop working."""
+    from chalicelib.api.schemas import ActivationEmailOut
+
     subscription = call.container.activation.resend_activation_email(call.subject)
     out = ActivationEmailOut(
         message=f"A new activation email was sent to {subscription.admin.email}; earlier links no longer work.",
@@ -133,7 +120,7 @@ def resend_activation_email(call: Call[None]) -> Response:
     ["GET"],
     role=Role.ADMIN,
     active=True,
-    response=SeatListOut,
+    response="SeatListOut",
     paginated=True,
 )
 def list_users(call: Call[None]) -> dict[str, Any]:
@@ -153,12 +140,14 @@ def list_users(call: Call[None]) -> dict[str, Any]:
     body=PERSON_BODY,
     capability="manage_users",
     mutation=True,
-    response=SeatOut,
+    response="SeatOut",
     status=201,
 )
 def assign_user(call: Call[PersonIn]) -> Response:
     """Give a person a seat (409 when every seat is taken, the person already has one, or the vendor manages the
     product's users)."""
+    from chalicelib.api.schemas import SeatOut
+
     seat = call.container.administration.assign_seat(call.subject, call.body.person())
     out = SeatOut(email=seat.email, name=seat.name, assigned_at=utc_iso(seat.assigned_at))
     return Response(body=out.model_dump(mode="json"), status_code=201)
@@ -184,7 +173,7 @@ def remove_user(call: Call[None]) -> Response:
     ["GET"],
     role=Role.ADMIN,
     active=True,
-    response=CandidateListOut,
+    response="CandidateListOut",
     paginated=True,
 )
 def admin_candidates(call: Call[None]) -> dict[str, Any]:
@@ -200,10 +189,12 @@ def admin_candidates(call: Call[None]) -> dict[str, Any]:
     body=PERSON_BODY,
     capability="transfer_admin",
     mutation=True,
-    response=AdminTransferOut,
+    response="AdminTransferOut",
 )
 def transfer_admin(call: Call[PersonIn]) -> dict[str, Any]:
     """Make someone else the administrator, now; both are told by email."""
+    from chalicelib.api.schemas import AdminTransferOut
+
     after = call.container.administration.transfer_admin(call.subject, call.body.person())
     return AdminTransferOut.model_validate(
         {
@@ -249,9 +240,11 @@ def put_payment_method(call: Call[dict[str, Any]]) -> Response:
     return _with_etag(call.container, after)
 
 
-@portal_route(api, "/subscriptions/{subscription_id}/agreement", ["GET"], role=Role.ADMIN, response=AgreementOut)
+@portal_route(api, "/subscriptions/{subscription_id}/agreement", ["GET"], role=Role.ADMIN, response="AgreementOut")
 def get_agreement(call: Call[None]) -> dict[str, Any]:
     """The agreement accepted, or for a pending subscription the one to accept."""
+    from chalicelib.api.schemas import AgreementOut
+
     view = call.container.administration.agreement_of(call.subject)
     return AgreementOut(
         version=view.agreement.version,
@@ -282,7 +275,7 @@ def cancellation(call: Call[None]) -> Response:
     "/subscriptions/{subscription_id}/history",
     ["GET"],
     role=Role.ADMIN,  # no `active`: an ENDED subscription keeps its history readable
-    response=HistoryOut,
+    response="HistoryOut",
     paginated=True,
 )
 def history(call: Call[None]) -> dict[str, Any]:
@@ -294,7 +287,7 @@ def history(call: Call[None]) -> dict[str, Any]:
     }
 
 
-@portal_route(api, "/me/entitlements", ["GET"], response=EntitlementListOut, paginated=True)
+@portal_route(api, "/me/entitlements", ["GET"], response="EntitlementListOut", paginated=True)
 def my_entitlements(call: Call[None]) -> dict[str, Any]:
     """The products the caller may use now: active subscriptions where the caller holds a seat."""
     usable, next_cursor = call.container.access.entitlements(call.caller, call.limit, call.cursor)

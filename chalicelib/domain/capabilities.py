@@ -5,9 +5,8 @@ same answers, so the frontend never offers an action that would fail."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Literal, get_args
-
-from pydantic import BaseModel, ConfigDict
 
 from chalicelib.domain.errors import AlreadyActive, Conflict, DomainError, Forbidden
 from chalicelib.domain.models import Role, Subscription, SubscriptionStatus
@@ -25,11 +24,11 @@ ENDED_READ_ONLY = "This subscription has ended; it can no longer be changed. Its
 NO_INVOICES_YET = "A subscription has invoices once it is activated."
 
 
-class CatalogueProduct(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class CatalogueProduct:
     """One product of the catalogue: `users` says who manages its named users, the customer's admin in the portal
-    ("portal") or the vendor ("vendor")."""
+    ("portal") or the vendor ("vendor"). Checked where the configuration is read (`config.py`)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     name: str
     users: Literal["portal", "vendor"] = "portal"
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, field_validator
+from enum import Enum, StrEnum
+from typing import Any, ClassVar, Literal
 
 ACTIVATION_WINDOW = timedelta(days=90)
+_ISO_COUNTRY = re.compile(r"[A-Z]{2}")
 
 
 class SubscriptionStatus(StrEnum):
@@ -32,11 +32,14 @@ class ActivationChannel(StrEnum):
     PORTAL = "portal"
 
 
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
+# The subscription and its parts are plain frozen dataclasses, not pydantic models: input is validated where it enters
+# (request bodies, orders, configuration), and the portal's reads, the most frequent cold start, decode stored items
+# with `subscription_from_record` without importing pydantic at all. Pydantic still validates these classes where they
+# sit inside its models (an invoice's buyer address, a seller's): `__pydantic_config__` and `__post_init__` apply there.
 
 
-class Person(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class Person:
     email: str
     name: str
 
@@ -45,37 +48,38 @@ class Person(Frozen):
         return normalize_email(self.email)
 
 
-class Product(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class Product:
     code: str
     name: str
 
 
-class PostalAddress(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class PostalAddress:
     """A postal address as an order or a seller's configuration gives it (DESIGN 14.1)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
 
     lines: tuple[str, ...] = ()
     postal_code: str | None = None
     city: str | None = None
     country: str
 
-    @field_validator("country")
-    @classmethod
-    def _iso_country(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Z]{2}", value):
-            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. FR)")
-        return value
+    def __post_init__(self) -> None:
+        if not _ISO_COUNTRY.fullmatch(self.country):
+            raise ValueError(f"{self.country!r} is not an ISO 3166-1 alpha-2 country code (e.g. FR)")
 
 
-class Customer(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class Customer:
     id: str
     name: str
     vat_id: str | None = None  # the buyer's, when the order carries it (invoices, reverse charge)
     address: PostalAddress | None = None
 
 
-class PaymentMethod(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class PaymentMethod:
     type: Literal["invoice", "card"]
     token: str | None = None
     brand: str | None = None
@@ -84,7 +88,8 @@ class PaymentMethod(Frozen):
     exp_year: int | None = None
 
 
-class ActivationEvidence(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class ActivationEvidence:
     """What proves the agreement was accepted: kept for as long as the subscription exists."""
 
     accepted_by: str
@@ -95,7 +100,8 @@ class ActivationEvidence(Frozen):
     channel: ActivationChannel
 
 
-class Subscription(Frozen):
+@dataclass(frozen=True, kw_only=True)
+class Subscription:
     id: str
     order_id: str
     status: SubscriptionStatus
@@ -137,6 +143,102 @@ class Subscription(Frozen):
     @property
     def language(self) -> str:
         return language_of(self.locale)
+
+
+# -- records: the JSON form stored in DynamoDB (and compared in history details) -------------------------------------
+def to_record(value: Any) -> Any:
+    """A domain value in its JSON form, as pydantic's `model_dump(mode="json")` wrote it before these were dataclasses
+    (so stored items read the same): datetimes ISO 8601 with `Z` for UTC, dates ISO, Decimals as strings, enums by
+    value, tuples as lists, every field present (None included)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_record(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        text = value.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    if isinstance(value, (date, Decimal)):
+        return value.isoformat() if isinstance(value, date) else str(value)
+    if isinstance(value, (list, tuple)):
+        return [to_record(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_record(v) for k, v in value.items()}
+    return value
+
+
+def subscription_from_record(record: Mapping[str, Any]) -> Subscription:
+    """The inverse of `to_record` for a subscription (extra keys, such as the table's own attributes, are ignored)."""
+    r = record
+    customer, payment, evidence = r["customer"], r["payment_method"], r.get("evidence")
+    address = customer.get("address")
+    return Subscription(
+        id=r["id"],
+        order_id=r["order_id"],
+        status=SubscriptionStatus(r["status"]),
+        product=Product(code=r["product"]["code"], name=r["product"]["name"]),
+        country=r["country"],
+        locale=r["locale"],
+        customer=Customer(
+            id=customer["id"],
+            name=customer["name"],
+            vat_id=customer.get("vat_id"),
+            address=None if address is None else PostalAddress(
+                lines=tuple(address.get("lines") or ()),
+                postal_code=address.get("postal_code"),
+                city=address.get("city"),
+                country=address["country"],
+            ),
+        ),
+        admin=Person(email=r["admin"]["email"], name=r["admin"]["name"]),
+        license_quantity=int(r["license_quantity"]),
+        seats_used=int(r.get("seats_used", 0)),
+        term_months=int(r["term_months"]),
+        unit_price=Decimal(r["unit_price"]),
+        currency=r["currency"],
+        po_number=r.get("po_number"),
+        payment_method=PaymentMethod(
+            type=payment["type"],
+            token=payment.get("token"),
+            brand=payment.get("brand"),
+            last4=payment.get("last4"),
+            exp_month=_int_or_none(payment.get("exp_month")),
+            exp_year=_int_or_none(payment.get("exp_year")),
+        ),
+        ordered_at=_moment(r["ordered_at"]),
+        activation_deadline=_moment(r["activation_deadline"]),
+        activated_at=_moment_or_none(r.get("activated_at")),
+        next_renewal_date=_day_or_none(r.get("next_renewal_date")),
+        cancel_at_renewal=bool(r.get("cancel_at_renewal", False)),
+        ended_on=_day_or_none(r.get("ended_on")),
+        agreement_version=r["agreement_version"],
+        evidence=None if evidence is None else ActivationEvidence(
+            accepted_by=evidence["accepted_by"],
+            accepted_at=_moment(evidence["accepted_at"]),
+            agreement_version=evidence["agreement_version"],
+            ip=evidence["ip"],
+            user_agent=evidence["user_agent"],
+            channel=ActivationChannel(evidence["channel"]),
+        ),
+        activation_token_hash=r.get("activation_token_hash"),
+        activation_token_id=r.get("activation_token_id"),
+        version=int(r.get("version", 1)),
+    )
+
+
+def _moment(value: str | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _moment_or_none(value: str | datetime | None) -> datetime | None:
+    return None if value is None else _moment(value)
+
+
+def _day_or_none(value: str | date | None) -> date | None:
+    return value if value is None or isinstance(value, date) else date.fromisoformat(value)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def normalize_email(email: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from chalicelib import metrics
@@ -158,12 +158,11 @@ class Activation:
         now = self._clock.now()
         token_id = new_token_id()
         token = issue_token(self._link_secret(), token_id, subscription)
-        after = subscription.model_copy(
-            update={
-                "activation_token_hash": token.token_hash,
-                "activation_token_id": token_id,
-                "version": subscription.version + 1,
-            }
+        after = replace(
+            subscription,
+            activation_token_hash=token.token_hash,
+            activation_token_id=token_id,
+            version=subscription.version + 1,
         )
         email = emails.outgoing(
             emails.ACTIVATION_REQUEST, after, after.admin.email, now, f"token/{token.token_hash}", token_id=token_id
@@ -215,15 +214,14 @@ class Activation:
             channel=channel,
         )
         first_term_start, first_term_end = term_period(now.date(), 0, subscription.term_months)
-        after = subscription.model_copy(
-            update={
-                "status": SubscriptionStatus.ACTIVE,
-                "activated_at": now,
-                "next_renewal_date": add_months(now.date(), subscription.term_months),
-                "agreement_version": current.version,
-                "evidence": evidence,
-                "version": subscription.version + 1,
-            }
+        after = replace(
+            subscription,
+            status=SubscriptionStatus.ACTIVE,
+            activated_at=now,
+            next_renewal_date=add_months(now.date(), subscription.term_months),
+            agreement_version=current.version,
+            evidence=evidence,
+            version=subscription.version + 1,
         )
         email = emails.outgoing(emails.ACTIVATION_CONFIRMED, after, after.admin.email, now, "activated")
         event = AuditEvent(

@@ -4,7 +4,7 @@ agreement, cancellation, history). Every change is recorded in the history and q
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,8 @@ from chalicelib.domain.models import (
     SubscriptionChange,
     SubscriptionStatus,
     normalize_email,
+    subscription_from_record,
+    to_record,
     utc_iso,
 )
 from chalicelib.domain.payment import parse_payment_method
@@ -187,7 +189,7 @@ class Administration:
                 raise Conflict(f"{new_admin.email} is already the administrator.")
             roles = self._store.get_roles(subscription.id, [old_admin.key, new_admin.key])
             now = self._clock.now()
-            after = subscription.model_copy(update={"admin": new_admin, "version": subscription.version + 1})
+            after = replace(subscription, admin=new_admin, version=subscription.version + 1)
             mails = [
                 _mail(emails.ADMIN_TRANSFERRED_NEW, after, new_admin, now),
                 _mail(emails.ADMIN_TRANSFERRED_OLD, after, old_admin, now),
@@ -243,7 +245,7 @@ class Administration:
         return self._change(
             admin,
             admin.subscription,
-            {"payment_method": method.model_dump(mode="json")},
+            {"payment_method": to_record(method)},
             "payment_method.changed",
             None,
             details=safe,
@@ -288,9 +290,8 @@ class Administration:
         a `require`d state that no longer holds is a Conflict for the caller to decide on."""
         for _ in range(RETRIES):
             now = self._clock.now()
-            preview = subscription.model_validate(
-                {**subscription.model_dump(), **fields, "version": subscription.version + 1}
-            )
+            record = {**to_record(subscription), **fields, "version": subscription.version + 1}
+            preview = subscription_from_record(record)
             mails = [_mail(mail_kind, preview, preview.admin, now)] if mail_kind else []
             event = _event(subscription, admin.caller, action, now, **(details or {}))
             change = SubscriptionChange(fields=fields, expected_version=expected_version, require=require or {})

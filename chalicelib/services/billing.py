@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from chalicelib.domain.billing import Invoice
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.models import SubscriptionStatus
 from chalicelib.services.access import Authorized
 from chalicelib.services.invoice_documents import InvoiceDocuments, pdf_filename
 from chalicelib.services.ports.common import AgreementCatalog
 from chalicelib.services.ports.invoices import Acceptance, AgreementRenderer, InvoiceStore
+
+if TYPE_CHECKING:  # a pydantic model: the subscription reads never import it
+    from chalicelib.domain.billing import Invoice
 
 NO_SUCH_INVOICE = "This subscription has no invoice with this id."
 _INVOICE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

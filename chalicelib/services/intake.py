@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -82,9 +82,7 @@ class Intake:
         subscription = _new_subscription(order, self._agreements)
         token_id = new_token_id()
         token = issue_token(self._link_secret(), token_id, subscription)
-        subscription = subscription.model_copy(
-            update={"activation_token_hash": token.token_hash, "activation_token_id": token_id}
-        )
+        subscription = replace(subscription, activation_token_hash=token.token_hash, activation_token_id=token_id)
         email = emails.outgoing(
             emails.ACTIVATION_REQUEST,
             subscription,

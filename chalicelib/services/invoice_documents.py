@@ -7,11 +7,15 @@ deterministic, so whichever comes first, every copy has the same bytes.
 
 from __future__ import annotations
 
-from chalicelib.domain.billing import Invoice
+from typing import TYPE_CHECKING
+
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.mail import Attachment, OutgoingEmail
 from chalicelib.services import emails
 from chalicelib.services.ports.invoices import InvoiceFiles, InvoiceRenderer, InvoiceStore
+
+if TYPE_CHECKING:  # a pydantic model: the subscription reads never import it
+    from chalicelib.domain.billing import Invoice
 
 PDF = "application/pdf"
 

@@ -13,7 +13,7 @@ date (anchor) + k x term_months, clamped to the month's end, so they never drift
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from chalicelib.domain.access import AuditEvent
@@ -127,7 +127,7 @@ class Renewals:
         anchor = subscription.activated_at.date()
         k = term_index(anchor, renews_on, subscription.term_months)
         following = renewal_date(anchor, k + 1, subscription.term_months)
-        after = subscription.model_copy(update={"next_renewal_date": following, "version": subscription.version + 1})
+        after = replace(subscription, next_renewal_date=following, version=subscription.version + 1)
         event = AuditEvent(
             subscription_id=subscription.id,
             at=now,
@@ -152,13 +152,12 @@ class Renewals:
         return after
 
     def _end(self, subscription: Subscription, renews_on: date, now: datetime) -> None:
-        after = subscription.model_copy(
-            update={
-                "status": SubscriptionStatus.ENDED,
-                "ended_on": renews_on,
-                "next_renewal_date": None,
-                "version": subscription.version + 1,
-            }
+        after = replace(
+            subscription,
+            status=SubscriptionStatus.ENDED,
+            ended_on=renews_on,
+            next_renewal_date=None,
+            version=subscription.version + 1,
         )
         email = emails.outgoing(
             emails.SUBSCRIPTION_ENDED, after, after.admin.email, now, f"ended/{renews_on.isoformat()}",

@@ -7,7 +7,7 @@ from chalicelib.adapters.dynamodb.table import Table
 from chalicelib.adapters.dynamodb.unit_of_work import ABSENT, PRESENT, Condition, Operation, delete, put, update
 from chalicelib.domain.access import AuditEvent, Contact, Seat
 from chalicelib.domain.mail import OutgoingEmail
-from chalicelib.domain.models import Person, Subscription, SubscriptionStatus, normalize_email
+from chalicelib.domain.models import Person, Subscription, SubscriptionStatus, normalize_email, to_record
 
 _ACTIVE = SubscriptionStatus.ACTIVE.value
 
@@ -116,7 +116,7 @@ class DynamoAdministrationStore:
                     {"#s": "status", "#admin": "admin", "#email": "email", "#v": "version"},
                     {":active": _ACTIVE, ":old": before.admin.email, ":v": before.version},
                 ),
-                values={":admin": after.admin.model_dump(mode="json"), ":key": after.admin.key, ":one": 1},
+                values={":admin": to_record(after.admin), ":key": after.admin.key, ":one": 1},
             ),
             _drop_role(before.id, before.admin.key, old_roles, "admin"),
             grant,

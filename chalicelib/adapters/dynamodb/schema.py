@@ -31,13 +31,12 @@ import binascii
 import hashlib
 import json
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from chalicelib.domain.access import AccessEntry, AuditEvent, Contact, Seat
 from chalicelib.domain.activation_links import ActivationToken
-from chalicelib.domain.billing import Invoice, invoice_from_record, invoice_to_record
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import (
@@ -48,8 +47,13 @@ from chalicelib.domain.models import (
     SubscriptionStatus,
     normalize_email,
     parse_utc,
+    subscription_from_record,
+    to_record,
     utc_iso,
 )
+
+if TYPE_CHECKING:  # invoices are pydantic models: the subscription reads never import them
+    from chalicelib.domain.billing import Invoice
 
 Key = dict[str, str]
 Item = dict[str, Any]
@@ -203,7 +207,7 @@ def is_subscription(item: Item) -> bool:
 
 # -- codecs ----------------------------------------------------------------------------------------------------------
 def subscription_item(subscription: Subscription) -> Item:
-    item: Item = subscription.model_dump(mode="json")
+    item: Item = to_record(subscription)
     item.update(
         subscription_key(subscription.id),
         type="subscription",
@@ -251,7 +255,7 @@ def watermark_key(job: str, name: str) -> Key:
 
 
 def subscription_from(item: Item) -> Subscription:
-    return Subscription.model_validate(item)
+    return subscription_from_record(item)
 
 
 def evidence_item(subscription: Subscription) -> Item:
@@ -260,7 +264,7 @@ def evidence_item(subscription: Subscription) -> Item:
         "PK": subscription_partition(subscription.id),
         "SK": "EVIDENCE#ACTIVATION",
         "type": "evidence",
-        **subscription.evidence.model_dump(mode="json"),
+        **to_record(subscription.evidence),
     }
 
 
@@ -440,6 +444,8 @@ def mail_from(item: Item) -> OutgoingEmail:
 
 def invoice_items(invoice: Invoice) -> tuple[Item, Item]:
     """The invoice under its term (the one-per-term guard and the list) and under its id (the lookup)."""
+    from chalicelib.domain.billing import invoice_to_record
+
     record = invoice_to_record(invoice)
     common = {"type": "invoice", "invoice_id": invoice.id, "number": invoice.number, "invoice": record}
     return (
@@ -450,6 +456,8 @@ def invoice_items(invoice: Invoice) -> tuple[Item, Item]:
 
 def invoice_from(item: Item) -> Invoice:
     # The record holds strings (amounts too), whole numbers, booleans, lists and maps: numbers come back as int.
+    from chalicelib.domain.billing import invoice_from_record
+
     return invoice_from_record(plain(item["invoice"]))
 
 

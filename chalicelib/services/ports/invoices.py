@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.domain.agreements import AgreementText
-from chalicelib.domain.billing import Invoice
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import Subscription
+
+if TYPE_CHECKING:  # a pydantic model: the subscription reads never import it
+    from chalicelib.domain.billing import Invoice
 
 # The labels of the operations `issue_operations` returns, as a cancelled transaction's `WriteConflict.failed` names
 # them: "invoice" lost = this term is already invoiced; "counter" lost = someone took the number in between.
@@ -54,7 +56,7 @@ class InvoiceFiles(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
 
 
-InvoiceRenderer = Callable[[Invoice], bytes]
+InvoiceRenderer = Callable[["Invoice"], bytes]
 """The invoice's Factur-X PDF (deterministic); the heavy PDF/XML libraries load on the first call only."""
 
 
