@@ -215,6 +215,32 @@ def test_no_network_or_clock_left_patched(rendered):
     assert core.datetime is datetime
 
 
+def test_workers_rendering_at_once_get_their_own_bytes_and_leave_the_clock_unpatched(rendered):
+    """Several job workers render invoices at the same time: each PDF must carry its own issue moment (the same bytes
+    as alone), and factur-x's clock must be the real one afterwards."""
+    import threading
+
+    import facturx.facturx as core
+
+    invoice_pdf, pdfs = rendered
+    barrier = threading.Barrier(4)
+    results: dict[tuple[str, int], bytes] = {}
+
+    def render(name: str, n: int) -> None:
+        barrier.wait()
+        for k in range(3):
+            results[(name, n * 3 + k)] = invoice_pdf.render_invoice_pdf(pdfs[name][0])
+
+    names = list(pdfs)[:2]
+    threads = [threading.Thread(target=render, args=(names[n % 2], n)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert core.datetime is datetime
+    assert len(results) == 12 and all(pdf == pdfs[name][1] for (name, _), pdf in results.items())
+
+
 # -------------------------------------------------------------------------------------------------------- agreement
 
 

@@ -100,15 +100,17 @@ _CLOCK_LOCK = threading.Lock()
 def _facturx_clock(moment: datetime) -> Iterator[None]:
     """factur-x stamps the XMP, the document info and the attachment with `datetime.now()` and takes no date argument;
     for identical bytes on every render it reads the invoice's issue moment instead, for the duration of the call."""
-    real = facturx_core.datetime
     fixed_utc = moment.astimezone(UTC)
 
-    class _IssueMoment(real):  # type: ignore[misc, valid-type]
+    class _IssueMoment(datetime):
         @classmethod
-        def now(cls, tz: Any = None) -> datetime:
+        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
             return fixed_utc.astimezone(tz) if tz is not None else fixed_utc.replace(tzinfo=None)
 
+    # The module attribute is read and restored under the lock: two workers rendering at once must not take each
+    # other's stand-in for the real class (and leave it patched).
     with _CLOCK_LOCK:
+        real = facturx_core.datetime
         facturx_core.datetime = _IssueMoment
         try:
             yield
