@@ -12,7 +12,6 @@ import boto3
 from botocore.config import Config
 from moto import mock_aws
 
-from bench.fanout import fan_out, metric_total, quiet_telemetry, with_work_queue
 from bench.issuer import Issuer
 from bench.moto_speedups import fast_moto, no_item_size_check
 from bench.provision import ACCOUNT, REGION, TABLE, batch_write, provision
@@ -21,12 +20,13 @@ from bench.report import Report
 from bench.seed import items_of, order_message, subscription
 from chalicelib import jobs
 from chalicelib.adapters.clock import FixedClock
+from chalicelib.services.cleanup import Cleanup
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 LIVE_PENDING = 9_000
 LIVE_ACTIVE = 1_000
 EXPIRED = 100
-PAGE = 250  # Cleanup.dispatch_expired's default page size
+PAGE = 100  # Cleanup.remove_unactivated's default page size
 
 
 def _seed_live() -> tuple[int, int, float, float]:
@@ -108,19 +108,19 @@ def run(report: Report, workdir: Path) -> list[str]:
     )
     jwks = Issuer().write_jwks(workdir / "jwks-cleanup.json")
     with mock_aws(), fast_moto():
-        env = with_work_queue(provision(jwks))
+        env = provision(jwks)
         clock = FixedClock(NOW)
         container = CountingContainer(env, clock, Recorder())
-        emitted = quiet_telemetry(container)
         expired_s = _seed_expired(container, clock)
         n_items, n_calls, build_s, write_s = _seed_live()
         clock.moment = NOW
         before = _items_by_kind()
 
-        run = fan_out(container, container.cleanup.dispatch_expired)
-        t = _tally(run.dispatch_calls + run.worker_calls)
-        container.telemetry.flush()
-        removed = int(metric_total(emitted, "UnactivatedRemoved"))
+        container.recorder.reset()
+        started = time.perf_counter()
+        summary = Cleanup(container.cleanup_store, clock).remove_unactivated(lambda: 900.0)
+        cleanup_s = time.perf_counter() - started
+        t = _tally(container.recorder.calls)
         after = _items_by_kind()
 
     report.line(
@@ -132,13 +132,9 @@ def run(report: Report, workdir: Path) -> list[str]:
         f"{write_s:.1f} s;"
     )
     report.line(f"  {EXPIRED} expired pending created through the intake, clock 100 days back, in {expired_s:.1f} s")
-    report.line(
-        f"cleanup_unactivated (the scheduled run): {run.summary} in {run.dispatch_s:.2f} s; job_worker: "
-        f"{run.messages} messages in {run.work_s:.2f} s, {removed} removed (moto)"
-    )
-    mapping = Counter(c.operation for c in run.mapping_calls)
-    report.line(f"SQS: the run's {Counter(c.operation for c in run.dispatch_calls if c.service == 'sqs')}, the "
-                f"event source mapping's {dict(mapping)}")  # fmt: skip
+    report.line(f"Cleanup.remove_unactivated: {summary.as_dict()} in {cleanup_s:.2f} s (moto)")
+
+    removed = summary.removed
     read = t.get("index:scanned", 0) + t.get("partition:scanned", 0) + t.get("get:items", 0) + t.get("scan:scanned", 0)
     rows = [
         ["Query pending_by_deadline index (INCLUDE)", t.get("index:calls", 0), t.get("index:scanned", 0),
@@ -157,12 +153,12 @@ def run(report: Report, workdir: Path) -> list[str]:
     others = {k: v for k, v in t.items() if k.startswith("other:")}
     if others:
         report.line(f"other AWS calls: {others}")
-    target = 2 * removed + 8 * PAGE
+    target = 2 * removed + PAGE
     ratio = read / removed if removed else float("inf")
     verdict = "within" if read <= target else "OVER"
     report.line(
         f"items read / subscriptions removed = {read} / {removed} = {ratio:.2f}; target at most 2 x removed + one page "
-        f"per shard (8 x {PAGE}) = {target} -> {verdict} target"
+        f"({PAGE}) = {target} -> {verdict} target"
     )
     report.line(
         f"items read per live subscription: {read / (LIVE_PENDING + LIVE_ACTIVE):.3f} (0 would mean the live "

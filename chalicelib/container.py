@@ -226,7 +226,7 @@ class Container:
     def cleanup(self) -> Cleanup:
         from chalicelib.services.cleanup import Cleanup
 
-        return Cleanup(self.cleanup_store, self.clock, self.work_queue)
+        return Cleanup(self.cleanup_store, self.clock)
 
     @cached_property
     def mail_notices(self) -> MailNotices:
@@ -307,7 +307,6 @@ class Container:
         return Workers(
             {
                 metrics.PROCESS_RENEWALS: lambda item: self.renewals.settle(item),
-                metrics.CLEANUP_UNACTIVATED: lambda item: self.cleanup.remove(item),
                 metrics.SEND_REMINDERS: lambda item: self.reminders.send(item),
             }
         )

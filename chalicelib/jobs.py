@@ -89,7 +89,11 @@ def _dispatching_job(name: str, run: Callable[[TimeLeft], DispatchSummary], cont
 
 
 def run_cleanup(context: Any = None) -> dict[str, object]:
-    return _dispatching_job(metrics.CLEANUP_UNACTIVATED, get_container().cleanup.dispatch_expired, context)
+    container = get_container()
+    summary = _timed_job(metrics.CLEANUP_UNACTIVATED, container.cleanup.remove_unactivated, context)
+    container.telemetry.count(metrics.UNACTIVATED_REMOVED, summary.removed)
+    result: dict[str, object] = summary.as_dict()
+    return result
 
 
 def run_outbox(context: Any = None) -> dict[str, object]:
@@ -152,13 +156,11 @@ def work_batch(records: Iterable[Any]) -> dict[str, list[dict[str, str]]]:
 
 
 def _count_work(telemetry: Any, job: str, done: Counter[str]) -> None:
-    """What a worker did (Renewals.settle, Cleanup.remove, Reminders.send counts), as the business metrics."""
+    """What a worker did (Renewals.settle, Reminders.send counts), as the business metrics."""
     if job == metrics.PROCESS_RENEWALS:
         telemetry.count(metrics.SUBSCRIPTIONS_RENEWED, done["renewed"])
         telemetry.count(metrics.SUBSCRIPTIONS_ENDED, done["ended"])
         telemetry.count(metrics.INVOICES_ISSUED, done["invoices"])
-    elif job == metrics.CLEANUP_UNACTIVATED:
-        telemetry.count(metrics.UNACTIVATED_REMOVED, done["removed"])
     elif job == metrics.SEND_REMINDERS:
         telemetry.count(metrics.REMINDERS_SENT, done["activation_reminders"], kind="activation")
         telemetry.count(metrics.REMINDERS_SENT, done["renewal_reminders"], kind="renewal")

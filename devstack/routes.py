@@ -11,6 +11,7 @@ import html
 import json
 import re
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -180,10 +181,33 @@ def run_job(name: str) -> dict[str, Any]:
     if job is None:
         raise errors.NotFound(f"No job named '{name[:40]}'. Jobs: {', '.join(sorted(jobs.JOBS))}.")
     consumer = _bound().work_consumer
-    with consumer.lock:  # the worker thread waits: what the job queues is done before the answer
+    workers = get_container().workers
+    done: Counter[str] = Counter({key: 0 for key in _WORKER_COUNTS.get(name, ())})
+    real_run = workers.run
+
+    def counting(body: str, counts: Counter[str]) -> str:
+        try:
+            return real_run(body, counts)
+        finally:
+            done.update(counts)
+
+    # The worker thread waits on the lock: what the run queues is done, by the same worker code, before the answer,
+    # which so has DESIGN's summary (e.g. renewed/ended/invoices) next to what the run queued.
+    with consumer.lock:
         summary: dict[str, Any] = job()
-        summary["work_messages_handled"] = consumer.drain()
-    return summary
+        workers.run = counting  # type: ignore[method-assign]
+        try:
+            summary["work_messages_handled"] = consumer.drain()
+        finally:
+            workers.run = real_run  # type: ignore[method-assign]
+    return {**summary, **done}
+
+
+# What each fanned-out job's worker reports (DESIGN 14.5, 14.6), zero when it had nothing to do.
+_WORKER_COUNTS = {
+    "process_renewals": ("renewed", "ended", "invoices"),
+    "send_reminders": ("activation_reminders", "renewal_reminders"),
+}
 
 
 # ------------------------------------------------------------------------------------------------------------ console

@@ -80,8 +80,8 @@ FUNCTIONS: tuple[Function, ...] = (
         heartbeat_period_s=86400,
         purpose="The daily renewals (renewal invoices, ended subscriptions)",
     ),
-    # The scheduled jobs above only list what is due and queue it on WorkQueue; this function does the items, at most
-    # this many at once (docs/capacity.md: a million renewals take about two hours at 25).
+    # The reminders and renewals runs only list what is due and queue it on WorkQueue; this function does the items,
+    # at most this many at once (docs/capacity.md: ~80-100 renewals a second across countries, ~30-40 within one).
     Function("job_worker", "JobWorker", "JobWorkerLogGroup", 25, purpose="The jobs' worker (WorkQueue)"),
 )
 SQS_INTAKE = "intake_orders"  # the function fed by OrdersQueue
@@ -488,7 +488,7 @@ def queue_resources() -> dict[str, Any]:
             }
         ),
         "WorkDeadLetterAlarm": alarm(
-            "A job's work message failed 5 times and was dead-lettered: its items (renewals, removals or reminders) "
+            "A job's work message failed 5 times and was dead-lettered: its items (renewals or reminders) "
             "are not done. Read the job_worker log for the reason, fix, then redrive",
             "AWS/SQS",
             "ApproximateNumberOfMessagesVisible",
@@ -497,7 +497,7 @@ def queue_resources() -> dict[str, Any]:
         ),
         "WorkAgeAlarm": alarm(
             "The oldest message on the work queue has waited more than 6 hours: the workers cannot keep up with the "
-            "day's renewals, removals and reminders",
+            "day's renewals and reminders",
             "AWS/SQS",
             "ApproximateAgeOfOldestMessage",
             work,

@@ -134,7 +134,6 @@ def env_for(jwks_path: Path, secret_arn: str) -> dict[str, str]:
 _COUNTED = threading.local()
 JOB_DISPATCHERS = {
     "process_renewals": lambda c: c.renewals.dispatch_due,
-    "cleanup_unactivated": lambda c: c.cleanup.dispatch_expired,
     "send_reminders": lambda c: c.reminders.dispatch_due,
 }
 
@@ -269,13 +268,3 @@ def token_of(message: Message) -> str:
     return activation_link(message).rsplit("/", 1)[1]
 
 
-class CollectingQueue:
-    """A work queue that keeps what is queued in memory (the WorkQueue port), for tests whose subject is one item's
-    work racing something else, not the queue."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[str, dict[str, str]]] = []
-
-    def enqueue(self, job: str, items: Any) -> int:
-        self.items += [(job, dict(item)) for item in items]
-        return 1

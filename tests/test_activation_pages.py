@@ -179,9 +179,11 @@ def test_after_the_deadline_the_link_says_a_new_order_is_needed(stack, client, p
 
 
 def test_the_link_still_says_410_after_cleanup_removed_the_subscription(stack, client, pending):
+    from chalicelib.services.cleanup import Cleanup
+
     _, token = pending
     stack.clock.advance(days=91)
-    assert stack.run_job("cleanup_unactivated")["removed"] == 1
+    Cleanup(stack.container.cleanup_store, stack.clock).remove_unactivated(lambda: 900)
     assert client.http.get(f"/activate/{token}").status_code == 410
 
 

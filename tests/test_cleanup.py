@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalicelib import jobs
 from chalicelib.adapters.dynamodb.schema import shard_of
+from chalicelib.services.cleanup import Cleanup
 from tests.support import activate, order
 
 
@@ -21,19 +22,8 @@ def _activate(stack, subscription_id: str, n: int) -> None:
     activate(stack, subscription_id, f"admin{n}@example.fr")
 
 
-class Outcome(dict):
-    """The hourly run (it queues the expired entries) and the workers (they remove them)."""
-
-    @property
-    def removed(self) -> int:
-        return int(self.get("removed", 0))
-
-    def as_dict(self) -> dict[str, object]:
-        return {key: self.get(key, 0) for key in ("queued", "removed", "skipped")} | {"complete": self["complete"]}
-
-
-def _run(stack, budget=900.0, **kwargs):
-    return Outcome(stack.run_job("cleanup_unactivated", budget, **kwargs))
+def _run(stack, **kwargs):
+    return Cleanup(stack.container.cleanup_store, stack.clock).remove_unactivated(lambda: 900, **kwargs)
 
 
 def test_removes_every_expired_pending_and_keeps_active_and_unexpired(stack):
@@ -45,7 +35,7 @@ def test_removes_every_expired_pending_and_keeps_active_and_unexpired(stack):
 
     summary = _run(stack)
 
-    assert summary.as_dict() == {"queued": 3, "removed": 3, "skipped": 0, "complete": True}
+    assert summary.as_dict() == {"examined": 3, "removed": 3, "skipped": 0, "complete": True}
     assert all(stack.subscriptions.get_subscription(i) is None for i in expired)
     assert stack.subscriptions.get_subscription(active).status.value == "active"
     assert stack.subscriptions.get_subscription(fresh).status.value == "pending_activation"
@@ -68,7 +58,7 @@ def test_a_second_run_finds_nothing(stack):
     _order(1)
     stack.clock.advance(days=91)
     assert _run(stack).removed == 1
-    assert _run(stack).as_dict() == {"queued": 0, "removed": 0, "skipped": 0, "complete": True}
+    assert _run(stack).as_dict() == {"examined": 0, "removed": 0, "skipped": 0, "complete": True}
 
 
 def test_pagination_reaches_everything(stack):
@@ -82,11 +72,10 @@ def test_stops_cleanly_before_the_timeout_and_the_next_run_finishes(stack):
     for n in range(12):
         _order(n)
     stack.clock.advance(days=91)
-    # One entry per page: listing all takes at least 12 pages; after 9, at least 2 entries were listed (at most 7
-    # shards are empty), and then the time is up.
-    budget = iter([60.0] * 9 + [5.0] * 200)
-    first = _run(stack, lambda: next(budget), page_size=1)
-    assert first["complete"] is False and 2 <= first.removed < 12
+    # The run checks its time before each of the 8 shards' pages and each removal: 20 checks; the 13th says stop.
+    budget = iter([60.0] * 12 + [5.0] * 20)
+    first = Cleanup(stack.container.cleanup_store, stack.clock).remove_unactivated(lambda: next(budget))
+    assert first.complete is False and 4 <= first.removed < 12
     assert first.removed + _run(stack).removed == 12
 
 
@@ -104,7 +93,7 @@ def test_an_activated_subscription_is_never_removed_even_if_the_index_still_list
 
     summary = _run(stack)
 
-    assert summary.removed == 0 and summary["skipped"] == len(store.shards())  # every shard listed it
+    assert summary.removed == 0 and summary.skipped == len(store.shards())  # every shard listed it
     assert stack.subscriptions.get_subscription(subscription_id).status.value == "active"
     roles = stack.container.administration_store.get_roles(subscription_id, ["admin1@example.fr"])
     assert roles["admin1@example.fr"] == {"admin"}
@@ -133,6 +122,9 @@ def test_cleanup_handler_is_scheduled_and_returns_its_summary(stack, client):
     assert stopped_early["complete"] is False and stack.container.orders.get_order("C-1").removed is False
 
     context = LambdaContext("cleanup_unactivated", memory_size=512, max_runtime_ms=900_000)
-    assert app.handler_map["cleanup_unactivated"](event, context) == {"queued": 1, "messages": 1, "complete": True}
-    assert stack.work_consumer().drain() == 1
-    assert stack.container.orders.get_order("C-1").removed
+    assert app.handler_map["cleanup_unactivated"](event, context) == {
+        "examined": 1,
+        "removed": 1,
+        "skipped": 0,
+        "complete": True,
+    }

@@ -14,6 +14,7 @@ import pytest
 
 from app import job_worker
 from chalicelib import jobs, metrics
+from chalicelib.adapters.dynamodb.schema import shard_of
 from chalicelib.adapters.work_queue import ITEMS_PER_MESSAGE, SqsWorkQueue
 from chalicelib.domain.errors import WorkNotQueued
 from devstack.moto_lock import serialize_dynamodb
@@ -217,3 +218,31 @@ def test_the_local_queues_are_the_ones_the_app_declares():
     declared = {s.name: s for s in app.event_sources if type(s).__name__ == "SQSEventConfig"}
     for function, spec in (("intake_orders", ORDERS), ("job_worker", WORK)):
         assert (declared[function].queue, declared[function].batch_size) == (spec.name, spec.batch_size)
+
+
+def test_an_item_that_always_fails_holds_back_none_of_its_neighbours(stack, monkeypatch, emf):
+    ids = _renewing(stack, 30)
+    # The first item of a message that has others after it: a shard's entries are listed by (date, id).
+    by_shard: dict[int, list[str]] = {}
+    for sid in ids:
+        by_shard.setdefault(shard_of(sid), []).append(sid)
+    poison = min(max(by_shard.values(), key=len))
+    store = stack.container.renewal_store
+    real_renew = store.renew
+
+    def fails_for_one(before: Any, *args: Any, **kwargs: Any) -> None:
+        if before.id == poison:
+            raise RuntimeError("injected: this subscription's record cannot be renewed")
+        real_renew(before, *args, **kwargs)
+
+    monkeypatch.setattr(store, "renew", fails_for_one)
+    summary = stack.run_job("process_renewals")
+    stack.container.telemetry.flush()
+
+    others = [sid for sid in ids if sid != poison]
+    assert all(stack.subscriptions.get_subscription(sid).next_renewal_date == date(2027, 3, 28) for sid in others)
+    assert summary["renewed"] == 29  # each once, although their message came back five times
+    assert stack.subscriptions.get_subscription(poison).next_renewal_date == date(2027, 2, 28)
+    (dead,) = _dead_letters()  # the poison's message, for the runbook's redrive once the cause is fixed
+    assert poison in dead["Body"]
+    assert emf.total(metrics.WORK_MESSAGES_FAILED, job=metrics.PROCESS_RENEWALS) == 5

@@ -20,7 +20,7 @@ from chalicelib import jobs, metrics
 from chalicelib.observability import json_handler
 from chalicelib.services.emails import DELIVERY_GRACE
 from tests.emf import Emitted
-from tests.support import ADMIN, ORDER, REGION, Stack, activate, order, shared_session
+from tests.support import ADMIN, ORDER, REGION, Stack, activate, as_admin, order, shared_session
 
 
 @pytest.fixture
@@ -106,16 +106,14 @@ def test_cleanup_cut_short_sends_no_heartbeat_and_logs_a_warning(
     for n in range(3):
         jobs.receive_order(order(order_id=f"45000000{n:02d}"))
     stack.clock.advance(days=91)
-    budget = iter([900.0] * 4 + [1.0] * 100)  # four of the eight shards listed, then out of time
+    budget = iter([900.0] * 6 + [1.0] * 100)  # the run's start and five time checks (shard pages, removals), then out
     monkeypatch.setattr(jobs, "time_left_of", lambda context, budget_s=840.0: lambda: next(budget))
     summary = jobs.run_cleanup()
-    handled = stack.work_consumer().drain()  # the worker removes what the run queued
     stack.container.telemetry.flush()
-    assert summary["complete"] is False and summary["queued"] < 3 and handled == summary["messages"]
+    assert summary["complete"] is False and summary["removed"] < 3
     assert emf.values(metrics.JOB_COMPLETED, job=metrics.CLEANUP_UNACTIVATED) == []
     assert emf.values(metrics.JOB_STOPPED_EARLY, job=metrics.CLEANUP_UNACTIVATED) == [1]
-    assert emf.values(metrics.WORK_ITEMS_QUEUED, job=metrics.CLEANUP_UNACTIVATED) == [summary["queued"]]
-    assert emf.total(metrics.UNACTIVATED_REMOVED) == summary["queued"]
+    assert emf.total(metrics.UNACTIVATED_REMOVED) == summary["removed"]
     warnings = [line for line in log_lines if line["level"] == "WARNING" and "stopped before" in line["message"]]
     assert len(warnings) == 1, log_lines
 
@@ -125,23 +123,41 @@ def test_complete_cleanup_sends_its_heartbeat(stack: Stack, emf: Emitted, lambda
     stack.clock.advance(days=91)
     with Client(app, stage_name="dev") as client:
         summary = client.lambda_.invoke("cleanup_unactivated", _scheduled(client)).payload
-        assert summary["queued"] == 1
-        event = client.events.generate_sqs_event(message_bodies=[_work_message(stack)])
-        assert client.lambda_.invoke("job_worker", event).payload == {"batchItemFailures": []}
+    assert summary["removed"] == 1
     assert emf.values(metrics.JOB_COMPLETED, job=metrics.CLEANUP_UNACTIVATED) == [1]
-    assert emf.values(metrics.WORK_ITEMS_QUEUED, job=metrics.CLEANUP_UNACTIVATED) == [1]
     assert emf.values(metrics.UNACTIVATED_REMOVED) == [1]
 
 
-def _work_message(stack: Stack) -> str:
-    """The one message on the work queue (taken off it: the test hands it to the worker itself)."""
+def test_renewals_queue_their_work_and_the_worker_counts_what_it_did(
+    stack: Stack, emf: Emitted, lambda_time: None
+) -> None:
+    renewing = jobs.receive_order(order()).subscription_id
+    ending = jobs.receive_order(order(order_id="4500000088")).subscription_id
+    activate(stack, renewing)
+    activate(stack, ending)
+    stack.container.administration.set_cancellation(as_admin(stack.container, ADMIN, ending), True)
+    stack.clock.advance(days=366)
+    with Client(app, stage_name="dev") as client:
+        summary = client.lambda_.invoke("process_renewals", _scheduled(client)).payload
+        assert (summary["queued"], summary["complete"]) == (2, True)
+        event = client.events.generate_sqs_event(message_bodies=_work_messages())
+        assert client.lambda_.invoke("job_worker", event).payload == {"batchItemFailures": []}
+    assert emf.values(metrics.JOB_COMPLETED, job=metrics.PROCESS_RENEWALS) == [1]
+    assert emf.values(metrics.WORK_ITEMS_QUEUED, job=metrics.PROCESS_RENEWALS) == [2]
+    assert emf.total(metrics.SUBSCRIPTIONS_RENEWED) == emf.total(metrics.SUBSCRIPTIONS_ENDED) == 1
+    assert emf.total(metrics.INVOICES_ISSUED) == 3  # the two activations' and the renewal's
+
+
+def _work_messages() -> list[str]:
+    """The messages on the work queue (taken off it: the test hands them to the worker itself)."""
     from devstack.queues import WORK
 
     sqs = shared_session().client("sqs", region_name=REGION)
     url = sqs.get_queue_url(QueueName=WORK.name)["QueueUrl"]
-    (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
-    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return str(message["Body"])
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    for message in messages:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return [str(message["Body"]) for message in messages]
 
 
 # -- intake and activations --------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from chalicelib.services.cleanup import Cleanup
 from chalicelib.services.identity import Caller
 from chalicelib.services.invoicing import InvoiceIssuer
 from devstack.moto_lock import serialize_dynamodb
-from tests.support import ORDER, CollectingQueue, activate, order, token_of
+from tests.support import ORDER, activate, order, token_of
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -113,11 +113,7 @@ def test_activation_racing_cleanup_at_the_deadline_never_activates_then_removes(
     def clean(barrier: threading.Barrier) -> None:
         barrier.wait()
         try:
-            listed = CollectingQueue()
-            cleanup = Cleanup(c.cleanup_store, at_deadline, listed)
-            cleanup.dispatch_expired(lambda: 900, page_size=3)
-            for _, item in listed.items:  # the worker's removals, racing the activation
-                cleanup.remove(item)
+            Cleanup(c.cleanup_store, at_deadline).remove_unactivated(lambda: 900, page_size=3)
         except BaseException as error:
             unexpected.append(error)
 
@@ -141,10 +137,7 @@ def test_activation_racing_cleanup_at_the_deadline_never_activates_then_removes(
         else:
             assert stored is None or stored.status.value == "pending_activation"
     # A final run at the deadline leaves no pending subscription behind (invariant 2, second half).
-    listed = CollectingQueue()
-    Cleanup(c.cleanup_store, at_deadline, listed).dispatch_expired(lambda: 900)
-    for _, item in listed.items:
-        Cleanup(c.cleanup_store, at_deadline, listed).remove(item)
+    Cleanup(c.cleanup_store, at_deadline).remove_unactivated(lambda: 900)
     survivors = [stack.subscriptions.get_subscription(i) for i in ids]
     assert all(s is None or s.status.value == "active" for s in survivors)
     confirmations = [m for m in stack.sent() if m["Subject"].endswith("est activé")]

@@ -111,6 +111,17 @@ def test_activation_racing_the_reminder_wins_and_no_reminder_goes_out(stack, mon
     assert _reminders(stack, "Reminder") == []
 
 
+def test_a_30_day_reminder_done_late_by_a_redrive_gives_way_to_the_7_day_one(stack):
+    _pending(stack)
+    stack.clock.moment = DEADLINE - timedelta(days=29)
+    assert stack.container.reminders.dispatch_due(lambda: 900.0).queued == 1  # queued, then the worker was down
+    stack.clock.moment = DEADLINE - timedelta(days=6)  # the message is redriven three weeks later
+    late = stack.run_job("send_reminders")  # the 7-day range, and the 30-day item from the queue
+    assert late["activation_reminders"] == 1
+    (reminder,) = _reminders(stack, "Reminder")
+    assert "within 6 day(s)" in reminder["Subject"]
+
+
 def test_a_job_that_was_down_sends_only_the_latest_threshold(stack):
     _pending(stack)
     stack.clock.moment = DEADLINE - timedelta(days=5)  # never ran between 30 and 7 days before

@@ -23,6 +23,7 @@ from chalicelib.domain.billing import renewal_date
 from chalicelib.domain.errors import AlreadyActive, Conflict, DeadlinePassed, DomainError, Forbidden, NotFound
 from chalicelib.domain.models import Person, Role, normalize_email, utc_iso
 from chalicelib.services.access import Authorized
+from chalicelib.services.cleanup import Cleanup
 from chalicelib.services.identity import Caller, RequestContext
 from tests.support import NOW, TABLE, Stack, order, provision, shared_issuer, shared_session
 
@@ -263,7 +264,7 @@ class PortalMachine(RuleBasedStateMachine):
 
     @rule()
     def cleanup(self) -> None:
-        assert self.stack.run_job("cleanup_unactivated", page_size=2)["complete"]
+        assert Cleanup(self.c.cleanup_store, self.clock).remove_unactivated(lambda: 900, page_size=2).complete
         now = self.clock.now()
         for sid, e in list(self.model.items()):
             if not e.active and now >= e.deadline:

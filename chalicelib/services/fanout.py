@@ -70,6 +70,11 @@ class InvalidWorkMessage(ValueError):
     """A message no worker can do: logged, left to the queue's redrive (dead-letter queue and its alarm)."""
 
 
+class ItemsFailed(RuntimeError):
+    """Some items of a message failed (each logged with its error); the others were done. The message is delivered
+    again (the done ones change nothing then) and dead-lettered after the queue's maxReceiveCount."""
+
+
 class Workers:
     """The worker side: a queue message's items, each handed to its job's handler."""
 
@@ -77,12 +82,20 @@ class Workers:
         self._handlers = handlers
 
     def run(self, body: str, done: Counter[str]) -> str:
-        """Does the message's items in order, adding what each did to `done` as it goes (so a failure midway still
-        reports the items before it); returns the job's name."""
+        """Does every item of the message, adding what each did to `done` as it goes; returns the job's name. An item
+        that fails does not hold back the others: they are done, then ItemsFailed has the message delivered again."""
         job, items = self._parse(body)
         handler = self._handlers[job]
+        failed = 0
         for item in items:
-            done.update(handler(item))
+            try:
+                done.update(handler(item))
+            except Exception:
+                failed += 1
+                log.exception("%s: the item of subscription %s failed; the others go on", job,
+                              item.get("subscription_id", "?"))  # fmt: skip
+        if failed:
+            raise ItemsFailed(f"{failed} of {len(items)} {job} item(s) failed; the message is delivered again")
         return job
 
     def _parse(self, body: str) -> tuple[str, list[WorkItem]]:

@@ -80,7 +80,7 @@ class Reminders:
             for n, lead in enumerate(self._activation_leads):
                 nearer = self._activation_leads[n + 1] if n + 1 < len(self._activation_leads) else 0
                 floor, upto = now + timedelta(days=nearer), now + timedelta(days=lead)
-                item = {"kind": "activation", "lead_days": str(lead)}
+                item = {"kind": "activation", "lead_days": str(lead), "nearer_days": str(nearer)}
                 for shard in self._store.shards():
 
                     def pending(
@@ -138,7 +138,8 @@ class Reminders:
         now = self._clock.now()
         subscription_id = item["subscription_id"]
         if item["kind"] == "activation":
-            sent = self._activation_reminder(subscription_id, int(item["lead_days"]), now)
+            nearer = timedelta(days=int(item.get("nearer_days", "0")))
+            sent = self._activation_reminder(subscription_id, int(item["lead_days"]), now, nearer)
             counter = "activation_reminders"
         else:
             today, upto = date.fromisoformat(item["today"]), date.fromisoformat(item["upto"])
@@ -149,7 +150,9 @@ class Reminders:
         return {counter: int(sent)}
 
     # -- one reminder each: True sent, False nothing to send, None not settled --------------------------------------
-    def _activation_reminder(self, subscription_id: str, lead: int, now: datetime) -> bool | None:
+    def _activation_reminder(
+        self, subscription_id: str, lead: int, now: datetime, nearer: timedelta = timedelta(0)
+    ) -> bool | None:
         for _ in range(ATTEMPTS):
             subscription = self._store.get_subscription(subscription_id)
             if (
@@ -158,6 +161,8 @@ class Reminders:
                 or now >= subscription.activation_deadline
             ):
                 return False  # activated, removed or expired meanwhile: never a reminder then
+            if subscription.activation_deadline - now <= nearer:
+                return False  # done this late (a redrive), a nearer threshold is due instead: only the latest is sent
             days_left = max(1, math.ceil((subscription.activation_deadline - now) / timedelta(days=1)))
             extra: dict[str, object] = {"days_left": days_left}
             if subscription.activation_token_id:

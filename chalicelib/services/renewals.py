@@ -37,6 +37,11 @@ CONFLICTS_PER_SUBSCRIPTION = 5  # re-reads after a lost condition (a parallel ru
 JOB = "process_renewals"
 
 
+class RenewalNotSettled(RuntimeError):
+    """The subscription (or its invoice series) kept changing under the renewal: the worker's message is retried
+    later, the same day, rather than at the next daily run (its invoice would then carry the next day's date)."""
+
+
 @dataclass
 class RenewalSummary:
     renewed: int = 0  # subscriptions renewed (for one term or more)
@@ -115,11 +120,10 @@ class Renewals:
             except WriteConflict:
                 conflicts += 1
                 if conflicts >= CONFLICTS_PER_SUBSCRIPTION:
-                    log.warning(
-                        "subscription %s kept changing during its renewal; the next daily run lists it again",
-                        subscription_id,
-                    )
-                    break
+                    summary.renewed += renewed_terms > 0
+                    raise RenewalNotSettled(
+                        f"subscription {subscription_id} kept changing during its renewal; its message is retried"
+                    ) from None
         summary.renewed += renewed_terms > 0
 
     def _renew(self, subscription: Subscription, renews_on: date, now: datetime) -> Subscription:

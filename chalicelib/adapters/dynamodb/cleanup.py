@@ -19,7 +19,7 @@ class DynamoCleanupStore:
         self._table = table
 
     def shards(self) -> Sequence[int]:
-        return range(schema.INDEX_SHARDS)
+        return range(schema.INDEX_PARTITIONS)
 
     def expired_pending(
         self, shard: int, now: datetime, limit: int, start: str | None

@@ -38,7 +38,7 @@ class DynamoReminderStore:
         )
 
     def shards(self) -> Sequence[int]:
-        return range(schema.INDEX_SHARDS)
+        return range(schema.INDEX_PARTITIONS)
 
     def pending_deadlines(
         self, shard: int, after: str | None, floor: datetime, upto: datetime, limit: int, start: str | None

@@ -21,7 +21,7 @@ class DynamoRenewalStore:
         self._table = table
 
     def shards(self) -> Sequence[int]:
-        return range(schema.INDEX_SHARDS)
+        return range(schema.INDEX_PARTITIONS)
 
     def due(self, shard: int, today: date, limit: int, start: str | None) -> tuple[list[str], str | None]:
         kwargs: dict[str, Any] = {

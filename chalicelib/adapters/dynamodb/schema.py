@@ -118,8 +118,13 @@ def sharded(partition: str, identifier: str) -> str:
 
 
 def shards(partition: str) -> tuple[str, ...]:
-    """Every partition key value of one sparse index, in shard order."""
-    return tuple(f"{partition}#{n}" for n in range(INDEX_SHARDS))
+    """Every partition key value of one sparse index that the jobs read: the shards, then the unsharded value that
+    entries written before the shards carry (a table from an earlier release: read until none is left, never
+    written)."""
+    return (*(f"{partition}#{n}" for n in range(INDEX_SHARDS)), partition)
+
+
+INDEX_PARTITIONS = INDEX_SHARDS + 1  # len(shards(...))
 
 
 def subscription_partition(subscription_id: str) -> str:
