@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import Counter
@@ -131,26 +130,25 @@ def work_batch(records: Iterable[Any]) -> dict[str, list[dict[str, str]]]:
     """The job_worker function: each message's items done by its job's worker. Partial batch response: a message that
     failed midway is delivered again alone (its items already done change nothing then) and dead-lettered after the
     queue's maxReceiveCount."""
-    from chalicelib.services.fanout import InvalidWorkMessage
+    from chalicelib.services.fanout import InvalidWorkMessage, WorkNotDone
 
     container = get_container()
     failures: list[dict[str, str]] = []
     for record in records:
         message_id = record.to_dict().get("messageId", "")
-        job, done = _job_of(record.body), Counter[str]()
+        done = Counter[str]()
         with log_keys(correlation_id=message_id):
             try:
-                container.workers.run(record.body, done)
-            except InvalidWorkMessage as refused:
-                log.error("work message %s refused: %s", message_id, refused)
+                job = container.workers.run(record.body, done)
+            except WorkNotDone as not_done:
+                job = not_done.job
+                what = "refused" if isinstance(not_done, InvalidWorkMessage) else "not all done"
+                log.error("work message %s %s: %s; it is delivered again", message_id, what, not_done,
+                          extra={"job": job, "done": done})  # fmt: skip
                 failures.append({"itemIdentifier": message_id})
-            except Exception:
-                log.exception("work message %s failed midway; it is delivered again", message_id, extra={"done": done})
-                failures.append({"itemIdentifier": message_id})
+                container.telemetry.count(metrics.WORK_MESSAGES_FAILED, job=job)
             else:
                 log.info("work message %s (%s): %s", message_id, job, dict(done), extra={"job": job, "done": done})
-            if failures and failures[-1]["itemIdentifier"] == message_id:
-                container.telemetry.count(metrics.WORK_MESSAGES_FAILED, job=job)
             _count_work(container.telemetry, job, done)  # the items done before a failure too: not done again
     return {"batchItemFailures": failures}
 
@@ -164,14 +162,6 @@ def _count_work(telemetry: Any, job: str, done: Counter[str]) -> None:
     elif job == metrics.SEND_REMINDERS:
         telemetry.count(metrics.REMINDERS_SENT, done["activation_reminders"], kind="activation")
         telemetry.count(metrics.REMINDERS_SENT, done["renewal_reminders"], kind="renewal")
-
-
-def _job_of(body: str) -> str:
-    try:
-        job = json.loads(body)["job"]
-    except (ValueError, TypeError, KeyError):
-        return "unknown"
-    return job if job in metrics.JOBS else "unknown"
 
 
 def record_mail_notice(event: dict[str, Any]) -> dict[str, str]:

@@ -66,13 +66,22 @@ def dispatch(queue: WorkQueue, job: str, pages: Iterable[Page], in_time: Callabl
     return summary
 
 
-class InvalidWorkMessage(ValueError):
+class WorkNotDone(Exception):
+    """A message whose work is not (all) done: delivered again, dead-lettered after the queue's maxReceiveCount.
+    `job` names its job ("unknown" when the message does not say one a worker knows), for the metrics."""
+
+    def __init__(self, message: str, job: str = "unknown") -> None:
+        super().__init__(message)
+        self.job = job
+
+
+class InvalidWorkMessage(WorkNotDone):
     """A message no worker can do: logged, left to the queue's redrive (dead-letter queue and its alarm)."""
 
 
-class ItemsFailed(RuntimeError):
+class ItemsFailed(WorkNotDone):
     """Some items of a message failed (each logged with its error); the others were done. The message is delivered
-    again (the done ones change nothing then) and dead-lettered after the queue's maxReceiveCount."""
+    again (the done ones change nothing then)."""
 
 
 class Workers:
@@ -95,7 +104,7 @@ class Workers:
                 log.exception("%s: the item of subscription %s failed; the others go on", job,
                               item.get("subscription_id", "?"))  # fmt: skip
         if failed:
-            raise ItemsFailed(f"{failed} of {len(items)} {job} item(s) failed; the message is delivered again")
+            raise ItemsFailed(f"{failed} of {len(items)} {job} item(s) failed", job)
         return job
 
     def _parse(self, body: str) -> tuple[str, list[WorkItem]]:
@@ -109,5 +118,5 @@ class Workers:
         if not isinstance(items, list) or not all(
             isinstance(item, dict) and all(isinstance(v, str) for v in item.values()) for item in items
         ):
-            raise InvalidWorkMessage("items must be a list of objects of strings")
+            raise InvalidWorkMessage("items must be a list of objects of strings", job)
         return job, items
