@@ -59,7 +59,7 @@ def fan_out(container: CountingContainer, dispatch: Callable[[Callable[[], float
 
     from app import job_worker
     from chalicelib.container import use_container
-    from devstack.queues import WORK, QueueConsumer
+    from devstack.queues import WORK, QueueConsumer, existing_queues
 
     recorder = container.recorder
     use_container(container)  # the job_worker handler's get_container()
@@ -71,8 +71,7 @@ def fan_out(container: CountingContainer, dispatch: Callable[[Callable[[], float
             summary = dispatch(lambda: 900.0).as_dict()
             dispatch_s = time.perf_counter() - started
         sqs = recorder.attach(boto3.client("sqs", region_name=REGION))
-        url = sqs.get_queue_url(QueueName=WORK.name)["QueueUrl"]
-        queues = _queues(sqs, url)
+        queues = existing_queues(sqs, WORK)
         with recorder.labelled("worker"):
             started = time.perf_counter()
             messages = QueueConsumer(sqs, queues, job_worker, REGION, "work").drain()
@@ -90,14 +89,3 @@ def fan_out(container: CountingContainer, dispatch: Callable[[Callable[[], float
         [c for c in calls if c.phase in ("worker", "email") and c.service != "sqs"],
         [c for c in calls if c.phase == "worker" and c.service == "sqs"],
     )
-
-
-def _queues(sqs: Any, url: str) -> Any:
-    import json
-
-    from devstack.queues import WORK, Queues
-
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    redrive = json.loads(attributes["RedrivePolicy"])
-    return Queues(url, attributes["QueueArn"], "", redrive["deadLetterTargetArn"], int(redrive["maxReceiveCount"]),
-                  int(attributes["VisibilityTimeout"]), WORK.batch_size)  # fmt: skip

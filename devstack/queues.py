@@ -13,6 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +86,56 @@ def create_queues(sqs: Any, visibility_timeout_s: int = LOCAL_VISIBILITY_TIMEOUT
     url = sqs.create_queue(QueueName=spec.name, Attributes=attributes)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     return Queues(url, arn, dead_letter_url, dead_letter_arn, receives, visibility_timeout_s, spec.batch_size)
+
+
+def existing_queues(sqs: Any, spec: QueueSpec) -> Queues:
+    """The queues `create_queues` made earlier (the tests', the benchmark's), read back by name."""
+    url = sqs.get_queue_url(QueueName=spec.name)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(attributes["RedrivePolicy"])
+    dead_letter_url = sqs.get_queue_url(QueueName=spec.dead_letter_name)["QueueUrl"]
+    return Queues(url, attributes["QueueArn"], dead_letter_url, redrive["deadLetterTargetArn"],
+                  int(redrive["maxReceiveCount"]), int(attributes["VisibilityTimeout"]), spec.batch_size)
+
+
+def take_all(sqs: Any, spec: QueueSpec) -> list[str]:
+    """Every message on the queue, taken off it (a test then hands the bodies to the handler itself)."""
+    url = sqs.get_queue_url(QueueName=spec.name)["QueueUrl"]
+    bodies = []
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies
+
+
+_counted_in = threading.local()
+_counting_lock = threading.Lock()
+
+
+@contextmanager
+def worker_counts(workers: Any) -> Iterator[Counter[str]]:
+    """What the job_worker handler's items report (the counts `Workers.run` fills) while this thread runs the block:
+    the console's and the tests' job summaries. Runs in other threads are not counted here."""
+    with _counting_lock:  # wrap each Workers once, whichever thread comes first
+        if not getattr(workers, "counted_by_devstack", False):
+            real_run = workers.run
+
+            def counting(body: str, done: Counter[str]) -> str:
+                try:
+                    return str(real_run(body, done))
+                finally:
+                    target = getattr(_counted_in, "done", None)
+                    if target is not None:
+                        target.update(done)
+
+            workers.run = counting
+            workers.counted_by_devstack = True
+    _counted_in.done = done = Counter[str]()
+    try:
+        yield done
+    finally:
+        _counted_in.done = None
 
 
 def lambda_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:

@@ -11,7 +11,6 @@ import html
 import json
 import re
 import secrets
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -30,6 +29,7 @@ from chalicelib.domain.reference import COUNTRIES
 from chalicelib.domain.validators import validate_email
 from devstack import mailbox
 from devstack.issuer import LocalIssuer
+from devstack.queues import worker_counts
 from devstack.sample import SAMPLE_ORDER
 
 URL_PREFIX = "/_dev"
@@ -181,26 +181,12 @@ def run_job(name: str) -> dict[str, Any]:
     if job is None:
         raise errors.NotFound(f"No job named '{name[:40]}'. Jobs: {', '.join(sorted(jobs.JOBS))}.")
     consumer = _bound().work_consumer
-    workers = get_container().workers
-    done: Counter[str] = Counter({key: 0 for key in _WORKER_COUNTS.get(name, ())})
-    real_run = workers.run
-
-    def counting(body: str, counts: Counter[str]) -> str:
-        try:
-            return real_run(body, counts)
-        finally:
-            done.update(counts)
-
-    # The worker thread waits on the lock: what the run queues is done, by the same worker code, before the answer,
-    # which so has DESIGN's summary (e.g. renewed/ended/invoices) next to what the run queued.
-    with consumer.lock:
+    # The worker thread waits on the lock: what the run queues is done here, by the same worker code, before the
+    # answer, which so has DESIGN's summary (e.g. renewed/ended/invoices) next to what the run queued.
+    with consumer.lock, worker_counts(get_container().workers) as done:
         summary: dict[str, Any] = job()
-        workers.run = counting  # type: ignore[method-assign]
-        try:
-            summary["work_messages_handled"] = consumer.drain()
-        finally:
-            workers.run = real_run  # type: ignore[method-assign]
-    return {**summary, **done}
+        summary["work_messages_handled"] = consumer.drain()
+    return {**summary, **dict.fromkeys(_WORKER_COUNTS.get(name, ()), 0), **done}
 
 
 # What each fanned-out job's worker reports (DESIGN 14.5, 14.6), zero when it had nothing to do.

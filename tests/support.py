@@ -131,7 +131,6 @@ def env_for(jwks_path: Path, secret_arn: str) -> dict[str, str]:
     )
 
 
-_COUNTED = threading.local()
 JOB_DISPATCHERS = {
     "process_renewals": lambda c: c.renewals.dispatch_due,
     "send_reminders": lambda c: c.reminders.dispatch_due,
@@ -150,39 +149,21 @@ class Stack:
         """The job_worker function fed by the work queue, as Lambda's event source mapping runs it (no thread: call
         `drain`). A message that fails is visible again at once (visibility timeout 0 here) until its 5th receive."""
         from app import job_worker
-        from devstack.queues import WORK, QueueConsumer
+        from devstack.queues import WORK, QueueConsumer, existing_queues
 
         sqs = shared_session().client("sqs", region_name=REGION)
-        queues = _existing_queues(sqs, sqs.get_queue_url(QueueName=WORK.name)["QueueUrl"])
-        return QueueConsumer(sqs, queues, job_worker, REGION, "work")
+        return QueueConsumer(sqs, existing_queues(sqs, WORK), job_worker, REGION, "work")
 
     def run_job(self, name: str, budget: float | Any = 900.0, **kwargs: Any) -> dict[str, Any]:
         """A scheduled job as it runs in AWS: its run queues the work (the summary), then the job_worker function
         does every item; the counts the workers reported are added to the summary."""
-        from collections import Counter
+        from devstack.queues import worker_counts
 
         time_left = budget if callable(budget) else (lambda: budget)
         summary: dict[str, Any] = JOB_DISPATCHERS[name](self.container)(time_left, **kwargs).as_dict()
-        _COUNTED.done = done = Counter[str]()
-        try:
+        with worker_counts(self.container.workers) as done:  # this thread's drain only: parallel runs count apart
             summary["work_messages"] = self.work_consumer().drain()
-        finally:
-            _COUNTED.done = None
         return {**summary, **done}
-
-    def __post_init__(self) -> None:
-        """The workers' counts reach the run_job of the thread that drained them (parallel runs count apart)."""
-        workers = self.container.workers
-        real_run = workers.run
-
-        def counting(body: str, done: Any) -> Any:
-            try:
-                return real_run(body, done)
-            finally:
-                if getattr(_COUNTED, "done", None) is not None:
-                    _COUNTED.done.update(done)
-
-        workers.run = counting  # type: ignore[method-assign]
 
     @property
     def subscriptions(self) -> SubscriptionStore:
@@ -211,16 +192,6 @@ def shared_session() -> boto3.session.Session:
         if _SESSION is None:
             _SESSION = boto3.session.Session()
         return _SESSION
-
-
-def _existing_queues(sqs: Any, url: str) -> Any:
-    from devstack.queues import WORK, Queues
-
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    redrive = json.loads(attributes["RedrivePolicy"])
-    dead_letter_url = sqs.get_queue_url(QueueName=WORK.dead_letter_name)["QueueUrl"]
-    return Queues(url, attributes["QueueArn"], dead_letter_url, redrive["deadLetterTargetArn"],
-                  int(redrive["maxReceiveCount"]), int(attributes["VisibilityTimeout"]), WORK.batch_size)  # fmt: skip
 
 
 def provision(tmp_path: Path) -> tuple[dict[str, str], Any]:

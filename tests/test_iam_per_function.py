@@ -26,7 +26,7 @@ from app import app
 from chalicelib import jobs
 from chalicelib.adapters.clock import FixedClock
 from chalicelib.container import Container, use_container
-from devstack.queues import WORK
+from devstack.queues import WORK, take_all
 from infra.stack import FUNCTIONS, SQS_SOURCES
 from tests.support import (
     ADMIN,
@@ -445,15 +445,7 @@ def test_process_renewals_policy_is_exactly_what_it_calls(recorded: Recorded) ->
 
 
 def _queued_work() -> list[str]:
-    """Every message on the work queue, taken off it (the test hands them to the worker)."""
-    sqs = shared_session().client("sqs", region_name=REGION)
-    url = sqs.get_queue_url(QueueName=WORK.name)["QueueUrl"]
-    bodies = []
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in messages:
-            bodies.append(message["Body"])
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return bodies
+    return take_all(shared_session().client("sqs", region_name=REGION), WORK)
 
 
 def test_job_worker_policy_is_exactly_what_it_calls(recorded: Recorded) -> None:

@@ -149,15 +149,9 @@ def test_renewals_queue_their_work_and_the_worker_counts_what_it_did(
 
 
 def _work_messages() -> list[str]:
-    """The messages on the work queue (taken off it: the test hands them to the worker itself)."""
-    from devstack.queues import WORK
+    from devstack.queues import WORK, take_all
 
-    sqs = shared_session().client("sqs", region_name=REGION)
-    url = sqs.get_queue_url(QueueName=WORK.name)["QueueUrl"]
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
-    for message in messages:
-        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return [str(message["Body"]) for message in messages]
+    return take_all(shared_session().client("sqs", region_name=REGION), WORK)
 
 
 # -- intake and activations --------------------------------------------------------------------------------------------
