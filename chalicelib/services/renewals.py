@@ -120,7 +120,6 @@ class Renewals:
             except WriteConflict:
                 conflicts += 1
                 if conflicts >= CONFLICTS_PER_SUBSCRIPTION:
-                    summary.renewed += renewed_terms > 0
                     raise RenewalNotSettled(
                         f"subscription {subscription_id} kept changing during its renewal; its message is retried"
                     ) from None
