@@ -66,7 +66,7 @@ def status_for(error: errors.DomainError) -> int:
 
 
 def check_subscription_id(subscription_id: str) -> str:
-    if not _SUBSCRIPTION_ID.match(subscription_id):
+    if not _SUBSCRIPTION_ID.fullmatch(subscription_id):
         raise errors.NotFound(NOT_VISIBLE)
     return subscription_id
 

@@ -34,7 +34,7 @@ def token_hash(token: str) -> str:
 
 
 def looks_like_token(text: str) -> bool:
-    return bool(_TOKEN_SHAPE.match(text))
+    return bool(_TOKEN_SHAPE.fullmatch(text))
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from chalicelib.domain.reference import COUNTRIES, CURRENCIES
 
 _TEXT = "1 to 200 printable characters; surrounding blanks are trimmed, no-break spaces become spaces"
 _EMAIL_PATTERN = validators._EMAIL.pattern
-_DECIMAL_PATTERN = r"^[0-9]{1,15}(\.[0-9]{1,4})?$"
+_DECIMAL_PATTERN = orders.DECIMAL.pattern
 
 
 

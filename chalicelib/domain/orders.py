@@ -26,6 +26,8 @@ _BCP47 = re.compile(
     r"^[A-Za-z]{2,3}(?:-[A-Za-z]{4})?(?:-(?:[A-Za-z]{2}|[0-9]{3}))?(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*$"
 )
 _ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# The published pattern of unit_price; checked with fullmatch (a "$" alone would also match before a final newline).
+DECIMAL = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,4})?$")
 
 
 class _PersonIn(BaseModel):
@@ -189,7 +191,7 @@ class _OrderValidator:
 
 
 def _order_id(value: Any) -> str:
-    if not isinstance(value, str) or not _ORDER_ID.match(value):
+    if not isinstance(value, str) or not _ORDER_ID.fullmatch(value):
         raise ValueError("must be 1 to 64 letters, digits, '.', '_' or '-'")
     return value
 
@@ -210,7 +212,7 @@ def _country(value: Any) -> str:
 
 
 def _locale(value: Any) -> str:
-    if not isinstance(value, str) or not _BCP47.match(value):
+    if not isinstance(value, str) or not _BCP47.fullmatch(value):
         raise ValueError(f"'{str(value)[:35]}' is not a BCP 47 language tag (e.g. fr-FR)")
     return value
 
@@ -226,15 +228,12 @@ def _bounded_int(value: Any, low: int, high: int, name: str) -> int:
 def _price(value: Any) -> Decimal:
     if not isinstance(value, str):
         raise ValueError('must be a decimal string such as "450.00"')
-    try:
-        price = Decimal(value)
-    except InvalidOperation:
-        raise ValueError(f"'{value[:20]}' is not a decimal number") from None
-    if not price.is_finite() or price < 0:
-        raise ValueError("must be a finite amount >= 0")
-    if price.as_tuple().exponent < -4 or len(value) > 20:  # type: ignore[operator]
-        raise ValueError("has too many digits")
-    return price
+    if not DECIMAL.fullmatch(value):
+        raise ValueError(
+            f"'{value[:20]}' is not a decimal string of 1 to 15 digits (0-9) with at most 4 decimals"
+            ' such as "450.00"'
+        )
+    return Decimal(value)
 
 
 def _currency(value: Any) -> str:

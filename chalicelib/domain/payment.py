@@ -110,11 +110,11 @@ def parse_payment_method(body: dict[str, Any], today: date) -> PaymentMethod:
     token, brand, last4 = body.get("token"), body.get("brand"), body.get("last4")
     month, year = body.get("exp_month"), body.get("exp_year")
     problems = []
-    if not isinstance(token, str) or not _TOKEN.match(token) or not re.search(r"[A-Za-z]", token):
+    if not isinstance(token, str) or not _TOKEN.fullmatch(token) or not re.search(r"[A-Za-z]", token):
         problems.append("token must be the payment provider's token (4 to 255 letters, digits, '_', '-', ':', '.')")
     if not isinstance(brand, str) or brand.lower() not in BRANDS:
         problems.append(f"brand must be one of {', '.join(sorted(BRANDS))}")
-    if not isinstance(last4, str) or not re.fullmatch(r"\d{4}", last4):
+    if not isinstance(last4, str) or not re.fullmatch(r"[0-9]{4}", last4):
         problems.append("last4 must be the last 4 digits of the card, as a string")
     if isinstance(month, bool) or not isinstance(month, int) or not 1 <= month <= 12:
         problems.append("exp_month must be a whole number from 1 to 12")

@@ -17,7 +17,7 @@ MAX_NAME_LENGTH = 200
 
 def validate_email(value: str) -> str:
     value = value.strip()
-    if len(value) > 254 or not _EMAIL.match(value) or len(value.split("@")[0]) > 64:
+    if len(value) > 254 or not _EMAIL.fullmatch(value) or len(value.split("@")[0]) > 64:
         shown = repr(value[:80]) if value.isascii() and value.isprintable() else "this value"
         raise ValueError(f"{shown} is not a valid email address (ASCII letters, digits and . _ + - before the @)")
     return value
@@ -51,7 +51,7 @@ def validate_vat_id(value: str) -> str:
     """A VAT identification number with its country prefix (FR12345678901, DE123456789, BE0123456789); spaces, dots
     and hyphens people type are dropped. Only the shape is checked: the vendor's tax team verifies numbers (VIES)."""
     compact = re.sub(r"[\s.\-]", "", value).upper()
-    if not _VAT_ID.match(compact):
+    if not _VAT_ID.fullmatch(compact):
         raise ValueError(
             "VAT identifier must be a 2-letter country prefix followed by 2 to 13 letters or digits, e.g. FR12345678901"
         )

@@ -48,7 +48,7 @@ class Billing:
         return self._invoices.list_invoices(admin.subscription.id, limit, cursor)
 
     def invoice(self, admin: Authorized, invoice_id: str) -> Invoice:
-        if not _INVOICE_ID.match(invoice_id):
+        if not _INVOICE_ID.fullmatch(invoice_id):
             raise NotFound(NO_SUCH_INVOICE)
         found = self._invoices.get_invoice(admin.subscription.id, invoice_id)
         if found is None:
