@@ -83,3 +83,27 @@ def test_the_other_anchored_checks_refuse_a_trailing_newline():
     for bad in ({"token": "tok_visa\n"}, {"token": "tok_visa", "last4": "\u0664\u0662\u0664\u0662"}):
         with pytest.raises(InvalidInput):
             parse_payment_method({**card, **bad}, date(2026, 12, 1))
+
+
+# ------------------------------------------------------------------------------------------- e-invoice address
+
+
+def test_every_buyer_address_line_reaches_the_e_invoice_xml():
+    import dataclasses
+
+    from lxml import etree
+
+    from chalicelib.adapters import invoice_pdf
+    from tests.test_billing_domain import make_invoice
+    from tests.test_invoice_pdf import NS, _xml
+
+    invoice = make_invoice()
+    lines = ("Dupont BTP SARL, Comptabilité", "Bâtiment B", "3 place Bellecour", "BP 1234")
+    address = dataclasses.replace(invoice.buyer.address, lines=lines)
+    invoice = invoice.model_copy(update={"buyer": invoice.buyer.model_copy(update={"address": address})})
+
+    root = etree.fromstring(_xml(invoice_pdf.render_invoice_pdf(invoice)))
+
+    [address] = root.xpath("//ram:BuyerTradeParty/ram:PostalTradeAddress", namespaces=NS)
+    written = [address.findtext(f"ram:{tag}", namespaces=NS) for tag in ("LineOne", "LineTwo", "LineThree")]
+    assert written == ["Dupont BTP SARL, Comptabilité", "Bâtiment B", "3 place Bellecour, BP 1234"]

@@ -334,7 +334,9 @@ def _party_address(address: PostalAddress | None, country: str) -> dict[str, Any
     if address is None:
         return {"country_code": country}
     fields: dict[str, Any] = {"country_code": address.country}
-    for key, value in zip(("addr_l1", "addr_l2", "addr_l3"), address.lines, strict=False):
+    # CII's PostalTradeAddress has three line elements: LineThree carries the rest, so no line the buyer gave is lost
+    lines = [*address.lines[:2], ", ".join(address.lines[2:])] if len(address.lines) > 3 else list(address.lines)
+    for key, value in zip(("addr_l1", "addr_l2", "addr_l3"), lines, strict=False):
         fields[key] = value
     if address.postal_code:
         fields["postcode"] = address.postal_code
