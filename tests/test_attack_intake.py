@@ -107,3 +107,46 @@ def test_every_buyer_address_line_reaches_the_e_invoice_xml():
     [address] = root.xpath("//ram:BuyerTradeParty/ram:PostalTradeAddress", namespaces=NS)
     written = [address.findtext(f"ram:{tag}", namespaces=NS) for tag in ("LineOne", "LineTwo", "LineThree")]
     assert written == ["Dupont BTP SARL, Comptabilité", "Bâtiment B", "3 place Bellecour, BP 1234"]
+
+
+# ------------------------------------------------------------------------------- invoice PDF that cannot render
+
+
+def test_an_invoice_pdf_that_cannot_render_holds_back_only_its_email_names_the_invoice_and_goes_once_fixed(
+    stack, monkeypatch, caplog
+):
+    import logging
+
+    from chalicelib.services.invoice_documents import InvoiceDocuments
+    from tests.support import activate
+
+    sub = jobs.receive_order(order()).subscription_id
+    real = InvoiceDocuments.pdf_of
+
+    def broken(self, invoice):
+        raise RuntimeError("Currency XXX is not supported by the iso4217 lib")
+
+    monkeypatch.setattr(InvoiceDocuments, "pdf_of", broken)
+    with caplog.at_level(logging.INFO, logger="chalicelib.services.outbox"):
+        activate(stack, sub)  # the invoice email's first try fails; the confirmation still goes
+        jobs.receive_order(order(order_id="4500099999", admin={"email": "other@example.fr", "name": "O"}))
+        stack.clock.advance(minutes=30)
+        summary = jobs.run_outbox()
+
+    assert summary["failed"] == 1
+    assert summary["oldest_due_age_s"] > 900  # OutboxBacklogAlarm's threshold: the waiting invoice email pages someone
+    assert [m["To"] for m in stack.mails_to("other@example.fr")] == ["other@example.fr"]
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors and all(getattr(r, "invoice_number", None) == "FR-2026-000001" for r in errors)
+    assert "FR-2026-000001" in errors[0].getMessage()
+
+    def invoice_mails():
+        return [m for m in stack.mails_to("marie.dupont@example.fr") if "FR-2026-000001" in m["Subject"]]
+
+    assert invoice_mails() == []
+
+    monkeypatch.setattr(InvoiceDocuments, "pdf_of", real)  # the renderer fixed: the waiting email goes, with its PDF
+    stack.clock.advance(hours=2)
+    assert jobs.run_outbox()["sent"] == 1
+    [mail] = invoice_mails()
+    assert [part.get_filename() for part in mail.iter_attachments()] == ["FR-2026-000001.pdf"]

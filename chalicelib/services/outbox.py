@@ -85,7 +85,19 @@ class Delivery:
         """The email as sent: its SES tags, and its attachments (a failure to produce one, such as an invoice PDF that
         could not be rendered or stored, is retried like a failed send)."""
         rendered = dataclasses.replace(self._renderer.render(email), tags=mail_tags(email))
-        extra = self._attachments.attachments_for(email) if self._attachments is not None else ()
+        try:
+            extra = self._attachments.attachments_for(email) if self._attachments is not None else ()
+        except Exception:
+            # An invoice whose PDF cannot be produced: the email stays in the outbox and is retried with backoff
+            # (other emails still go); logged as an error naming the invoice so support can act on it
+            log.exception(
+                "attachment of email %s (%s, invoice %s) could not be produced; the email waits in the outbox",
+                email.mail_id,
+                email.kind,
+                email.params.get("invoice_number"),
+                extra=_keys(email),
+            )
+            raise
         return dataclasses.replace(rendered, attachments=rendered.attachments + tuple(extra)) if extra else rendered
 
     def deliver_due(self, time_left: TimeLeft, batch_size: int = 25, stop_margin_s: float = 10.0) -> DeliverySummary:
@@ -153,7 +165,7 @@ def mail_tags(email: OutgoingEmail) -> tuple[tuple[str, str], ...]:
 def _keys(email: OutgoingEmail) -> dict[str, str]:
     """The ids a support person searches the logs by; never the address, the token id or any other parameter."""
     keys = {"mail_id": email.mail_id, "mail_kind": email.kind}
-    for name in ("subscription_id", "order_id"):
+    for name in ("subscription_id", "order_id", "invoice_number"):
         value = email.params.get(name)
         if isinstance(value, str):
             keys[name] = value
