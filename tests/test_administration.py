@@ -375,7 +375,7 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer_and_chan
     assert stack.subscriptions.get_subscription(active).seats_used == 2 and len(stack.sent()) == mails
 
     other = call(client, stack, "POST", f"/subscriptions/{active}/users", {"email": "j@example.fr", "name": "J"}, **key)
-    assert other.status_code == 400 and "different request" in body_of(other)["Message"]
+    assert other.status_code == 422 and "different request" in body_of(other)["Message"]
 
 
 def test_idempotent_retry_of_a_po_edit_and_of_a_refused_request(client, stack, active):

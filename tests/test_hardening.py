@@ -26,7 +26,7 @@ def test_an_idempotency_key_reused_on_another_subscription_is_refused_not_replay
 
     response = call(client, stack, "POST", f"/subscriptions/{other}/cancellation", **key)
 
-    assert response.status_code == 400 and "different request" in body_of(response)["Message"]
+    assert response.status_code == 422 and "different request" in body_of(response)["Message"]
     assert stack.subscriptions.get_subscription(other).cancel_at_renewal is False
 
 
@@ -35,7 +35,7 @@ def test_an_idempotency_key_reused_on_another_seat_is_refused(client, stack, act
     key = {"Idempotency-Key": "k-2"}
     assert call(client, stack, "DELETE", f"/subscriptions/{active}/users/{quote(SEAT)}", **key).status_code == 204
     response = call(client, stack, "DELETE", f"/subscriptions/{active}/users/u2%40example.fr", **key)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert stack.container.administration_store.get_seat(active, "u2@example.fr") is not None
 
 

@@ -178,3 +178,60 @@ def test_renewal_reminder_says_it_ends_when_cancellation_is_set(stack):
     assert _reminders(stack, "renews on") == []
     (ending,) = _reminders(stack, "ends on")
     assert "nothing more is invoiced" in text_part(ending)
+
+
+def _lose_the_queued_work(stack) -> None:
+    """The work messages go to the dead-letter queue (or are lost): no worker ever does them."""
+    from devstack.queues import WORK, take_all
+    from tests.support import REGION, shared_session
+
+    take_all(shared_session().client("sqs", region_name=REGION), WORK)
+
+
+def test_a_reminder_whose_work_message_was_lost_is_sent_by_the_next_run(stack):
+    _pending(stack)
+    stack.clock.moment = DEADLINE - timedelta(days=29)
+    assert stack.container.reminders.dispatch_due(lambda: 900.0).queued == 1
+    _lose_the_queued_work(stack)
+    stack.clock.advance(days=1)
+    assert _run(stack)["activation_reminders"] == 1
+    assert _run(stack)["activation_reminders"] == 0
+    assert len(_reminders(stack, "Reminder")) == 1
+
+
+def test_a_lost_renewal_reminder_is_sent_by_the_next_run(stack):
+    _active(stack)
+    stack.clock.moment = RENEWS_ON - timedelta(days=30)
+    assert stack.container.reminders.dispatch_due(lambda: 900.0).queued == 1
+    _lose_the_queued_work(stack)
+    stack.clock.advance(days=1)
+    assert _run(stack)["renewal_reminders"] == 1
+    assert _run(stack)["renewal_reminders"] == 0
+    assert len(_reminders(stack, "renews on")) == 1
+
+
+def test_the_clock_forward_back_and_forward_again_sends_each_due_reminder_once(stack):
+    stack.clock.moment = DEADLINE - timedelta(days=3)  # the local clock set far ahead, a run there
+    assert _run(stack)["activation_reminders"] == 0
+    stack.clock.moment = DEADLINE - timedelta(days=60)  # back to the present; the order arrives
+    _pending(stack)
+    assert _run(stack)["activation_reminders"] == 0
+    stack.clock.moment = DEADLINE - timedelta(days=29)  # forward again: the 30-day reminder is due
+    assert _run(stack)["activation_reminders"] == 1
+    assert _run(stack)["activation_reminders"] == 0
+    stack.clock.moment = DEADLINE - timedelta(days=6)
+    assert _run(stack)["activation_reminders"] == 1
+    assert _run(stack)["activation_reminders"] == 0
+    reminders = _reminders(stack, "Reminder")
+    assert len(reminders) == 2
+    assert "within 29 day(s)" in reminders[0]["Subject"] and "within 6 day(s)" in reminders[1]["Subject"]
+
+
+def test_a_healthy_run_sends_each_reminder_once_and_a_rerun_none(stack):
+    for n in range(3):
+        _pending(stack, order_id=f"H-{n}", admin={"email": f"h{n}@example.fr", "name": f"H {n}"})
+    stack.clock.moment = DEADLINE - timedelta(days=29)
+    assert _run(stack, page_size=2)["activation_reminders"] == 3
+    assert _run(stack, page_size=2)["activation_reminders"] == 0
+    stack.clock.advance(days=1)
+    assert _run(stack)["activation_reminders"] == 0

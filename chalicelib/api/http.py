@@ -34,6 +34,7 @@ ERROR_STATUS: dict[type[errors.DomainError], int] = {
     errors.DeadlinePassed: 410,
     errors.PreconditionFailed: 412,
     errors.PayloadTooLarge: 413,
+    errors.IdempotencyKeyReused: 422,
     errors.Unavailable: 503,
 }
 

@@ -4,7 +4,7 @@ and the pydantic schemas the views answer with. The errors an operation can retu
     every operation   401 (token), 413 (body over 16 KiB, read or not), 503 (identity provider or storage down)
     a body, a page    400                     a subscription id in the path    404
     role admin        403                     active or a capability           409
-    a mutation        400 (Idempotency-Key), 403 (foreign Origin), 409 (same key still running)
+    a mutation        400 (Idempotency-Key), 403 (foreign Origin), 409 (key still running), 422 (key reused)
     If-Match          412                     `more_errors`                    what the declaration adds
 
 `python -m chalicelib.api.openapi docs/openapi.json` writes it (`make docs`); `GET /openapi.json` serves it.
@@ -33,6 +33,7 @@ ERROR_MEANING = {
     404: "No such subscription (or seat) visible to the caller: never reveals whether it exists.",
     409: "The subscription's state does not allow this now (see `capabilities`), or a retry is still running.",
     410: "Gone: the activation period ended.",
+    422: "This Idempotency-Key was already used for a different request: use a new key. Nothing was changed.",
     412: "`If-Match` names an older version: read the subscription again.",
     413: "The request body is larger than 16 KiB.",
     503: "Sign-in or storage cannot answer right now; nothing was changed. Retry in a moment.",
@@ -62,6 +63,8 @@ def _errors(route: RouteDoc) -> dict[int, str]:
         statuses.add(409)
     if route.if_match:
         statuses.add(412)
+    if route.mutation:
+        statuses.add(422)
     meanings = {status: ERROR_MEANING[status] for status in statuses}
     meanings.update(route.more_errors)
     return dict(sorted(meanings.items()))

@@ -57,6 +57,18 @@ class SellerMissing(Conflict):
     code = "SellerMissing"
 
 
+class IdempotencyKeyInProgress(Conflict):
+    """The first request with this Idempotency-Key is still running (draft-ietf-httpapi-idempotency-key-header: 409)."""
+
+    code = "IdempotencyKeyInProgress"
+
+
+class IdempotencyKeyReused(DomainError):
+    """The Idempotency-Key was already used for a different request (the draft's 422)."""
+
+    code = "IdempotencyKeyReused"
+
+
 class DeadlinePassed(DomainError):
     code = "ActivationDeadlinePassed"
 

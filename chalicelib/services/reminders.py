@@ -1,19 +1,18 @@
 """Scheduled reminders (DESIGN 14.6): the activation reminder before a pending subscription's deadline, and the renewal
 reminder before an active subscription's renewal date.
 
-What is read: for each threshold (e.g. "30 days before the deadline") and each shard of the sparse index, its key range
-from where the previous runs stopped (a stored watermark per threshold and shard) up to now + lead time. The daily run
-only queues what it reads (the watermark moves once a page is queued); workers send each reminder
-(services/fanout.py). A daily run so reads about one day's worth of subscriptions per threshold, in proportion to what
-is due, not to what is live; a run that stops early stores how far it got and the next one goes on from there. The
-ranges of one kind do not overlap: the 30-day range stops where the 7-day range starts, so a job that was down sends
-only the latest threshold due.
+What is read: for each threshold (e.g. "30 days before the deadline") and each shard of the sparse index, its whole key
+range as of now: pending deadlines in (now + nearer lead, now + lead], renewal dates in (today, today + lead]. The daily
+run queues what it reads; workers send each reminder (services/fanout.py), one already sent is skipped by its marker.
+The ranges of one kind do not overlap: the 30-day range stops where the 7-day range starts, so a job that was down
+sends only the latest threshold due.
 
-Why watermarks rather than a dedicated "next reminder at" index: it needs no new index, no reminder key kept in step by
-intake, activation and renewal, and lead times stay pure configuration (changing one starts a new watermark).
-Limitation: a subscription that enters a range behind its watermark is not reminded for that threshold: an order that
-arrives with less than the lead time left (its activation email is fresh), or a term no longer than the lead time
-(its renewal invoice just went out).
+Why no watermark: what is due is found from the subscriptions' state (the sparse indexes) every run, whatever the job
+history, so a work message that was dead-lettered or lost, a run that stopped early, or a local clock moved forward and
+back never hides a reminder that is due and not sent: the next run lists it again. The cost: each run reads the whole
+lead window (about `lead` days' worth of subscriptions, not one day's), and queues items whose reminder was already sent
+(the worker's marker check answers them with zeros). An earlier release kept watermarks (items `JOB#send_reminders`);
+they are no longer read (infra/DEPLOY.md).
 
 Never twice: each reminder puts a marker item (put_new) in the same transaction as its outbox email, under a condition
 check that the subscription is still the version that was read (pending before its deadline, or active), so a re-run,
@@ -71,7 +70,7 @@ class Reminders:
         self._renewal_lead = renewal_lead_days
 
     def dispatch_due(self, time_left: TimeLeft, page_size: int = 250, stop_margin_s: float = 15.0) -> DispatchSummary:
-        """The daily run: each threshold's range past its watermark, shard by shard, queued for the workers."""
+        """The daily run: each threshold's whole range as of now, shard by shard, queued for the workers."""
         summary = DispatchSummary()
         in_time = budget(time_left, stop_margin_s)
         now = self._clock.now()
@@ -116,21 +115,19 @@ class Reminders:
         summary: DispatchSummary,
         in_time: Callable[[], None],
     ) -> None:
-        """Queues the range past the watermark, page by page, moving the watermark once a page is queued."""
-        after = self._store.watermark(name)
+        """Queues the whole range as the index lists it now, page by page (no watermark: state decides)."""
+        del end  # the range is read whole every run
         start: str | None = None
         while True:
             in_time()
-            entries, start = page(after, start)
+            entries, start = page(None, start)
             if entries:
                 summary.messages += self._queue.enqueue(
                     JOB, [{**item, "subscription_id": entry.subscription_id} for entry in entries]
                 )
                 summary.queued += len(entries)
-                self._store.advance_watermark(name, entries[-1].position)
             if start is None:
                 break
-        self._store.advance_watermark(name, end)
 
     def send(self, item: WorkItem) -> dict[str, int]:
         """A worker's item: {"activation_reminders": 1} or {"renewal_reminders": 1} when sent; zeros when there was

@@ -9,7 +9,7 @@ from typing import Any
 from chalicelib.adapters.dynamodb import schema
 from chalicelib.adapters.dynamodb.table import Table
 from chalicelib.adapters.dynamodb.unit_of_work import Condition
-from chalicelib.domain.errors import Conflict, InvalidInput
+from chalicelib.domain.errors import IdempotencyKeyInProgress, IdempotencyKeyReused
 
 RETENTION = timedelta(hours=24)
 IN_PROGRESS_LEASE = timedelta(seconds=60)
@@ -37,11 +37,13 @@ class DynamoIdempotencyRecords:
             return None
         stored = self._table.get(schema.idempotency_key(scope))
         if stored is None:  # expired between the two calls: treat as new on the next retry
-            raise Conflict("The request with this Idempotency-Key is being processed; retry in a minute.")
+            raise IdempotencyKeyInProgress(
+                "The first request with this Idempotency-Key is being processed; retry later."
+            )
         if stored["fingerprint"] != fingerprint:
-            raise InvalidInput("This Idempotency-Key was already used for a different request; use a new key.")
+            raise IdempotencyKeyReused("This Idempotency-Key was already used for a different request; use a new key.")
         if stored["status"] != "completed":
-            raise Conflict("The request with this Idempotency-Key is still being processed; retry in a minute.")
+            raise IdempotencyKeyInProgress("The first request with this Idempotency-Key is still running; retry later.")
         response: dict[str, Any] = stored["response"]
         return response
 

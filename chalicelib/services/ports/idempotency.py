@@ -8,8 +8,8 @@ from typing import Any, Protocol
 
 class IdempotencyRecords(Protocol):
     def begin(self, scope: str, fingerprint: str, now: datetime) -> dict[str, Any] | None:
-        """None: run the request. A dict: the stored response. Raises InvalidInput (key reused for another request)
-        or Conflict (still in progress)."""
+        """None: run the request. A dict: the stored response. Raises IdempotencyKeyReused (422: key reused for
+        another request) or IdempotencyKeyInProgress (409: the first one is still running)."""
 
     def complete(self, scope: str, response: dict[str, Any]) -> None: ...
 
