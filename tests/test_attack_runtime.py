@@ -28,3 +28,38 @@ def test_error_answers_expose_headers_too(client):
     assert response.headers["Access-Control-Allow-Origin"] == PORTAL
     assert "etag" in _exposed(response)
     assert json.loads(response.body)["Code"] == "UnauthorizedError"
+
+
+def _sqs_event(bodies: dict[str, str]) -> dict:
+    from devstack.queues import lambda_event
+
+    messages = [{"MessageId": mid, "ReceiptHandle": f"rh-{mid}", "Body": body} for mid, body in bodies.items()]
+    return lambda_event(messages, "arn:aws:sqs:eu-west-1:123456789012:work", "eu-west-1")
+
+
+DEEP = "[" * 5000 + "]" * 5000
+
+
+def test_a_malformed_work_message_fails_alone_and_the_rest_of_its_batch_is_done(stack):
+    from app import job_worker
+
+    good = json.dumps({"job": "send_reminders", "items": []})
+    bad = {
+        "job-list": json.dumps({"job": ["x"], "items": []}),
+        "job-object": json.dumps({"job": {"a": "b"}, "items": []}),
+        "deep": json.dumps({"job": "send_reminders", "items": []})[:-1] + ', "x": ' + DEEP + "}",
+        "deep-bare": DEEP,
+        "not-object": json.dumps(["job", "items"]),
+    }
+    response = job_worker(_sqs_event({"good-1": good, **bad, "good-2": good}), None)
+    assert {f["itemIdentifier"] for f in response["batchItemFailures"]} == set(bad)
+
+
+def test_a_deeply_nested_order_message_is_rejected_alone(stack):
+    from app import intake_orders
+    from tests.support import ORDER
+
+    good = ORDER if isinstance(ORDER, str) else json.dumps(ORDER)
+    deep = good[:-1] + ', "x": ' + DEEP + "}"
+    response = intake_orders(_sqs_event({"good": good, "deep": deep, "deep-bare": DEEP}), None)
+    assert {f["itemIdentifier"] for f in response["batchItemFailures"]} == {"deep", "deep-bare"}
