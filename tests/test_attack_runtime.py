@@ -63,3 +63,15 @@ def test_a_deeply_nested_order_message_is_rejected_alone(stack):
     deep = good[:-1] + ', "x": ' + DEEP + "}"
     response = intake_orders(_sqs_event({"good": good, "deep": deep, "deep-bare": DEEP}), None)
     assert {f["itemIdentifier"] for f in response["batchItemFailures"]} == {"deep", "deep-bare"}
+
+
+def test_a_deeply_nested_cursor_is_a_400_with_a_clear_message(client, stack, pending):
+    import base64
+
+    for raw in (DEEP.encode(), b'{"sk": ' + DEEP.encode() + b"}", b"\xff\xfe garbage", b'"just a string"'):
+        cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        response = client.http.get(
+            f"/subscriptions?cursor={cursor}", headers=stack.issuer.bearer("marie.dupont@example.fr", "FR")
+        )
+        assert response.status_code == 400, raw[:20]
+        assert "cursor" in json.loads(response.body)["Message"].lower()
