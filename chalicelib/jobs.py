@@ -147,6 +147,11 @@ def work_batch(records: Iterable[Any]) -> dict[str, list[dict[str, str]]]:
                           extra={"job": job, "done": done})  # fmt: skip
                 failures.append({"itemIdentifier": message_id})
                 container.telemetry.count(metrics.WORK_MESSAGES_FAILED, job=job)
+            except Exception:  # a message nobody foresaw fails alone: the rest of the batch is done
+                job = "unknown"
+                log.exception("work message %s failed; it is delivered again", message_id, extra={"job": job})
+                failures.append({"itemIdentifier": message_id})
+                container.telemetry.count(metrics.WORK_MESSAGES_FAILED, job=job)
             else:
                 log.info("work message %s (%s): %s", message_id, job, dict(done), extra={"job": job, "done": done})
             _count_work(container.telemetry, job, done)  # the items done before a failure too: not done again

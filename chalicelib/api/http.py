@@ -88,10 +88,19 @@ def raw_body(request: Request) -> bytes:
     return raw.encode() if isinstance(raw, str) else raw
 
 
+# Browsers read Expose-Headers from the actual answer (never from the preflight): without it the portal cannot read
+# the ETag it needs for If-Match, nor Idempotent-Replayed, nor a PDF's file name.
+EXPOSED_HEADERS = "ETag, Idempotent-Replayed, Content-Disposition"
+
+
 def cors_headers() -> dict[str, str]:
     from chalicelib.container import get_container
 
-    return {"Access-Control-Allow-Origin": get_container().settings.portal_origin, "Vary": "Origin"}
+    return {
+        "Access-Control-Allow-Origin": get_container().settings.portal_origin,
+        "Access-Control-Expose-Headers": EXPOSED_HEADERS,
+        "Vary": "Origin",
+    }
 
 
 def api_headers() -> dict[str, str]:
@@ -191,7 +200,6 @@ def register_preflight(blueprint: Blueprint, path: str, methods: list[str]) -> N
                 **_safe_cors(),
                 "Access-Control-Allow-Methods": ", ".join(sorted(allowed)),
                 "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match, Idempotency-Key",
-                "Access-Control-Expose-Headers": "ETag, Idempotent-Replayed",
                 "Access-Control-Max-Age": "600",
                 "Cache-Control": "no-store",
             },

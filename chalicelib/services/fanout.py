@@ -111,8 +111,10 @@ class Workers:
         try:
             message = json.loads(body)
             job, items = message["job"], message["items"]
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):  # RecursionError: JSON nested too deeply
             raise InvalidWorkMessage('not a work message: expected {"job": ..., "items": [...]}') from None
+        if not isinstance(job, str):
+            raise InvalidWorkMessage(f"job must be a string, not {type(job).__name__}")
         if job not in self._handlers:
             raise InvalidWorkMessage(f"no worker does {job!r}; known: {sorted(self._handlers)}")
         if not isinstance(items, list) or not all(

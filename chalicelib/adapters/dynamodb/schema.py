@@ -479,7 +479,7 @@ def decode_cursor(cursor: str, prefix: str) -> str:
     """Only a sort key inside the caller's own partition and prefix comes back: a forged cursor reads nothing else."""
     try:
         sort_key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))["sk"]
-    except (ValueError, KeyError, TypeError, binascii.Error):
+    except (ValueError, KeyError, TypeError, RecursionError, binascii.Error):  # RecursionError: nested too deeply
         raise InvalidInput(BAD_CURSOR) from None
     if not isinstance(sort_key, str) or not sort_key.startswith(prefix) or len(sort_key) > 600:
         raise InvalidInput(BAD_CURSOR)
