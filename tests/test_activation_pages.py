@@ -63,6 +63,19 @@ def test_token_pages_send_the_security_headers(client, pending):
         assert "http" not in re.sub(r"https://(abonnements|portail)\.example\.fr", "", response.body.decode())
 
 
+def test_an_oversized_post_to_a_token_page_is_413_with_the_page_security_headers(stack, client, pending):
+    _, token = pending
+    response = client.http.post(f"/activate/{token}", body="accept=yes&x=" + "A" * 20_000, headers=FORM)
+    assert response.status_code == 413
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    assert headers["referrer-policy"] == "no-referrer"
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["cache-control"] == "no-store"
+    assert len(stack.sent()) == 1  # only the activation request the fixture received: nothing was activated
+
+
 def test_head_is_200_without_body_or_side_effect(stack, client, pending):
     subscription_id, token = pending
     response = client.http.request("HEAD", f"/activate/{token}")

@@ -209,6 +209,10 @@ def register_preflight(blueprint: Blueprint, path: str, methods: list[str]) -> N
     blueprint.route(path, methods=["OPTIONS"])(preflight)
 
 
+def _page_security_headers() -> dict[str, str]:
+    return {name: value for name, value in PAGE_HEADERS.items() if name != "Content-Type"}
+
+
 def body_size_error(request: Request) -> Response | None:
     if len(raw_body(request)) > MAX_BODY_BYTES:
         return error_response(errors.PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB."))
@@ -223,6 +227,9 @@ def edge_middleware(request: Request | None, get_response: Callable[[Request | N
     those answers get the API's JSON headers and CORS, and a 5xx gets the API's message."""
     too_large = body_size_error(request) if request is not None else None
     if too_large is not None:
+        if request is not None and request.path.startswith("/activate/"):
+            # A token page's URL carries the token: its refusal must not leak it by referrer or be framed either.
+            too_large.headers = {**too_large.headers, **_page_security_headers()}
         return too_large
     response = get_response(request)
     if not any(name.lower() == "cache-control" for name in response.headers):
