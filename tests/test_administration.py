@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from chalicelib import jobs
-from tests.support import ADMIN, SEAT, activate, order, text_part
+from tests.support import ADMIN, SEAT, activate, html_part, order, text_part
 
 
 def call(client, stack, method, path, body=None, email=ADMIN, country="FR", **headers):
@@ -426,3 +426,13 @@ def test_candidates_are_paginated_seat_holders_first_without_repeats(client, sta
     )
     assert len(seen) == len(set(seen)) and ADMIN not in seen and pages >= 4
     assert call(client, stack, "GET", f"/subscriptions/{active}/admin-candidates?cursor=x").status_code == 400
+
+
+def test_a_seat_holders_emails_withhold_the_order_id_their_view_withholds(client, stack, active):
+    order_id = body_of(call(client, stack, "GET", f"/subscriptions/{active}"))["order_id"]
+    assert call(client, stack, "DELETE", f"/subscriptions/{active}/users/{quote(SEAT)}").status_code == 204
+    to_seat_holder = stack.mails_to(SEAT)
+    assert [m["Subject"] for m in to_seat_holder] and len(to_seat_holder) == 2  # assigned, then removed
+    for mail in to_seat_holder:
+        assert order_id not in text_part(mail) and order_id not in html_part(mail) and active in text_part(mail)
+    assert any(order_id in text_part(m) for m in stack.mails_to(ADMIN))  # the buyer's own emails still cite it

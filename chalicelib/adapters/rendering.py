@@ -91,7 +91,7 @@ class EmailRenderer:
             "action_url": values["action_url"],
             "action_text": strings["action_text"].format_map(values),  # the text part's link: it has no button
             "button_fallback": catalog["button_fallback"].format_map(values),
-            "footer": catalog["footer"].format_map(values),
+            "footer": catalog[_footer_key(email.kind)].format_map(values),
         }
         return RenderedEmail(
             to=email.to,
@@ -99,6 +99,14 @@ class EmailRenderer:
             text=render_template("email.txt", **context),
             html=render_template("email.html", **context),
         )
+
+
+# A seat holder's view withholds the order id (it is the buyer's): so do the emails that go to seat holders.
+_SEAT_HOLDER_KINDS = frozenset({"seat_assigned", "seat_removed"})
+
+
+def _footer_key(kind: str) -> str:
+    return "footer_seat_holder" if kind in _SEAT_HOLDER_KINDS else "footer"
 
 
 def _format_amount(amount: Decimal, language: str) -> str:
