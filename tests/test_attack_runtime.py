@@ -75,3 +75,19 @@ def test_a_deeply_nested_cursor_is_a_400_with_a_clear_message(client, stack, pen
         )
         assert response.status_code == 400, raw[:20]
         assert "cursor" in json.loads(response.body)["Message"].lower()
+
+
+def test_a_mime_encoded_word_in_a_customer_value_is_shown_as_typed_not_decoded_in_the_subject(stack):
+    from email import message_from_bytes, policy
+
+    from moto.ses.models import ses_backends
+
+    from chalicelib import jobs
+    from tests.support import ACCOUNT, REGION, order
+
+    hidden = "=?utf-8?q?=E2=80=AEgnp=2Eexe?="  # decodes to a right-to-left override intake refuses when sent plainly
+    jobs.receive_order(order(product={"code": "PROFIS-ENG", "name": f"Suite {hidden}"}))
+    [raw] = [m.raw_data for m in ses_backends[ACCOUNT][REGION].sent_messages]
+    subject = message_from_bytes(raw.encode() if isinstance(raw, str) else raw, policy=policy.default)["Subject"]
+    assert "\u202e" not in subject
+    assert "utf-8?q?=E2=80=AEgnp=2Eexe?=" in subject  # what the customer typed, still readable

@@ -12,6 +12,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib.domain.mail import MailDeliveryFailed, RenderedEmail
 
 
+def subject_header(subject: str) -> str:
+    """One line (no header injection through customer values), and no RFC 2047 encoded-word opener: Python writes an
+    ASCII subject as it is, so a customer value holding `=?utf-8?b?...?=` would be decoded by the recipient's mail
+    client into characters intake refuses (a right-to-left override). `= ?` is shown as typed and decodes to nothing."""
+    return " ".join(subject.split()).replace("=?", "= ?")
+
+
 class SesMailer:
     def __init__(self, client: Any, sender: str, sender_name: str, configuration_set: str | None = None) -> None:
         self._client = client
@@ -21,7 +28,7 @@ class SesMailer:
 
     def build(self, email: RenderedEmail) -> EmailMessage:
         message = EmailMessage()
-        message["Subject"] = " ".join(email.subject.split())  # no header injection through customer values
+        message["Subject"] = subject_header(email.subject)
         message["From"] = formataddr((self._sender_name, self._sender))
         message["To"] = email.to
         message["Message-ID"] = make_msgid(domain=self._sender.split("@")[-1])
