@@ -145,6 +145,27 @@ def _gateway_handler_class() -> Any:
                 return self._generic_handle
             raise AttributeError(name)
 
+        def _generic_handle(self) -> None:
+            """A Content-Length that is not a number of bytes gets API Gateway's 400, not a dropped connection
+            (chalice's handler would raise on it and answer nothing); the body cannot be framed, so the connection
+            closes after the answer."""
+            length = (self.headers.get("content-length") or "0").strip()
+            if length.isascii() and length.isdigit():
+                super()._generic_handle()
+                return
+            from chalicelib.api.http import api_headers
+            from chalicelib.domain.errors import InvalidInput
+
+            body = json.dumps({"Code": InvalidInput.code, "Message": "The Content-Length header is not a number."})
+            self.close_connection = True
+            self.send_response(400)
+            for name, value in {**api_headers(), "Content-Length": str(len(body)), "Connection": "close"}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
         def log_request(self, code: Any = "-", size: Any = "-") -> None:
             """The access log line without the query string or an activation token (http.server logs both)."""
             # A request line http.server refused leaves no command or path: the status alone is logged.

@@ -144,6 +144,21 @@ def test_order_that_is_not_json_is_400(devstack: DevstackProcess) -> None:
     assert result.json()["Code"]
 
 
+@pytest.mark.parametrize("length", ["abc", "-5", "1e3", "١٢"])
+def test_a_malformed_content_length_gets_a_400_answer(devstack: DevstackProcess, length: str) -> None:
+    with socket.create_connection(("127.0.0.1", devstack.port), timeout=10) as conn:
+        conn.sendall(
+            f"POST /_dev/orders HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n{{}}".encode()
+        )
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") or head.startswith(b"HTTP/1.0 400"), answer[:200]
+    assert json.loads(body)["Code"] == "BadRequestError"
+    assert b"application/json" in head
+
+
 # ------------------------------------------------------------------------------------------------------------- tokens
 
 
