@@ -30,6 +30,30 @@ def test_an_idempotency_key_reused_on_another_subscription_is_refused_not_replay
     assert stack.subscriptions.get_subscription(other).cancel_at_renewal is False
 
 
+def test_a_retry_while_the_first_request_with_its_key_still_runs_is_409_and_changes_nothing(client, stack, active):
+    """draft-ietf-httpapi-idempotency-key-header: a request whose first attempt is still being processed is a 409.
+    The first attempt is caught mid-flight by putting its record back to in progress (as a slow request leaves it)."""
+    body = {"email": "u9@example.fr", "name": "U"}
+    key = {"Idempotency-Key": "k-inflight"}
+    assert call(client, stack, "POST", f"/subscriptions/{active}/users", body, **key).status_code == 201
+    [record] = [
+        item for item in stack.ddb.scan(TableName="portal-test")["Items"] if "lease_until" in item
+    ]
+    stack.ddb.update_item(
+        TableName="portal-test",
+        Key={"PK": record["PK"], "SK": record["SK"]},
+        UpdateExpression="SET #st = :progress",
+        ExpressionAttributeNames={"#st": "status"},
+        ExpressionAttributeValues={":progress": {"S": "in_progress"}},
+    )
+    seats_before = stack.subscriptions.get_subscription(active).seats_used
+
+    response = call(client, stack, "POST", f"/subscriptions/{active}/users", body, **key)
+
+    assert response.status_code == 409 and "still running" in body_of(response)["Message"]
+    assert stack.subscriptions.get_subscription(active).seats_used == seats_before
+
+
 def test_an_idempotency_key_reused_on_another_seat_is_refused(client, stack, active):
     call(client, stack, "POST", f"/subscriptions/{active}/users", {"email": "u2@example.fr", "name": "U"})
     key = {"Idempotency-Key": "k-2"}
