@@ -1,5 +1,6 @@
-"""The PDF renderers as the use cases take them. The PDF/XML libraries (`invoice_pdf`: fpdf2, factur-x) are imported
-on the first call, never when this module loads: the portal API's read paths must not pay for them."""
+"""The document renderers as the use cases take them. The PDF/XML libraries (`chalicelib.adapters.pdf`: fpdf2,
+factur-x) are imported on the first call, never when this module loads: the portal API's read paths must not pay for
+them."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from chalicelib.services.ports.invoices import Acceptance
 
 
 def render_invoice(invoice: Invoice) -> bytes:
-    from chalicelib.adapters.invoice_pdf import render_invoice_pdf
+    from chalicelib.adapters.pdf.facturx_pdf import render_facturx_pdf
 
-    return render_invoice_pdf(invoice)
+    return render_facturx_pdf(invoice)
 
 
 def render_agreement(subscription: Subscription, agreement: AgreementText, acceptance: Acceptance | None) -> bytes:
-    from chalicelib.adapters.invoice_pdf import AcceptanceRecord, AgreementFacts, render_agreement_pdf
+    from chalicelib.adapters.pdf.agreement import AcceptanceRecord, AgreementFacts, render_agreement_pdf
 
     facts = AgreementFacts(
         subscription_id=subscription.id,
