@@ -4,16 +4,29 @@ them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from chalicelib.domain.agreements import AgreementText
 from chalicelib.domain.billing import Invoice
 from chalicelib.domain.models import Subscription
-from chalicelib.services.ports.invoices import Acceptance
+from chalicelib.services.ports.invoices import FACTURX_PDF, Acceptance, DocumentFormat
 
 
-def render_invoice(invoice: Invoice) -> bytes:
+def _facturx_pdf(invoice: Invoice) -> bytes:
     from chalicelib.adapters.pdf.facturx_pdf import render_facturx_pdf
 
     return render_facturx_pdf(invoice)
+
+
+# A new format (the UBL document next) is its module and one entry here, under its DocumentFormat's name.
+RENDERERS: Mapping[str, Callable[[Invoice], bytes]] = {FACTURX_PDF.name: _facturx_pdf}
+
+
+def render_invoice(invoice: Invoice, fmt: DocumentFormat) -> bytes:
+    renderer = RENDERERS.get(fmt.name)
+    if renderer is None:
+        raise ValueError(f"no renderer for the document format {fmt.name!r} (known: {sorted(RENDERERS)})")
+    return renderer(invoice)
 
 
 def render_agreement(subscription: Subscription, agreement: AgreementText, acceptance: Acceptance | None) -> bytes:
