@@ -91,7 +91,7 @@ def measure(report: Report, renders: int) -> None:
         ("domain (chalicelib.domain.billing)", "import chalicelib.domain.billing"),
         ("fpdf2", "import fpdf"),
         ("factur-x (lxml, pypdf, requests)", "import facturx"),
-        ("adapter (chalicelib.adapters.invoice_pdf)", "import chalicelib.adapters.invoice_pdf"),
+        ("adapter (chalicelib.adapters.pdf.facturx_pdf)", "import chalicelib.adapters.pdf.facturx_pdf"),
     ):
         ms = floor if stmt == "pass" else _import_ms(stmt)
         rows.append([label, f"{ms:.1f}"])
@@ -99,25 +99,26 @@ def measure(report: Report, renders: int) -> None:
 
     report.section(f"Invoice PDF: render time (this process, first render then median of {renders})")
     started = time.perf_counter()
-    from chalicelib.adapters import invoice_pdf
+    from chalicelib.adapters.pdf import agreement as agreement_pdf
+    from chalicelib.adapters.pdf import facturx_pdf
 
     imported_ms = (time.perf_counter() - started) * 1000
     invoice = _sample_invoice()
     started = time.perf_counter()
-    first = invoice_pdf.render_invoice_pdf(invoice)
+    first = facturx_pdf.render_facturx_pdf(invoice)
     first_ms = (time.perf_counter() - started) * 1000
     samples = []
     for _ in range(renders):
         started = time.perf_counter()
-        again = invoice_pdf.render_invoice_pdf(invoice)
+        again = facturx_pdf.render_facturx_pdf(invoice)
         samples.append((time.perf_counter() - started) * 1000)
         assert again == first, "rendering is not deterministic"
-    facts = invoice_pdf.AgreementFacts("bench-subscription", "PROFIS Engineering Suite", "Dupont BTP SARL", "FR", 5)
+    facts = agreement_pdf.AgreementFacts("bench-subscription", "PROFIS Engineering Suite", "Dupont BTP SARL", "FR", 5)
     agreement_samples = []
     agreement = b""
     for _ in range(max(3, renders // 4)):
         started = time.perf_counter()
-        agreement = invoice_pdf.render_agreement_pdf(
+        agreement = agreement_pdf.render_agreement_pdf(
             "Contrat", "Texte.\n\n" * 40, "FR-fr-2026.1", facts, None, "fr", invoice.issued_at
         )
         agreement_samples.append((time.perf_counter() - started) * 1000)
@@ -125,7 +126,7 @@ def measure(report: Report, renders: int) -> None:
     report.table(
         ["step", "ms"],
         [
-            ["import invoice_pdf (in process, warm disk)", f"{imported_ms:.1f}"],
+            ["import the PDF adapters (in process, warm disk)", f"{imported_ms:.1f}"],
             ["first invoice render", f"{first_ms:.1f}"],
             [f"invoice render, median of {renders}", f"{statistics.median(samples):.1f}"],
             [f"invoice render, p90 of {renders}", f"{deciles[-1]:.1f}"],

@@ -93,7 +93,7 @@ def test_every_buyer_address_line_reaches_the_e_invoice_xml():
 
     from lxml import etree
 
-    from chalicelib.adapters import invoice_pdf
+    from chalicelib.adapters.pdf import facturx_pdf
     from tests.test_billing_domain import make_invoice
     from tests.test_invoice_pdf import NS, _xml
 
@@ -102,7 +102,7 @@ def test_every_buyer_address_line_reaches_the_e_invoice_xml():
     address = dataclasses.replace(invoice.buyer.address, lines=lines)
     invoice = invoice.model_copy(update={"buyer": invoice.buyer.model_copy(update={"address": address})})
 
-    root = etree.fromstring(_xml(invoice_pdf.render_invoice_pdf(invoice)))
+    root = etree.fromstring(_xml(facturx_pdf.render_facturx_pdf(invoice)))
 
     [address] = root.xpath("//ram:BuyerTradeParty/ram:PostalTradeAddress", namespaces=NS)
     written = [address.findtext(f"ram:{tag}", namespaces=NS) for tag in ("LineOne", "LineTwo", "LineThree")]

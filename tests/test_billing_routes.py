@@ -141,7 +141,7 @@ def test_the_invoice_email_says_number_period_total_and_links_the_portal(stack, 
 def test_a_failed_pdf_render_leaves_the_email_queued_and_the_job_sends_it(stack, pending, monkeypatch):
     documents = stack.container.invoice_documents
     real_render = documents._render
-    monkeypatch.setattr(documents, "_render", lambda invoice: (_ for _ in ()).throw(RuntimeError("font missing")))
+    monkeypatch.setattr(documents, "_render", lambda invoice, fmt: (_ for _ in ()).throw(RuntimeError("font missing")))
     activate(stack, pending)
     assert [m for m in stack.mails_to(ADMIN) if m["Subject"].startswith("Facture ")] == []
 

@@ -32,13 +32,13 @@ CASES = {
 @pytest.fixture(scope="module")
 def rendered():
     """Import the heavy libraries and render each case once for the whole module (twice, for the bytes check)."""
-    from chalicelib.adapters import invoice_pdf
+    from chalicelib.adapters.pdf import facturx_pdf
 
     out = {}
     for name, kwargs in CASES.items():
         invoice = make_invoice(**kwargs)
-        out[name] = (invoice, invoice_pdf.render_invoice_pdf(invoice), invoice_pdf.render_invoice_pdf(invoice))
-    return invoice_pdf, out
+        out[name] = (invoice, facturx_pdf.render_facturx_pdf(invoice), facturx_pdf.render_facturx_pdf(invoice))
+    return facturx_pdf, out
 
 
 def _xml(pdf_bytes):
@@ -185,9 +185,9 @@ def _assert_no_wall_clock(xmp, moment):
 
 
 def test_other_invoice_other_bytes(rendered):
-    invoice_pdf, pdfs = rendered
+    facturx_pdf, pdfs = rendered
     invoice = make_invoice(issued_at=datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
-    assert invoice_pdf.render_invoice_pdf(invoice) != pdfs["fr"][1]
+    assert facturx_pdf.render_facturx_pdf(invoice) != pdfs["fr"][1]
 
 
 def test_pdf_declares_pdfa_3b_and_embeds_every_font(rendered):
@@ -222,14 +222,14 @@ def test_workers_rendering_at_once_get_their_own_bytes_and_leave_the_clock_unpat
 
     import facturx.facturx as core
 
-    invoice_pdf, pdfs = rendered
+    facturx_pdf, pdfs = rendered
     barrier = threading.Barrier(4)
     results: dict[tuple[str, int], bytes] = {}
 
     def render(name: str, n: int) -> None:
         barrier.wait()
         for k in range(3):
-            results[(name, n * 3 + k)] = invoice_pdf.render_invoice_pdf(pdfs[name][0])
+            results[(name, n * 3 + k)] = facturx_pdf.render_facturx_pdf(pdfs[name][0])
 
     names = list(pdfs)[:2]
     threads = [threading.Thread(target=render, args=(names[n % 2], n)) for n in range(4)]
@@ -246,7 +246,7 @@ def test_workers_rendering_at_once_get_their_own_bytes_and_leave_the_clock_unpat
 
 @pytest.fixture(scope="module")
 def agreement():
-    from chalicelib.adapters.invoice_pdf import AcceptanceRecord, AgreementFacts
+    from chalicelib.adapters.pdf.agreement import AcceptanceRecord, AgreementFacts
 
     text = FileAgreementCatalog().current("DE", "de")
     facts = AgreementFacts(
@@ -261,11 +261,12 @@ def agreement():
 
 
 def test_accepted_agreement_pdf_carries_the_acceptance_record(rendered, agreement):
-    invoice_pdf, _ = rendered
+    from chalicelib.adapters.pdf import agreement as agreement_pdf
+
     text, facts, record = agreement
     args = (text.title, text.text, text.version, facts, record, "de", record.accepted_at)
-    pdf = invoice_pdf.render_agreement_pdf(*args)
-    assert pdf == invoice_pdf.render_agreement_pdf(*args)
+    pdf = agreement_pdf.render_agreement_pdf(*args)
+    assert pdf == agreement_pdf.render_agreement_pdf(*args)
     reader = PdfReader(io.BytesIO(pdf))
     _assert_no_wall_clock(reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode(), record.accepted_at)
     assert "<pdfaid:part>3</pdfaid:part>" in reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
@@ -278,9 +279,10 @@ def test_accepted_agreement_pdf_carries_the_acceptance_record(rendered, agreemen
 
 
 def test_pending_agreement_pdf_says_version_to_accept(rendered, agreement):
-    invoice_pdf, _ = rendered
+    from chalicelib.adapters.pdf import agreement as agreement_pdf
+
     text, facts, _ = agreement
-    pdf = invoice_pdf.render_agreement_pdf(
+    pdf = agreement_pdf.render_agreement_pdf(
         text.title, text.text, text.version, facts, None, "de", datetime(2026, 11, 1, tzinfo=UTC)
     )
     whole = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()

@@ -287,9 +287,9 @@ def test_reverse_charge_for_an_eu_buyer_with_a_vat_id_in_another_country(stack):
         "city": "Bruxelles",
         "country": "BE",
     }
-    from chalicelib.adapters.invoice_pdf import invoice_cii_xml
+    from chalicelib.adapters.einvoice import semantic_of, serialize
 
-    xml = invoice_cii_xml(invoice).decode()
+    xml = serialize("cii", semantic_of(invoice)).decode()
     assert "<ram:CategoryCode>AE</ram:CategoryCode>" in xml and "BE0123456789" in xml
 
 

@@ -1,22 +1,36 @@
-"""The PDF renderers as the use cases take them. The PDF/XML libraries (`invoice_pdf`: fpdf2, factur-x) are imported
-on the first call, never when this module loads: the portal API's read paths must not pay for them."""
+"""The document renderers as the use cases take them. The PDF/XML libraries (`chalicelib.adapters.pdf`: fpdf2,
+factur-x) are imported on the first call, never when this module loads: the portal API's read paths must not pay for
+them."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
 
 from chalicelib.domain.agreements import AgreementText
 from chalicelib.domain.billing import Invoice
 from chalicelib.domain.models import Subscription
-from chalicelib.services.ports.invoices import Acceptance
+from chalicelib.services.ports.invoices import FACTURX_PDF, Acceptance, DocumentFormat
 
 
-def render_invoice(invoice: Invoice) -> bytes:
-    from chalicelib.adapters.invoice_pdf import render_invoice_pdf
+def _facturx_pdf(invoice: Invoice) -> bytes:
+    from chalicelib.adapters.pdf.facturx_pdf import render_facturx_pdf
 
-    return render_invoice_pdf(invoice)
+    return render_facturx_pdf(invoice)
+
+
+# A new format (the UBL document next) is its module and one entry here, under its DocumentFormat's name.
+RENDERERS: Mapping[str, Callable[[Invoice], bytes]] = {FACTURX_PDF.name: _facturx_pdf}
+
+
+def render_invoice(invoice: Invoice, fmt: DocumentFormat) -> bytes:
+    renderer = RENDERERS.get(fmt.name)
+    if renderer is None:
+        raise ValueError(f"no renderer for the document format {fmt.name!r} (known: {sorted(RENDERERS)})")
+    return renderer(invoice)
 
 
 def render_agreement(subscription: Subscription, agreement: AgreementText, acceptance: Acceptance | None) -> bytes:
-    from chalicelib.adapters.invoice_pdf import AcceptanceRecord, AgreementFacts, render_agreement_pdf
+    from chalicelib.adapters.pdf.agreement import AcceptanceRecord, AgreementFacts, render_agreement_pdf
 
     facts = AgreementFacts(
         subscription_id=subscription.id,

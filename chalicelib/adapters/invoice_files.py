@@ -1,5 +1,5 @@
-"""Invoice PDFs in S3. The bucket is versioned with a default Object Lock retention of 10 years (COMPLIANCE mode,
-infra/stack.py), so a kept PDF can be neither deleted nor overwritten in place for the legal retention period; a
+"""Invoice documents in S3. The bucket is versioned with a default Object Lock retention of 10 years (COMPLIANCE mode,
+infra/stack.py), so a kept document can be neither deleted nor overwritten in place for the legal retention period; a
 second put of the same (deterministic) bytes only adds a version."""
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ class S3InvoiceFiles:
         except BotoCoreError as error:
             raise Unavailable(UNAVAILABLE) from error
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes, media_type: str) -> None:
         try:
             self._client.put_object(
                 Bucket=self._bucket,
                 Key=key,
                 Body=data,
-                ContentType="application/pdf",
+                ContentType=media_type,
                 ChecksumAlgorithm="SHA256",  # Object Lock buckets need an integrity checksum on every put
             )
         except (ClientError, BotoCoreError) as error:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.models import SubscriptionStatus
 from chalicelib.services.access import Authorized
-from chalicelib.services.invoice_documents import InvoiceDocuments, pdf_filename
+from chalicelib.services.invoice_documents import InvoiceDocuments, document_filename, readable_format
 from chalicelib.services.ports.common import AgreementCatalog
 from chalicelib.services.ports.invoices import Acceptance, AgreementRenderer, InvoiceStore
 
@@ -57,7 +57,8 @@ class Billing:
 
     def invoice_pdf(self, admin: Authorized, invoice_id: str) -> Document:
         invoice = self.invoice(admin, invoice_id)
-        return Document(pdf_filename(invoice), self._documents.pdf_of(invoice))
+        fmt = readable_format(invoice)
+        return Document(document_filename(invoice, fmt), self._documents.pdf_of(invoice))
 
     def agreement_pdf(self, admin: Authorized) -> Document:
         """The accepted version with its acceptance record; for a pending subscription the version to accept."""

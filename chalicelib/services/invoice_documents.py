@@ -1,8 +1,11 @@
-"""The invoice PDF: rendered once from the immutable invoice record, kept, and served as kept (DESIGN 14.2).
+"""Invoice documents: rendered once from the immutable invoice record, kept, and served as kept (DESIGN 14.2).
 
 Rendering happens where invoices are issued: the delivery of the `invoice_issued` email renders and keeps the PDF
 (a failure there is retried like any email), and a download that comes first renders and keeps it too. Rendering is
 deterministic, so whichever comes first, every copy has the same bytes.
+
+Each format is kept under its own key. The bucket's Object Lock keeps an object where it was first put for ten years,
+so the Factur-X PDF keeps the key every invoice had before formats existed; any other format is kept beside it.
 """
 
 from __future__ import annotations
@@ -12,20 +15,26 @@ from typing import TYPE_CHECKING
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.mail import Attachment, OutgoingEmail
 from chalicelib.services import emails
-from chalicelib.services.ports.invoices import InvoiceFiles, InvoiceRenderer, InvoiceStore
+from chalicelib.services.ports.invoices import FACTURX_PDF, DocumentFormat, InvoiceFiles, InvoiceRenderer, InvoiceStore
 
 if TYPE_CHECKING:  # a pydantic model: the subscription reads never import it
     from chalicelib.domain.billing import Invoice
 
-PDF = "application/pdf"
+
+def object_key(invoice: Invoice, fmt: DocumentFormat = FACTURX_PDF) -> str:
+    stem = f"invoices/{invoice.subscription_id}/{invoice.id}"
+    if fmt == FACTURX_PDF:
+        return f"{stem}.pdf"  # where the invoices issued before formats existed are kept, and can never move from
+    return f"{stem}.{fmt.name}.{fmt.extension}"
 
 
-def object_key(invoice: Invoice) -> str:
-    return f"invoices/{invoice.subscription_id}/{invoice.id}.pdf"
+def document_filename(invoice: Invoice, fmt: DocumentFormat = FACTURX_PDF) -> str:
+    return f"{invoice.number}.{fmt.extension}"
 
 
-def pdf_filename(invoice: Invoice) -> str:
-    return f"{invoice.number}.pdf"
+def readable_format(invoice: Invoice) -> DocumentFormat:
+    """The PDF a reader gets (the download, the email's attachment): Factur-X, for every seller today."""
+    return FACTURX_PDF
 
 
 class InvoiceDocuments:
@@ -34,14 +43,17 @@ class InvoiceDocuments:
         self._files = files
         self._render = render
 
-    def pdf_of(self, invoice: Invoice) -> bytes:
-        key = object_key(invoice)
+    def document(self, invoice: Invoice, fmt: DocumentFormat) -> bytes:
+        key = object_key(invoice, fmt)
         kept = self._files.get(key)
         if kept is not None:
             return kept
-        rendered = self._render(invoice)
-        self._files.put(key, rendered)
+        rendered = self._render(invoice, fmt)
+        self._files.put(key, rendered, fmt.media_type)
         return rendered
+
+    def pdf_of(self, invoice: Invoice) -> bytes:
+        return self.document(invoice, readable_format(invoice))
 
     def attachments_for(self, email: OutgoingEmail) -> tuple[Attachment, ...]:
         if email.kind != emails.INVOICE_ISSUED:
@@ -49,4 +61,5 @@ class InvoiceDocuments:
         invoice = self._invoices.get_invoice(email.params["subscription_id"], email.params["invoice_id"])
         if invoice is None:  # never: the email and its invoice commit together
             raise NotFound(f"invoice {email.params['invoice_id']} of email {email.mail_id} is missing")
-        return (Attachment(pdf_filename(invoice), PDF, self.pdf_of(invoice)),)
+        fmt = readable_format(invoice)
+        return (Attachment(document_filename(invoice, fmt), fmt.media_type, self.pdf_of(invoice)),)

@@ -48,16 +48,28 @@ class InvoiceStore(Protocol):
 
 
 class InvoiceFiles(Protocol):
-    """Where rendered invoice PDFs are kept (S3 with a 10-year Object Lock in AWS)."""
+    """Where rendered invoice documents are kept (S3 with a 10-year Object Lock in AWS)."""
 
     def get(self, key: str) -> bytes | None:
         """None when nothing is stored under `key`; raises Unavailable when storage cannot answer."""
 
-    def put(self, key: str, data: bytes) -> None: ...
+    def put(self, key: str, data: bytes, media_type: str) -> None: ...
 
 
-InvoiceRenderer = Callable[["Invoice"], bytes]
-"""The invoice's Factur-X PDF (deterministic); the heavy PDF/XML libraries load on the first call only."""
+@dataclass(frozen=True)
+class DocumentFormat:
+    """A form in which an issued document is rendered, kept and served: a syntax and its container."""
+
+    name: str
+    media_type: str
+    extension: str  # of the file name a download or an attachment gets
+
+
+FACTURX_PDF = DocumentFormat("facturx-pdf", "application/pdf", "pdf")
+"""PDF/A-3 carrying the CII e-invoice (DESIGN 14.4): every invoice issued so far has been kept in it."""
+
+InvoiceRenderer = Callable[["Invoice", DocumentFormat], bytes]
+"""The invoice in the format (deterministic); the heavy PDF/XML libraries load on the first call only."""
 
 
 @dataclass(frozen=True)

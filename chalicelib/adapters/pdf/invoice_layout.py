@@ -1,0 +1,153 @@
+"""The invoice PDF's layout (fpdf2): a PDF/A-3B page in the invoice's language, before any e-invoice is attached."""
+
+from __future__ import annotations
+
+from fpdf.enums import XPos, YPos
+from fpdf.fonts import FontFace
+
+from chalicelib.adapters.billing_labels import labels
+from chalicelib.adapters.pdf.document import FONT, GREY, PAGE_WIDTH, PdfDocument
+from chalicelib.domain.billing import Invoice, PostalAddress, format_date, format_money, format_rate
+from chalicelib.domain.einvoice import SemanticInvoice
+
+
+def _address_lines(address: PostalAddress | None) -> list[str]:
+    if address is None:
+        return []
+    city = " ".join(part for part in (address.postal_code, address.city) if part)
+    return [*address.lines, *([city] if city else []), address.country]
+
+
+def invoice_layout_pdf(invoice: Invoice, document: SemanticInvoice) -> bytes:
+    """The invoice as a reader sees it, in its language: what it states of the EN 16931 terms (lines, VAT, totals,
+    payment) is read from `document`, the semantic invoice the e-invoice is serialized from."""
+    lang = invoice.language
+    text = labels(lang)["invoice"]
+    seller, buyer = invoice.seller, invoice.buyer
+    pdf = PdfDocument(lang, text["page"], compliance="PDF/A-3B")
+    pdf.set_creation_date(invoice.issued_at)
+    pdf.set_title(f"{text['title']} {invoice.number}")
+    pdf.set_author(seller.name)
+    pdf.set_creator("subscription-portal")
+    pdf.add_page()
+
+    # Seller (left) and the invoice's identity (right)
+    top = pdf.get_y()
+    pdf.line_of_text(seller.name, size=11, bold=True, height=5.5)
+    seller_lines = [*_address_lines(seller.address), f"{text['vat_id']}: {seller.vat_id}", seller.registration]
+    seller_lines += [value for value in (seller.email, seller.phone) if value]
+    for line in seller_lines:
+        pdf.line_of_text(line, size=8.5, height=4.2)
+    seller_bottom = pdf.get_y()
+    pdf.set_xy(120, top)
+    pdf.set_font(FONT, "B", 18)
+    pdf.cell(75, 9, text["title"], align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.set_font(FONT, "B", 11)
+    pdf.cell(75, 6, invoice.number, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_y(max(seller_bottom, pdf.get_y()) + 6)
+
+    # Buyer
+    pdf.set_font(FONT, "", 8)
+    pdf.set_text_color(*GREY)
+    pdf.cell(0, 4.5, text["buyer"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_text_color(0, 0, 0)
+    pdf.line_of_text(buyer.name, size=10.5, bold=True, height=5.2)
+    for line in _address_lines(buyer.address) or [buyer.country]:
+        pdf.line_of_text(line, size=9)
+    if buyer.vat_id:
+        pdf.line_of_text(f"{text['vat_id']}: {buyer.vat_id}", size=9)
+    pdf.line_of_text(f"{text['customer_id']}: {buyer.id}", size=9)
+    pdf.ln(5)
+
+    # Invoice facts
+    period = text["period_range"].format(
+        start=format_date(invoice.period.start, lang), end=format_date(invoice.period.end, lang)
+    )
+    facts = [
+        (text["number"], invoice.number),
+        (text["issue_date"], format_date(invoice.issue_date, lang)),
+        (text["due_date"], format_date(invoice.due_date, lang)),
+        (text["period"], period),
+    ]
+    if invoice.po_number:
+        facts.append((text["po_number"], invoice.po_number))
+    facts += [
+        (text["subscription_id"], invoice.subscription_id),
+        (text["order_id"], invoice.order_id),
+        (text["payment_method"], document.payment.means_text),
+    ]
+    pdf.pairs(facts)
+    pdf.ln(5)
+
+    # Lines
+    pdf.set_font(FONT, "", 9)
+    with pdf.table(
+        col_widths=(84, 18, 39, 39),
+        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
+        line_height=6,
+        headings_style=_heading_style(),
+        first_row_as_headings=True,
+    ) as table:
+        table.row([text["description"], text["quantity"], text["unit_price"], text["amount"]])
+        for item in document.lines:
+            table.row(
+                [
+                    item.name,
+                    str(item.quantity),
+                    format_money(item.net_price, document.currency, lang, keep_precision=True),
+                    format_money(item.net_amount, document.currency, lang),
+                ]
+            )
+    pdf.ln(3)
+
+    # Totals
+    totals = document.totals
+    vat_rows = [
+        (text["vat"].format(rate=format_rate(entry.rate, lang)), entry.tax_amount, False)
+        for entry in document.vat_breakdown
+    ]
+    for label, amount, bold in (
+        (text["net"], totals.without_vat, False),
+        *vat_rows,
+        (text["total"], totals.with_vat, True),
+    ):
+        pdf.set_x(15 + PAGE_WIDTH - 100)
+        pdf.set_font(FONT, "B" if bold else "", 10 if bold else 9)
+        pdf.cell(60, 6, label, align="R")
+        pdf.cell(40, 6, format_money(amount, document.currency, lang), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(3)
+    for reason in (entry.exemption_reason for entry in document.vat_breakdown if entry.exemption_reason):
+        pdf.line_of_text(reason, size=9, bold=True)
+        pdf.ln(2)
+
+    # Payment
+    pdf.line_of_text(document.payment_terms, size=9)
+    transfer = document.payment.credit_transfer
+    if transfer is None:
+        pdf.line_of_text(text["payment_card_note"], size=9)
+    else:
+        pdf.ln(2)
+        pdf.line_of_text(text["bank_details"], size=9, bold=True)
+        bank = [(text["iban"], _grouped_iban(transfer.iban)), (text["bic"], transfer.bic)]
+        if seller.bank_name:
+            bank.insert(0, (text["bank"], seller.bank_name))
+        pdf.pairs(bank, label_width=20)
+        pdf.line_of_text(text["transfer_reference"].format(number=document.payment.remittance_information), size=9)
+
+    # Legal mentions
+    mentions = seller.mentions(lang)
+    if mentions:
+        pdf.ln(4)
+        pdf.set_text_color(*GREY)
+        for mention in mentions:
+            pdf.line_of_text(mention, size=7.5, height=3.8)
+        pdf.set_text_color(0, 0, 0)
+    return pdf.to_bytes()
+
+
+def _heading_style() -> FontFace:
+    return FontFace(family=FONT, emphasis="BOLD", fill_color=(235, 235, 235))
+
+
+def _grouped_iban(iban: str) -> str:
+    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))

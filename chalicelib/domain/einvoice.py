@@ -1,0 +1,324 @@
+"""The EN 16931 semantic invoice: the business terms (BT-n) and groups (BG-n) every syntax states, built once from an
+issued `Invoice` by `semantic_invoice`.
+
+It lives in the domain, not beside the serializers, because it is the legal content of the document: which terms an
+invoice states and how they derive from the invoice record are billing rules, independent of any syntax (CII, UBL) or
+of the PDF that prints them, and they are tested without the XML and PDF libraries. A serializer (in
+`chalicelib.adapters.einvoice`) only spells these terms in its syntax; it decides nothing about them.
+
+Pure: no I/O and no XML library. The wording in the invoice's language (payment terms, payment means, the reverse-charge
+mention) is given by the caller, which reads it from the billing texts.
+
+The derivations the domain record does not own yet (type code, VAT breakdown, line VAT, BT-106, preceding invoice)
+are each one small function below, so that switching them to the record's own fields is a few lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from chalicelib.domain.billing import Invoice, InvoiceLine, PostalAddress, format_date
+
+INVOICE = "380"  # UNTDID 1001 commercial invoice
+CREDIT_NOTE = "381"  # UNTDID 1001 credit note (DESIGN 15.1)
+STANDARD_RATE = "S"  # UNTDID 5305 VAT categories
+REVERSE_CHARGE = "AE"
+REVERSE_CHARGE_CODE = "VATEX-EU-AE"  # CEF VATEX exemption reason code
+SEPA_CREDIT_TRANSFER = "58"  # UNTDID 4461 payment means
+BANK_CARD = "48"
+UNIT_CODE = "C62"  # UN/ECE rec. 20 "one": a licence seat for one term
+MAX_ADDRESS_LINES = 3  # BT-35, BT-36, BT-162 (seller); BT-50, BT-51, BT-163 (buyer)
+
+
+@dataclass(frozen=True)
+class Address:
+    """BG-5 (seller) / BG-8 (buyer) postal address."""
+
+    lines: tuple[str, ...]  # at most MAX_ADDRESS_LINES
+    postal_code: str | None  # BT-38 / BT-53
+    city: str | None  # BT-37 / BT-52
+    country: str  # BT-40 / BT-55
+
+
+@dataclass(frozen=True)
+class Contact:
+    """BG-6 seller contact."""
+
+    phone: str | None  # BT-42
+    email: str | None  # BT-43
+
+
+@dataclass(frozen=True)
+class SellerParty:
+    """BG-4."""
+
+    name: str  # BT-27
+    legal_registration: str  # BT-30
+    vat_id: str  # BT-31
+    address: Address  # BG-5
+    contact: Contact | None  # BG-6
+
+
+@dataclass(frozen=True)
+class BuyerParty:
+    """BG-7."""
+
+    name: str  # BT-44
+    identifier: str  # BT-46, no scheme: the vendor's customer number
+    vat_id: str | None  # BT-48
+    address: Address  # BG-8 (only the country when the order gave no address)
+
+
+@dataclass(frozen=True)
+class Period:
+    """BG-14 invoicing period / BG-26 line period."""
+
+    start: date  # BT-73 / BT-134
+    end: date  # BT-74 / BT-135, inclusive
+
+
+@dataclass(frozen=True)
+class PrecedingInvoice:
+    """BG-3: the invoice a credit note cancels."""
+
+    number: str  # BT-25
+    issue_date: date | None  # BT-26
+
+
+@dataclass(frozen=True)
+class CreditTransfer:
+    """BG-17."""
+
+    iban: str  # BT-84
+    account_name: str  # BT-85
+    bic: str  # BT-86
+
+
+@dataclass(frozen=True)
+class PaymentInstructions:
+    """BG-16."""
+
+    means_code: str  # BT-81
+    means_text: str  # BT-82
+    remittance_information: str | None  # BT-83
+    credit_transfer: CreditTransfer | None  # BG-17
+    card_last_digits: str | None  # BG-18 BT-87 (EN 16931 BR-51: never the whole card number)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """BG-22."""
+
+    line_net_total: Decimal  # BT-106
+    without_vat: Decimal  # BT-109
+    vat: Decimal  # BT-110
+    with_vat: Decimal  # BT-112
+    due: Decimal  # BT-115
+
+
+@dataclass(frozen=True)
+class VatBreakdown:
+    """BG-23: one entry per VAT category and rate."""
+
+    taxable_amount: Decimal  # BT-116
+    tax_amount: Decimal  # BT-117
+    category: str  # BT-118
+    rate: Decimal  # BT-119
+    exemption_reason: str | None  # BT-120
+    exemption_reason_code: str | None  # BT-121
+
+
+@dataclass(frozen=True)
+class Line:
+    """BG-25."""
+
+    identifier: str  # BT-126
+    quantity: int  # BT-129
+    unit_code: str  # BT-130
+    net_amount: Decimal  # BT-131
+    period: Period  # BG-26
+    net_price: Decimal  # BT-146, the order's precision kept
+    vat_category: str  # BT-151
+    vat_rate: Decimal  # BT-152
+    name: str  # BT-153
+    seller_item_id: str  # BT-155
+
+
+@dataclass(frozen=True)
+class SemanticInvoice:
+    number: str  # BT-1
+    issue_date: date  # BT-2
+    type_code: str  # BT-3
+    currency: str  # BT-5
+    due_date: date  # BT-9
+    buyer_reference: str | None  # BT-10
+    purchase_order: str | None  # BT-13
+    payment_terms: str  # BT-20
+    notes: tuple[str, ...]  # BG-1 BT-22
+    preceding_invoice: PrecedingInvoice | None  # BG-3
+    seller: SellerParty  # BG-4
+    buyer: BuyerParty  # BG-7
+    delivery_date: date  # BT-72
+    period: Period  # BG-14
+    payment: PaymentInstructions  # BG-16
+    totals: Totals  # BG-22
+    vat_breakdown: tuple[VatBreakdown, ...]  # BG-23
+    lines: tuple[Line, ...]  # BG-25
+
+
+def semantic_invoice(invoice: Invoice, wording: Mapping[str, str]) -> SemanticInvoice:
+    """The invoice's EN 16931 terms. `wording` is the invoice's billing texts in its language (the `invoice` section
+    of `templates/i18n/billing_<language>.json`)."""
+    seller = invoice.seller
+    notes = list(seller.mentions(invoice.language))
+    if invoice.reverse_charge:
+        notes.append(wording["reverse_charge"])
+    return SemanticInvoice(
+        number=invoice.number,
+        issue_date=invoice.issue_date,
+        type_code=document_type_code(invoice),
+        currency=invoice.currency,
+        due_date=invoice.due_date,
+        buyer_reference=invoice.po_number,  # the PO number is how the buyer routes the invoice (DESIGN 14.4)
+        purchase_order=invoice.po_number,
+        payment_terms=wording["payment_terms"].format(
+            days=seller.payment_terms_days, due_date=format_date(invoice.due_date, invoice.language)
+        ),
+        notes=tuple(notes),
+        preceding_invoice=preceding_invoice(invoice),
+        seller=SellerParty(
+            name=seller.name,
+            legal_registration=seller.registration,
+            vat_id=seller.vat_id,
+            address=_address(seller.address, seller.country),
+            contact=Contact(phone=seller.phone, email=seller.email) if seller.email or seller.phone else None,
+        ),
+        buyer=BuyerParty(
+            name=invoice.buyer.name,
+            identifier=invoice.buyer.id,
+            vat_id=invoice.buyer.vat_id or None,
+            address=_address(invoice.buyer.address, invoice.buyer.country),
+        ),
+        # A subscription term is delivered from its first day on
+        delivery_date=invoice.period.start,
+        period=Period(start=invoice.period.start, end=invoice.period.end),
+        payment=_payment(invoice, wording),
+        totals=Totals(
+            line_net_total=line_net_total(invoice),
+            without_vat=invoice.net_amount,
+            vat=invoice.tax_amount,
+            with_vat=invoice.total_amount,
+            due=invoice.total_amount,
+        ),
+        vat_breakdown=vat_breakdown(invoice, wording),
+        lines=tuple(_line(invoice, position, line) for position, line in enumerate(invoice.lines, start=1)),
+    )
+
+
+# ------------------------------------------------------------------ derivations the domain record will own (issue 13)
+
+
+def document_type_code(invoice: Invoice) -> str:
+    """BT-3. Every document issued today is an invoice."""
+    return INVOICE
+
+
+def preceding_invoice(invoice: Invoice) -> PrecedingInvoice | None:
+    """BG-3. Nothing issued today cancels another document."""
+    return None
+
+
+def vat_category(invoice: Invoice) -> str:
+    """The one VAT category of today's invoices (DESIGN 14.1): AE when reverse-charged, else S."""
+    return REVERSE_CHARGE if invoice.reverse_charge else STANDARD_RATE
+
+
+def vat_breakdown(invoice: Invoice, wording: Mapping[str, str]) -> tuple[VatBreakdown, ...]:
+    """BG-23, from the header's net, rate and tax: today's invoices have one category and one rate."""
+    category = vat_category(invoice)
+    reverse = category == REVERSE_CHARGE
+    return (
+        VatBreakdown(
+            taxable_amount=invoice.net_amount,
+            tax_amount=invoice.tax_amount,
+            category=category,
+            rate=invoice.tax_rate,
+            exemption_reason=wording["reverse_charge"] if reverse else None,
+            exemption_reason_code=REVERSE_CHARGE_CODE if reverse else None,
+        ),
+    )
+
+
+def line_net_total(invoice: Invoice) -> Decimal:
+    """BT-106: the header's net amount (one line, whose amount it is)."""
+    return invoice.net_amount
+
+
+def line_period(invoice: Invoice, line: InvoiceLine) -> Period:
+    """BG-26 of a line: the invoice's period (one line, for the term)."""
+    return Period(start=invoice.period.start, end=invoice.period.end)
+
+
+def line_vat(invoice: Invoice, line: InvoiceLine) -> tuple[str, Decimal]:
+    """BT-151 and BT-152 of a line: the header's category and rate."""
+    return vat_category(invoice), invoice.tax_rate
+
+
+# ------------------------------------------------------------------------------------------------------------ parts
+
+
+def _address(address: PostalAddress | None, country: str) -> Address:
+    if address is None:
+        return Address(lines=(), postal_code=None, city=None, country=country)
+    lines = address.lines
+    if len(lines) > MAX_ADDRESS_LINES:  # the last line carries the rest: no line the buyer gave is lost
+        lines = (*lines[: MAX_ADDRESS_LINES - 1], ", ".join(lines[MAX_ADDRESS_LINES - 1 :]))
+    return Address(lines=tuple(lines), postal_code=address.postal_code, city=address.city, country=address.country)
+
+
+def payment_means_text(invoice: Invoice, wording: Mapping[str, str]) -> str:
+    """BT-82, as the PDF prints the payment method too."""
+    method = invoice.payment_method
+    if method.type == "card":
+        brand = (method.brand or "").replace("_", " ").title()
+        return wording["payment_card"].format(brand=brand, last4=method.last4 or "")
+    return wording["payment_invoice"]
+
+
+def _payment(invoice: Invoice, wording: Mapping[str, str]) -> PaymentInstructions:
+    text = payment_means_text(invoice, wording)
+    if invoice.payment_method.type == "card":
+        return PaymentInstructions(
+            means_code=BANK_CARD,
+            means_text=text,
+            remittance_information=None,
+            credit_transfer=None,
+            card_last_digits=invoice.payment_method.last4,
+        )
+    seller = invoice.seller
+    return PaymentInstructions(
+        means_code=SEPA_CREDIT_TRANSFER,
+        means_text=text,
+        remittance_information=invoice.number,
+        credit_transfer=CreditTransfer(iban=seller.iban, account_name=seller.name, bic=seller.bic),
+        card_last_digits=None,
+    )
+
+
+def _line(invoice: Invoice, position: int, line: InvoiceLine) -> Line:
+    category, rate = line_vat(invoice, line)
+    return Line(
+        identifier=str(position),
+        quantity=line.quantity,
+        unit_code=UNIT_CODE,
+        net_amount=line.amount,
+        period=line_period(invoice, line),
+        net_price=line.unit_price,
+        vat_category=category,
+        vat_rate=rate,
+        name=line.description,
+        seller_item_id=line.product_code,
+    )
