@@ -5,16 +5,20 @@ from chalice import Chalice, Cron, Rate
 from chalicelib.api.activation_pages import pages
 from chalicelib.api.assets import assets
 from chalicelib.api.billing_routes import billing_api
-from chalicelib.api.contract_routes import contract
+from chalicelib.api.contract_routes import contract_routes
 from chalicelib.api.http import edge_middleware
+from chalicelib.api.pipeline import route_table
 from chalicelib.api.subscription_routes import api
 from chalicelib.observability import observe
+
+# Every portal route, in the order the OpenAPI document lists them; `make docs` (tools/docs.py) reads it from here.
+ROUTE_TABLE = route_table(billing_api, api)
 
 app = Chalice(app_name="subscription-portal")
 app.register_blueprint(pages)
 app.register_blueprint(assets)
 app.register_blueprint(api)
-app.register_blueprint(contract)
+app.register_blueprint(contract_routes(ROUTE_TABLE))
 app.register_blueprint(billing_api)
 app.register_middleware(observe, "all")  # outermost: JSON logs with correlation ids, metrics flushed at the end
 app.register_middleware(edge_middleware, "http")
