@@ -10,6 +10,7 @@ import re
 import socket
 import sys
 import threading
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 _ACTIVATION_TOKEN = re.compile(r"(/activate/)[^\s?#/\"'\\]+", re.IGNORECASE)
@@ -30,7 +31,7 @@ def gateway_handler_class() -> Any:
     class Handler(local.ChaliceRequestHandler):  # type: ignore[misc]
         def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any) -> None:
             self.local_gateway = api_gateway_class()(app_object, config)
-            local.BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+            BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
         def __getattr__(self, name: str) -> Any:
             """Any other method (TRACE, PROPFIND, ...) goes to the gateway too, which answers it like API Gateway

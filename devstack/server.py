@@ -12,6 +12,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,7 @@ def _close_client(client: Any) -> None:
 
 # ------------------------------------------------------------------------------------------------------- HTTP server
 def _chalice_config() -> Any:
-    from chalice.cli import CLIFactory
+    from chalice.cli.factory import CLIFactory
 
     # The stage's environment_variables stay unused: the app reads its settings only from the installed Container.
     factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
@@ -207,7 +208,7 @@ class DevStack:
                 return
             self._stopped = True
         # Order: no new work (scheduler, HTTP), then the app's wiring, then AWS, then the environment.
-        steps = [
+        steps: list[tuple[str, Callable[[], object]]] = [
             ("scheduler", lambda: self._scheduler.stop() if self._scheduler else None),
             ("orders consumer", lambda: self._orders_consumer.stop() if self._orders_consumer else None),
             ("work consumer", lambda: self._work_consumer.stop() if self._work_consumer else None),
