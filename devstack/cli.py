@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Any
+from types import FrameType
 
 from devstack.server import HOST, LOCAL_VISIBILITY, DevStack, start
 
@@ -34,6 +34,7 @@ def _port_from_env() -> int:
 
 
 def _banner(stack: DevStack) -> str:
+    assert stack.queues is not None and stack.work_queues is not None, "start() creates both"
     lines = [
         "",
         "Subscription portal: local stack running",
@@ -62,7 +63,7 @@ def _wait_for_stop_signal() -> str:
         return signal.Signals(signal.sigwait(STOP_SIGNALS)).name
     stop = threading.Event()  # platforms without sigwait (Windows): a handler and a short-timeout wait
 
-    def on_signal(signum: int, _frame: Any) -> None:
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
     for sig in STOP_SIGNALS:

@@ -30,7 +30,7 @@ from chalicelib.domain.reference import COUNTRIES
 from chalicelib.domain.validators import validate_email
 from devstack import mailbox
 from devstack.issuer import LocalIssuer
-from devstack.queues import worker_counts
+from devstack.queues import QueueConsumer, worker_counts
 from devstack.sample import SAMPLE_ORDER
 
 URL_PREFIX = "/_dev"
@@ -52,7 +52,7 @@ class Runtime:
     orders_dead_letter_queue_url: str
     work_queue_url: str
     work_dead_letter_queue_url: str
-    work_consumer: Any  # devstack.queues.QueueConsumer of the work queue
+    work_consumer: QueueConsumer  # of the work queue
 
 
 _runtime: Runtime | None = None

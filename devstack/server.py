@@ -15,12 +15,20 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.clock import SettableClock
 from chalicelib.container import Container, use_container
 from devstack import queues as sqs_queues
 from devstack.gateway import gateway_handler_class, stoppable_server_class
+
+if TYPE_CHECKING:  # imported when the stack starts: importing this module stays cheap
+    from chalice.app import Chalice
+    from chalice.config import Config
+    from moto.server import ThreadedMotoServer
+
+    from devstack.issuer import LocalIssuer
+    from devstack.scheduler import Scheduler
 
 log = logging.getLogger("devstack")
 
@@ -107,7 +115,7 @@ def _close_client(client: Any) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------- HTTP server
-def _chalice_config() -> Any:
+def _chalice_config() -> Config:
     from chalice.cli.factory import CLIFactory
 
     # The stage's environment_variables stay unused: the app reads its settings only from the installed Container.
@@ -115,7 +123,7 @@ def _chalice_config() -> Any:
     return factory.create_config_obj(chalice_stage_name="dev")
 
 
-def _register_dev_routes(app: Any) -> None:
+def _register_dev_routes(app: Chalice) -> None:
     """Adds the /_dev blueprint to the app singleton, once per process."""
     from devstack.routes import URL_PREFIX, dev
 
@@ -124,7 +132,7 @@ def _register_dev_routes(app: Any) -> None:
             app.register_blueprint(dev, url_prefix=URL_PREFIX)
 
 
-def _local_server(app: Any, config: Any, port: int) -> Any:
+def _local_server(app: Chalice, config: Config, port: int) -> Any:
     """chalice.local.create_local_server, minus two limits: it may run only once per process (it swaps the app's
     class for one with a thread-local current_request, and a second swap would make that class its own base), and it
     cannot be given a server class (ours can be stopped completely)."""
@@ -140,7 +148,7 @@ def _local_server(app: Any, config: Any, port: int) -> Any:
 
 
 class _Http:
-    def __init__(self, app: Any, port: int) -> None:
+    def __init__(self, app: Chalice, port: int) -> None:
         self.local_server = _local_server(app, _chalice_config(), port)  # binds and listens now
         self.httpd = self.local_server.server
         self.port: int = self.httpd.server_address[1]
@@ -171,15 +179,15 @@ class DevStack:
     moto_url: str = ""
     clock: SettableClock = field(default_factory=SettableClock)
     container: LocalContainer | None = None
-    issuer: Any = None
+    issuer: LocalIssuer | None = None
     demo_order: dict[str, Any] | None = None
-    _moto: Any = None
+    _moto: ThreadedMotoServer | None = None
     _http: _Http | None = None
-    _scheduler: Any = None
-    queues: Any = None
-    work_queues: Any = None
-    _orders_consumer: Any = None
-    _work_consumer: Any = None
+    _scheduler: Scheduler | None = None
+    queues: sqs_queues.Queues | None = None
+    work_queues: sqs_queues.Queues | None = None
+    _orders_consumer: sqs_queues.QueueConsumer | None = None
+    _work_consumer: sqs_queues.QueueConsumer | None = None
     _sqs: Any = None
     _tmpdir: Path | None = None
     _saved_env: dict[str, str | None] = field(default_factory=dict)
