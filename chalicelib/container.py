@@ -165,9 +165,9 @@ class Container:
 
     @cached_property
     def sellers(self) -> SellerCatalog:
-        from chalicelib.adapters.sellers import seller_catalog_from_env
+        from chalicelib.adapters.sellers import seller_catalog
 
-        return seller_catalog_from_env(self._env if self._env is not None else os.environ)
+        return seller_catalog(self.settings.sellers)
 
     @cached_property
     def verifier(self) -> JwtVerifier:
