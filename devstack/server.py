@@ -25,6 +25,7 @@ from devstack.gateway import gateway_handler_class, stoppable_server_class
 if TYPE_CHECKING:  # imported when the stack starts: importing this module stays cheap
     from chalice.app import Chalice
     from chalice.config import Config
+    from chalice.local import LocalDevServer
     from moto.server import ThreadedMotoServer
 
     from devstack.issuer import LocalIssuer
@@ -132,7 +133,7 @@ def _register_dev_routes(app: Chalice) -> None:
             app.register_blueprint(dev, url_prefix=URL_PREFIX)
 
 
-def _local_server(app: Chalice, config: Config, port: int) -> Any:
+def _local_server(app: Chalice, config: Config, port: int) -> LocalDevServer:
     """chalice.local.create_local_server, minus two limits: it may run only once per process (it swaps the app's
     class for one with a thread-local current_request, and a second swap would make that class its own base), and it
     cannot be given a server class (ours can be stopped completely)."""

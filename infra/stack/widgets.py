@@ -19,7 +19,7 @@ COMPARISON_SIGNS = {
 }
 
 
-def fn_sub_text(value: Any) -> str:
+def fn_sub_text(value: object) -> str:
     """A template expression as Fn::Sub text: {"Ref": "X"} -> "${X}", {"Fn::GetAtt": ["X", "A"]} (or "X.A") ->
     "${X.A}"; a string stays itself."""
     if isinstance(value, str):
