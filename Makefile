@@ -58,8 +58,7 @@ typecheck: $(STAMP)
 
 # Generated documents (committed; a test fails when they drift from the code).
 docs: $(STACK_STAMP)
-	$(BIN)/python -m chalicelib.domain.order_schema docs/order-message.schema.json
-	$(BIN)/python -m chalicelib.api.openapi docs/openapi.json
+	$(BIN)/python -m tools.docs docs
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -39,7 +39,7 @@ def _import_ms(stmt: str) -> float:
 def _sample_invoice() -> Any:
     from decimal import Decimal
 
-    from chalicelib.adapters.sellers import seller_catalog_from_env
+    from chalicelib.adapters.sellers import seller_catalog
     from chalicelib.domain.billing import Buyer, InvoicePaymentMethod, PostalAddress, build_invoice, term_period
 
     start, end = term_period(datetime(2026, 12, 1, tzinfo=UTC).date(), 0, 12)
@@ -49,7 +49,7 @@ def _sample_invoice() -> Any:
         subscription_id="bench-subscription",
         order_id="bench-order",
         kind="initial",
-        seller=seller_catalog_from_env({}).get("FR"),
+        seller=seller_catalog("").get("FR"),
         buyer=Buyer(
             id="0001234567",
             name="Dupont BTP SARL",

@@ -44,6 +44,7 @@ class Settings:
     vendor_logo_path: str | None = None  # see adapters/branding.py; None: the bundled neutral logo
     privacy_url: str | None = None  # linked in the activation pages' footer
     legal_notice_url: str | None = None
+    sellers: str = ""  # SELLERS_JSON: inline JSON, a file path, or "" for the bundled sample (adapters/sellers.py)
     # PRODUCT_CATALOGUE; a product missing from it is self-service
     products: dict[str, CatalogueProduct] = field(default_factory=dict)
     activation_reminder_days: tuple[int, ...] = (30, 7)  # DESIGN 14.6: days before the activation deadline
@@ -90,6 +91,7 @@ class Settings:
             vendor_logo_path=env.get("VENDOR_LOGO_PATH") or None,
             privacy_url=_link(env.get("PRIVACY_URL") or None, "PRIVACY_URL"),
             legal_notice_url=_link(env.get("LEGAL_NOTICE_URL") or None, "LEGAL_NOTICE_URL"),
+            sellers=(env.get("SELLERS_JSON") or "").strip(),
             products=_products(_json(env.get("PRODUCT_CATALOGUE") or "{}", "PRODUCT_CATALOGUE")),
             activation_reminder_days=activation_reminder_days,
             renewal_reminder_days=renewal_reminder_days,

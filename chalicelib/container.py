@@ -1,5 +1,6 @@
 """Builds the adapters and the use cases lazily, once per Lambda container (the Chalice todo sample's get_app_db(),
 grown up). Every property is typed by its port, so mypy proves each adapter satisfies it.
+Grouped by capability: each section holds one capability's stores, adapters and use cases.
 
 Nothing here runs at import, and each adapter or use case module is imported by the first property that needs it: the
 portal list route never imports activation, administration, rendering or SES. Tests and the local stack install their
@@ -54,6 +55,7 @@ class Container:
         self._clock = clock
         self._session = session
 
+    # -- configuration, clock and AWS clients --------------------------------------------------------------------------
     @cached_property
     def settings(self) -> Settings:
         return Settings.from_env(self._env if self._env is not None else os.environ)
@@ -66,7 +68,6 @@ class Container:
 
         return SystemClock()
 
-    # -- AWS clients -------------------------------------------------------------------------------------------------
     @cached_property
     def _boto_session(self) -> Any:
         if self._session is not None:
@@ -82,93 +83,13 @@ class Container:
     def dynamodb(self) -> Any:
         return self._client("dynamodb")
 
-    # -- stores (one per port, all on one table) ---------------------------------------------------------------------
     @cached_property
     def table(self) -> Table:
         from chalicelib.adapters.dynamodb.table import Table
 
         return Table(self.dynamodb, self.settings.table_name)
 
-    @cached_property
-    def orders(self) -> OrderStore:
-        from chalicelib.adapters.dynamodb.orders import DynamoOrderStore
-
-        return DynamoOrderStore(self.table)
-
-    @cached_property
-    def subscriptions(self) -> SubscriptionStore:
-        from chalicelib.adapters.dynamodb.subscriptions import DynamoSubscriptionStore
-
-        return DynamoSubscriptionStore(self.table)
-
-    @cached_property
-    def administration_store(self) -> AdministrationStore:
-        from chalicelib.adapters.dynamodb.administration import DynamoAdministrationStore
-
-        return DynamoAdministrationStore(self.table)
-
-    @cached_property
-    def outbox(self) -> OutboxStore:
-        from chalicelib.adapters.dynamodb.outbox import DynamoOutboxStore
-
-        return DynamoOutboxStore(self.table)
-
-    @cached_property
-    def cleanup_store(self) -> CleanupStore:
-        from chalicelib.adapters.dynamodb.cleanup import DynamoCleanupStore
-
-        return DynamoCleanupStore(self.table)
-
-    @cached_property
-    def idempotency(self) -> IdempotencyRecords:
-        from chalicelib.adapters.dynamodb.idempotency import DynamoIdempotencyRecords
-
-        return DynamoIdempotencyRecords(self.table)
-
-    @cached_property
-    def mail_notice_store(self) -> MailNoticeStore:
-        from chalicelib.adapters.dynamodb.mail_notices import DynamoMailNoticeStore
-
-        return DynamoMailNoticeStore(self.table)
-
-    @cached_property
-    def invoices(self) -> InvoiceStore:
-        from chalicelib.adapters.dynamodb.invoices import DynamoInvoiceStore
-
-        return DynamoInvoiceStore(self.table)
-
-    # -- other adapters ----------------------------------------------------------------------------------------------
-    @cached_property
-    def link_secret(self) -> LinkSecret:
-        from chalicelib.adapters.secrets import SecretsManagerLinkSecret
-
-        return SecretsManagerLinkSecret(self._client("secretsmanager"), self.settings.link_secret_arn)
-
-    @cached_property
-    def mailer(self) -> Mailer:
-        from chalicelib.adapters.ses import SesMailer
-
-        s = self.settings
-        return SesMailer(self._client("ses"), s.sender_email, s.vendor_name, s.ses_configuration_set)
-
-    @cached_property
-    def renderer(self) -> EmailRenderer:
-        from chalicelib.adapters.rendering import EmailRenderer
-
-        return EmailRenderer(self.settings, self.link_secret)
-
-    @cached_property
-    def agreements(self) -> AgreementCatalog:
-        from chalicelib.adapters.agreements import FileAgreementCatalog
-
-        return FileAgreementCatalog()
-
-    @cached_property
-    def sellers(self) -> SellerCatalog:
-        from chalicelib.adapters.sellers import seller_catalog_from_env
-
-        return seller_catalog_from_env(self._env if self._env is not None else os.environ)
-
+    # -- sign-in and access --------------------------------------------------------------------------------------------
     @cached_property
     def verifier(self) -> JwtVerifier:
         from chalicelib.adapters.jwt_verifier import JwtVerifier
@@ -177,23 +98,47 @@ class Container:
         return JwtVerifier(s.jwks_url, s.jwt_issuer, s.jwt_audience, s.country_claim)
 
     @cached_property
-    def telemetry(self) -> EmfTelemetry:
-        from chalicelib.adapters.telemetry import EmfTelemetry
-
-        return EmfTelemetry()
-
-    # -- use cases ---------------------------------------------------------------------------------------------------
-    @cached_property
-    def delivery(self) -> Delivery:
-        from chalicelib.services.outbox import Delivery
-
-        return Delivery(self.outbox, self.mailer, self.renderer, self.clock, self.telemetry, self.invoice_documents)
-
-    @cached_property
     def access(self) -> SubscriptionAccess:
         from chalicelib.services.access import SubscriptionAccess
 
         return SubscriptionAccess(self.subscriptions, self.clock)
+
+    @cached_property
+    def subscriptions(self) -> SubscriptionStore:
+        from chalicelib.adapters.dynamodb.subscriptions import DynamoSubscriptionStore
+
+        return DynamoSubscriptionStore(self.table)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyRecords:
+        from chalicelib.adapters.dynamodb.idempotency import DynamoIdempotencyRecords
+
+        return DynamoIdempotencyRecords(self.table)
+
+    # -- orders and activation -----------------------------------------------------------------------------------------
+    @cached_property
+    def orders(self) -> OrderStore:
+        from chalicelib.adapters.dynamodb.orders import DynamoOrderStore
+
+        return DynamoOrderStore(self.table)
+
+    @cached_property
+    def agreements(self) -> AgreementCatalog:
+        from chalicelib.adapters.agreements import FileAgreementCatalog
+
+        return FileAgreementCatalog()
+
+    @cached_property
+    def link_secret(self) -> LinkSecret:
+        from chalicelib.adapters.secrets import SecretsManagerLinkSecret
+
+        return SecretsManagerLinkSecret(self._client("secretsmanager"), self.settings.link_secret_arn)
+
+    @cached_property
+    def intake(self) -> Intake:
+        from chalicelib.services.intake import Intake
+
+        return Intake(self.orders, self.clock, self.agreements, self.link_secret, self.delivery, self.sellers)
 
     @cached_property
     def activation(self) -> Activation:
@@ -210,23 +155,50 @@ class Container:
             self.telemetry,
         )
 
+    # -- administration ------------------------------------------------------------------------------------------------
+    @cached_property
+    def administration_store(self) -> AdministrationStore:
+        from chalicelib.adapters.dynamodb.administration import DynamoAdministrationStore
+
+        return DynamoAdministrationStore(self.table)
+
     @cached_property
     def administration(self) -> Administration:
         from chalicelib.services.administration import Administration
 
         return Administration(self.subscriptions, self.administration_store, self.clock, self.agreements, self.delivery)
 
+    # -- email: the outbox and its delivery, bounces and complaints ----------------------------------------------------
     @cached_property
-    def intake(self) -> Intake:
-        from chalicelib.services.intake import Intake
+    def outbox(self) -> OutboxStore:
+        from chalicelib.adapters.dynamodb.outbox import DynamoOutboxStore
 
-        return Intake(self.orders, self.clock, self.agreements, self.link_secret, self.delivery, self.sellers)
+        return DynamoOutboxStore(self.table)
 
     @cached_property
-    def cleanup(self) -> Cleanup:
-        from chalicelib.services.cleanup import Cleanup
+    def mailer(self) -> Mailer:
+        from chalicelib.adapters.ses import SesMailer
 
-        return Cleanup(self.cleanup_store, self.clock)
+        s = self.settings
+        return SesMailer(self._client("ses"), s.sender_email, s.vendor_name, s.ses_configuration_set)
+
+    @cached_property
+    def renderer(self) -> EmailRenderer:
+        from chalicelib.adapters.rendering import EmailRenderer
+
+        return EmailRenderer(self.settings, self.link_secret)
+
+    @cached_property
+    def delivery(self) -> Delivery:
+        from chalicelib.services.outbox import Delivery
+
+        return Delivery(self.outbox, self.mailer, self.renderer, self.clock, self.telemetry, self.invoice_documents)
+
+    @cached_property
+    def mail_notice_store(self) -> MailNoticeStore:
+        from chalicelib.adapters.dynamodb.mail_notices import DynamoMailNoticeStore
+
+        return DynamoMailNoticeStore(self.table)
 
     @cached_property
     def mail_notices(self) -> MailNotices:
@@ -234,21 +206,18 @@ class Container:
 
         return MailNotices(self.subscriptions, self.mail_notice_store, self.clock, self.telemetry)
 
+    # -- billing: sellers, invoices and their documents ----------------------------------------------------------------
     @cached_property
-    def reminder_store(self) -> ReminderStore:
-        from chalicelib.adapters.dynamodb.reminders import DynamoReminderStore
+    def sellers(self) -> SellerCatalog:
+        from chalicelib.adapters.sellers import seller_catalog
 
-        return DynamoReminderStore(self.table)
+        return seller_catalog(self.settings.sellers)
 
     @cached_property
-    def reminders(self) -> Reminders:
-        from chalicelib.services.reminders import Reminders
+    def invoices(self) -> InvoiceStore:
+        from chalicelib.adapters.dynamodb.invoices import DynamoInvoiceStore
 
-        s = self.settings
-        return Reminders(
-            self.reminder_store, self.clock, self.sellers, self.delivery, self.work_queue, s.activation_reminder_days,
-            s.renewal_reminder_days,
-        )  # fmt: skip
+        return DynamoInvoiceStore(self.table)
 
     @cached_property
     def invoice_issuer(self) -> InvoiceIssuer:
@@ -276,6 +245,35 @@ class Container:
 
         return Billing(self.invoices, self.invoice_documents, self.agreements, render_agreement)
 
+    # -- jobs: cleanup, reminders, renewals and their fan-out ----------------------------------------------------------
+    @cached_property
+    def cleanup_store(self) -> CleanupStore:
+        from chalicelib.adapters.dynamodb.cleanup import DynamoCleanupStore
+
+        return DynamoCleanupStore(self.table)
+
+    @cached_property
+    def cleanup(self) -> Cleanup:
+        from chalicelib.services.cleanup import Cleanup
+
+        return Cleanup(self.cleanup_store, self.clock)
+
+    @cached_property
+    def reminder_store(self) -> ReminderStore:
+        from chalicelib.adapters.dynamodb.reminders import DynamoReminderStore
+
+        return DynamoReminderStore(self.table)
+
+    @cached_property
+    def reminders(self) -> Reminders:
+        from chalicelib.services.reminders import Reminders
+
+        s = self.settings
+        return Reminders(
+            self.reminder_store, self.clock, self.sellers, self.delivery, self.work_queue, s.activation_reminder_days,
+            s.renewal_reminder_days,
+        )  # fmt: skip
+
     @cached_property
     def renewal_store(self) -> RenewalStore:
         from chalicelib.adapters.dynamodb.renewals import DynamoRenewalStore
@@ -288,7 +286,6 @@ class Container:
 
         return Renewals(self.renewal_store, self.invoice_issuer, self.clock, self.delivery, self.work_queue)
 
-    # -- the jobs' fan-out -------------------------------------------------------------------------------------------
     @cached_property
     def work_queue(self) -> WorkQueue:
         from chalicelib.adapters.work_queue import SqsWorkQueue
@@ -311,6 +308,12 @@ class Container:
             }
         )
 
+    # -- observability -------------------------------------------------------------------------------------------------
+    @cached_property
+    def telemetry(self) -> EmfTelemetry:
+        from chalicelib.adapters.telemetry import EmfTelemetry
+
+        return EmfTelemetry()
 
 _lock = threading.Lock()
 _container: Container | None = None

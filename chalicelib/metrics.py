@@ -1,5 +1,5 @@
 """The custom CloudWatch metrics the app emits in CloudWatch embedded metric format (`chalicelib/observability.py`)
-and the alarms watch: `infra/stack.py` generates the alarms from this same module (Chalice packages only `app.py`,
+and the alarms watch: `infra/stack/` generates the alarms from this same module (Chalice packages only `app.py`,
 `chalicelib/` and `vendor/`, so the one list lives here), and the runbook (`infra/DEPLOY.md`, "Alarms") explains each.
 """
 

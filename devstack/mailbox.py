@@ -9,9 +9,10 @@ import functools
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from email.message import Message
 from typing import Any
 
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from chalicelib.domain.models import utc_iso
 
@@ -38,12 +39,12 @@ def stamp_sent_messages(now: Callable[[], datetime]) -> None:
             return message
 
         setattr(send_raw_email, _MARK, True)
-        SESBackend.send_raw_email = send_raw_email
+        SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign]  # moto has no send hook: patched
 
 
-def _decoded(part: Any) -> str:
+def _decoded(part: Message) -> str:
     payload = part.get_payload(decode=True)
-    if payload is None:
+    if not isinstance(payload, bytes):  # decode=True gives the bytes of a leaf part, None for a multipart one
         return ""
     return payload.decode(part.get_content_charset() or "utf-8", errors="replace")
 

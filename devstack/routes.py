@@ -11,17 +11,18 @@ import html
 import json
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib import jobs
 from chalicelib.adapters.clock import SettableClock
-from chalicelib.api.http import json_view, parse_json_body
+from chalicelib.api.http import json_view, parse_json_body, raw_body
 from chalicelib.container import get_container
 from chalicelib.domain import errors
 from chalicelib.domain.models import parse_utc, utc_iso
@@ -29,7 +30,7 @@ from chalicelib.domain.reference import COUNTRIES
 from chalicelib.domain.validators import validate_email
 from devstack import mailbox
 from devstack.issuer import LocalIssuer
-from devstack.queues import worker_counts
+from devstack.queues import QueueConsumer, worker_counts
 from devstack.sample import SAMPLE_ORDER
 
 URL_PREFIX = "/_dev"
@@ -51,7 +52,7 @@ class Runtime:
     orders_dead_letter_queue_url: str
     work_queue_url: str
     work_dead_letter_queue_url: str
-    work_consumer: Any  # devstack.queues.QueueConsumer of the work queue
+    work_consumer: QueueConsumer  # of the work queue
 
 
 _runtime: Runtime | None = None
@@ -84,8 +85,13 @@ def _settable_clock() -> SettableClock:
     return clock
 
 
+def _query(name: str) -> str | None:
+    query: Mapping[str, str] = dev.current_request.query_params or {}
+    return query.get(name)
+
+
 def _body() -> dict[str, Any]:
-    return parse_json_body(dev.current_request.raw_body)
+    return parse_json_body(raw_body(dev.current_request))
 
 
 # ---------------------------------------------------------------------------------------------------------------- API
@@ -123,7 +129,7 @@ def get_aws() -> dict[str, str]:
 @dev.route("/mailbox", methods=["GET"])
 @json_view
 def get_mailbox() -> dict[str, Any]:
-    to = (dev.current_request.query_params or {}).get("to")
+    to = _query("to")
     return {"messages": [_public(m) for m in mailbox.messages(to)]}
 
 
@@ -239,7 +245,7 @@ def console() -> Response:
 
     runtime = _bound()
     container = get_container()
-    to = (dev.current_request.query_params or {}).get("to") or ""
+    to = _query("to") or ""
     messages = list(reversed(mailbox.messages(to or None)))  # newest first
     for message in messages:
         message["text_html"] = Markup(linkify(message["text"]))

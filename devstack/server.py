@@ -1,39 +1,39 @@
 """The local stack runner: embedded AWS (moto server), the Chalice app on chalice's local server, the scheduled jobs,
-a local token issuer and the /_dev routes, all in one process.
-
-    python -m devstack            # PORT (default 8000) on 127.0.0.1; Ctrl-C stops everything
+a local token issuer and the /_dev routes, all in one process (`python -m devstack`: devstack/cli.py).
 
 From Python (tests, scripts): `stack = start(port=0)` returns a running `DevStack` (`.url`, `.stop()`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import functools
-import json
 import logging
 import os
-import re
 import secrets
 import shutil
-import signal
-import socket
-import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.clock import SettableClock
 from chalicelib.container import Container, use_container
 from devstack import queues as sqs_queues
+from devstack.gateway import gateway_handler_class, stoppable_server_class
+
+if TYPE_CHECKING:  # imported when the stack starts: importing this module stays cheap
+    from chalice.app import Chalice
+    from chalice.config import Config
+    from chalice.local import LocalDevServer
+    from moto.server import ThreadedMotoServer
+
+    from devstack.issuer import LocalIssuer
+    from devstack.scheduler import Scheduler
 
 log = logging.getLogger("devstack")
 
 HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
 REGION = "eu-west-1"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TABLE_NAME = "subscription-portal-local"
@@ -43,7 +43,6 @@ VENDOR_NAME = "Example Software"
 JWT_AUDIENCE = "local-portal"
 COUNTRY_CLAIM = "country"
 LINK_SECRET_NAME = "subscription-portal/link-secret"
-STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 OUTBOX_EVERY_S = 60.0  # app.py: deliver_outbox, Rate(1, MINUTES)
 CLEANUP_EVERY_S = 3600.0  # app.py: cleanup_unactivated, Rate(1, HOURS)
 DAILY_S = 86400.0  # app.py: send_reminders, process_renewals, daily Cron (the console's buttons run them at once)
@@ -117,147 +116,15 @@ def _close_client(client: Any) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------- HTTP server
-
-_ACTIVATION_TOKEN = re.compile(r"(/activate/)[^\s?#/\"'\\]+", re.IGNORECASE)
-_QUERY_STRING = re.compile(r"\?[^\s\"'\\]*")
-
-
-def redact(line: str) -> str:
-    """A log line without activation tokens (invariant 5: never logged) and without query strings (a developer's curl
-    can carry anything there, card numbers included)."""
-    return _QUERY_STRING.sub("", _ACTIVATION_TOKEN.sub("\\1\u2026", line))
-
-
-def _gateway_handler_class() -> Any:
-    """chalice's request handler, answering what API Gateway answers itself as the stack's GatewayResponses shape it
-    (infra/resources.json): an unknown route or method is the API's JSON 404, not chalice local's bare 403."""
-    from chalice import local
-
-    class Handler(local.ChaliceRequestHandler):  # type: ignore[misc]
-        def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any) -> None:
-            self.local_gateway = api_gateway_class()(app_object, config)
-            local.BaseHTTPRequestHandler.__init__(self, request, client_address, server)
-
-        def __getattr__(self, name: str) -> Any:
-            """Any other method (TRACE, PROPFIND, ...) goes to the gateway too, which answers it like API Gateway
-            (the API's JSON 404), where http.server would answer its own HTML 501."""
-            if name.startswith("do_") and name[3:].isalpha():
-                return self._generic_handle
-            raise AttributeError(name)
-
-        def _generic_handle(self) -> None:
-            """A Content-Length that is not a number of bytes gets API Gateway's 400, not a dropped connection
-            (chalice's handler would raise on it and answer nothing); the body cannot be framed, so the connection
-            closes after the answer."""
-            length = (self.headers.get("content-length") or "0").strip()
-            if length.isascii() and length.isdigit():
-                super()._generic_handle()
-                return
-            from chalicelib.api.http import api_headers
-            from chalicelib.domain.errors import InvalidInput
-
-            body = json.dumps({"Code": InvalidInput.code, "Message": "The Content-Length header is not a number."})
-            self.close_connection = True
-            self.send_response(400)
-            for name, value in {**api_headers(), "Content-Length": str(len(body)), "Connection": "close"}.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body.encode())
-
-        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
-
-        def log_request(self, code: Any = "-", size: Any = "-") -> None:
-            """The access log line without the query string or an activation token (http.server logs both)."""
-            # A request line http.server refused leaves no command or path: the status alone is logged.
-            command, path = getattr(self, "command", None) or "-", getattr(self, "path", None) or "-"
-            sys.stderr.write(f"{command} {loggable_path(path)} {getattr(code, 'value', code)}\n")
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Every other line http.server writes (errors, a malformed request line quoted raw), redacted."""
-            sys.stderr.write(
-                redact(f"{self.address_string()} - - [{self.log_date_time_string()}] {format % args}") + "\n"
-            )
-
-    return Handler
-
-
-def loggable_path(path: str) -> str:
-    """A request path for the access log: redacted like every other line, and without its fragment."""
-    return redact(path.split("#", 1)[0])
-
-
-@functools.cache
-def api_gateway_class() -> Any:
-    """chalice's LocalGateway (built on first use: chalice.local is not imported with this module)."""
-    from chalice import local
-
-    class Gateway(local.LocalGateway):  # type: ignore[misc]
-        def handle_request(self, method: str, path: str, headers: Any, body: Any) -> Any:
-            try:
-                return super().handle_request(method, path, headers, body)
-            except local.ForbiddenError:  # no route (this app has no authorizers, the other source of it)
-                from chalicelib.api.http import NO_SUCH_ROUTE, api_headers
-
-                return {
-                    "statusCode": 404,
-                    "headers": api_headers(),
-                    "multiValueHeaders": {},
-                    "body": json.dumps(NO_SUCH_ROUTE),
-                }
-
-    return Gateway
-
-
-def _stoppable_server_class() -> Any:
-    from chalice.local import ThreadedHTTPServer
-
-    class StoppableHTTPServer(ThreadedHTTPServer):  # type: ignore[misc]
-        """chalice's threaded server, plus: stop() also ends the keep-alive connections browsers hold open, and waits
-        for their handler threads, so nothing keeps serving after the stack stopped."""
-
-        daemon_threads = True
-        allow_reuse_address = True
-        request_queue_size = 128  # the socketserver default (5) resets a burst of parallel requests
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            self._connections: dict[Any, threading.Thread] = {}
-            self._connections_lock = threading.Lock()
-            super().__init__(*args, **kwargs)
-
-        def process_request(self, request: Any, client_address: Any) -> None:
-            thread = threading.Thread(target=self.process_request_thread, args=(request, client_address),
-                                      name="devstack-http-request", daemon=True)
-            with self._connections_lock:
-                self._connections[request] = thread
-            thread.start()
-
-        def shutdown_request(self, request: Any) -> None:
-            with self._connections_lock:
-                self._connections.pop(request, None)
-            super().shutdown_request(request)
-
-        def close_connections(self, timeout_s: float = 10.0) -> None:
-            with self._connections_lock:
-                open_now = list(self._connections.items())
-            for connection, _ in open_now:
-                with contextlib.suppress(OSError):
-                    connection.shutdown(socket.SHUT_RDWR)  # a handler blocked reading the next request sees EOF
-            for _, thread in open_now:
-                if thread is not threading.current_thread():
-                    thread.join(timeout_s)
-
-    return StoppableHTTPServer
-
-
-def _chalice_config() -> Any:
-    from chalice.cli import CLIFactory
+def _chalice_config() -> Config:
+    from chalice.cli.factory import CLIFactory
 
     # The stage's environment_variables stay unused: the app reads its settings only from the installed Container.
     factory = CLIFactory(str(PROJECT_DIR), environ=os.environ)
     return factory.create_config_obj(chalice_stage_name="dev")
 
 
-def _register_dev_routes(app: Any) -> None:
+def _register_dev_routes(app: Chalice) -> None:
     """Adds the /_dev blueprint to the app singleton, once per process."""
     from devstack.routes import URL_PREFIX, dev
 
@@ -266,7 +133,7 @@ def _register_dev_routes(app: Any) -> None:
             app.register_blueprint(dev, url_prefix=URL_PREFIX)
 
 
-def _local_server(app: Any, config: Any, port: int) -> Any:
+def _local_server(app: Chalice, config: Config, port: int) -> LocalDevServer:
     """chalice.local.create_local_server, minus two limits: it may run only once per process (it swaps the app's
     class for one with a thread-local current_request, and a second swap would make that class its own base), and it
     cannot be given a server class (ours can be stopped completely)."""
@@ -277,12 +144,12 @@ def _local_server(app: Any, config: Any, port: int) -> Any:
             local.CustomLocalChalice.__bases__ = (local.LocalChalice, app.__class__)
             app.__class__ = local.CustomLocalChalice
     return local.LocalDevServer(
-        app, config, HOST, port, handler_cls=_gateway_handler_class(), server_cls=_stoppable_server_class()
+        app, config, HOST, port, handler_cls=gateway_handler_class(), server_cls=stoppable_server_class()
     )
 
 
 class _Http:
-    def __init__(self, app: Any, port: int) -> None:
+    def __init__(self, app: Chalice, port: int) -> None:
         self.local_server = _local_server(app, _chalice_config(), port)  # binds and listens now
         self.httpd = self.local_server.server
         self.port: int = self.httpd.server_address[1]
@@ -313,15 +180,15 @@ class DevStack:
     moto_url: str = ""
     clock: SettableClock = field(default_factory=SettableClock)
     container: LocalContainer | None = None
-    issuer: Any = None
+    issuer: LocalIssuer | None = None
     demo_order: dict[str, Any] | None = None
-    _moto: Any = None
+    _moto: ThreadedMotoServer | None = None
     _http: _Http | None = None
-    _scheduler: Any = None
-    queues: Any = None
-    work_queues: Any = None
-    _orders_consumer: Any = None
-    _work_consumer: Any = None
+    _scheduler: Scheduler | None = None
+    queues: sqs_queues.Queues | None = None
+    work_queues: sqs_queues.Queues | None = None
+    _orders_consumer: sqs_queues.QueueConsumer | None = None
+    _work_consumer: sqs_queues.QueueConsumer | None = None
     _sqs: Any = None
     _tmpdir: Path | None = None
     _saved_env: dict[str, str | None] = field(default_factory=dict)
@@ -350,7 +217,7 @@ class DevStack:
                 return
             self._stopped = True
         # Order: no new work (scheduler, HTTP), then the app's wiring, then AWS, then the environment.
-        steps = [
+        steps: list[tuple[str, Callable[[], object]]] = [
             ("scheduler", lambda: self._scheduler.stop() if self._scheduler else None),
             ("orders consumer", lambda: self._orders_consumer.stop() if self._orders_consumer else None),
             ("work consumer", lambda: self._work_consumer.stop() if self._work_consumer else None),
@@ -528,102 +395,3 @@ def start(port: int = 0, *, demo_order: bool = True, schedule: bool = True, cons
     except BaseException:
         stack.stop()
         raise
-
-
-# ---------------------------------------------------------------------------------------------------------------- CLI
-
-
-def _int_from_env(name: str, default: int | None, low: int, high: int) -> int | None:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        raise SystemExit(f"{name} must be a number from {low} to {high}, not {raw!r}")
-    return int(raw)
-
-
-def _port_from_env() -> int:
-    raw = os.environ.get("PORT") or str(DEFAULT_PORT)
-    if not raw.isdigit() or not 0 <= int(raw) <= 65535:
-        raise SystemExit(f"PORT must be a number from 0 to 65535, not {raw!r}")
-    return int(raw)
-
-
-def _banner(stack: DevStack) -> str:
-    lines = [
-        "",
-        "Subscription portal: local stack running",
-        f"  Console (mailbox, tokens, orders, jobs, clock):  {stack.console_url}",
-        f"  App and API:                                     {stack.url}  (e.g. {stack.url}/health)",
-        f"  Embedded AWS (moto server):                      {stack.moto_url}",
-        f"  Orders queue (SQS, consumed like Lambda):        {stack.queues.url}",
-        f"  Its dead-letter queue:                           {stack.queues.dead_letter_url}",
-        f"  Jobs' work queue (job_worker consumes it):       {stack.work_queues.url}",
-    ]
-    if stack.demo_order:
-        admin = stack.demo_order["admin"]["email"]
-        lines.append(f"  Demo order {stack.demo_order['order_id']}: its activation email to {admin} is in the mailbox")
-    lines += ["Press Ctrl-C to stop (or send SIGTERM); Ctrl-\\ forces it.", ""]
-    return "\n".join(lines)
-
-
-def _wait_for_stop_signal() -> str:
-    """Blocks until SIGINT (Ctrl-C) or SIGTERM; returns the signal's name.
-
-    The signals are blocked in every thread before the stack starts any (threads inherit the mask) and taken here with
-    sigwait: a process-directed signal can otherwise land on a server thread, and a main thread blocked on a lock
-    would never run its Python handler.
-    """
-    if hasattr(signal, "sigwait"):
-        return signal.Signals(signal.sigwait(STOP_SIGNALS)).name
-    stop = threading.Event()  # platforms without sigwait (Windows): a handler and a short-timeout wait
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        stop.set()
-
-    for sig in STOP_SIGNALS:
-        signal.signal(sig, on_signal)
-    while not stop.wait(0.5):
-        pass
-    return "signal"
-
-
-def main() -> int:
-    if hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(line_buffering=True)
-    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("werkzeug", "botocore", "boto3", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    from chalicelib.observability import configure_logging
-
-    configure_logging()  # the app's lines in JSON from the start, as Lambda writes them (access lines stay text)
-    port = _port_from_env()
-    if hasattr(signal, "pthread_sigmask"):
-        # From here on, Ctrl-C and SIGTERM wait (pending) until _wait_for_stop_signal takes them; every thread the
-        # stack starts inherits this mask. A signal during startup stops the stack as soon as it is up.
-        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    stack: DevStack | None = None
-    try:
-        try:
-            stack = start(
-                port,
-                orders_visibility_timeout_s=_int_from_env("ORDERS_VISIBILITY_TIMEOUT", LOCAL_VISIBILITY, 0, 43200)
-                or 0,
-                orders_max_receives=_int_from_env("ORDERS_MAX_RECEIVE_COUNT", None, 1, 1000),
-            )
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                print(f"Port {port} on {HOST} is in use: stop what runs there or choose another with PORT=...",
-                      file=sys.stderr)
-                return 1
-            raise
-        print(_banner(stack), flush=True)
-        received = _wait_for_stop_signal()
-        print(f"{received}: stopping the local stack...", flush=True)
-    except KeyboardInterrupt:
-        print("Stopping the local stack...", flush=True)
-    finally:
-        if stack is not None:
-            stack.stop()
-    print("Stopped.", flush=True)
-    return 0

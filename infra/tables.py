@@ -13,13 +13,15 @@ _CREATE_TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndex
 
 
 def template() -> dict[str, Any]:
-    return json.loads(TEMPLATE.read_text())
+    document: dict[str, Any] = json.loads(TEMPLATE.read_text())
+    return document
 
 
 def table_properties(logical_id: str = PORTAL_TABLE) -> dict[str, Any]:
     resource = template()["Resources"][logical_id]
     assert resource["Type"] == "AWS::DynamoDB::Table"
-    return resource["Properties"]
+    properties: dict[str, Any] = resource["Properties"]
+    return properties
 
 
 def create_table(client: Any, table_name: str, logical_id: str = PORTAL_TABLE) -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.adapters.sellers import BUNDLED_SELLERS, seller_catalog_from_env
+from chalicelib.adapters.sellers import BUNDLED_SELLERS, seller_catalog
 from chalicelib.domain.billing import (
     Buyer,
     Invoice,
@@ -219,21 +219,21 @@ def test_sellers_file_shape_errors():
 
 def test_catalog_from_env_inline_path_and_default(tmp_path):
     inline = json.dumps({"sellers": [json.loads(BUNDLED_SELLERS.read_text(encoding="utf-8"))["sellers"][1]]})
-    assert seller_catalog_from_env({"SELLERS_JSON": inline}).countries() == {"DE"}
+    assert seller_catalog(inline).countries() == {"DE"}
     path = tmp_path / "sellers.json"
     path.write_text(inline, encoding="utf-8")
-    catalog = seller_catalog_from_env({"SELLERS_JSON": str(path)})
+    catalog = seller_catalog(str(path))
     assert catalog.get("DE") is not None and catalog.get("FR") is None
-    assert seller_catalog_from_env({}).get("FR") is not None
+    assert seller_catalog("").get("FR") is not None
     with pytest.raises(RuntimeError, match="cannot read"):
-        seller_catalog_from_env({"SELLERS_JSON": str(tmp_path / "missing.json")})
+        seller_catalog(str(tmp_path / "missing.json"))
 
 
 # ---------------------------------------------------------------------------------------------------------- invoice
 
 
 def _sellers():
-    return seller_catalog_from_env({})
+    return seller_catalog("")
 
 
 def make_invoice(

@@ -194,6 +194,19 @@ def test_the_settings_read_every_variable():
     assert settings.privacy_url == "https://vendor.example.com/privacy"
 
 
+def test_the_sellers_are_read_through_the_settings():
+    """SELLERS_JSON is read in config.py like every other variable (chalicelib/README); the adapter only loads it."""
+    from chalicelib.adapters.sellers import BUNDLED_SELLERS
+    from chalicelib.container import Container
+
+    inline = json.dumps({"sellers": [json.loads(BUNDLED_SELLERS.read_text(encoding="utf-8"))["sellers"][1]]})
+    container = Container(_env(SELLERS_JSON=f"  {inline}\n"))
+    assert container.settings.sellers == inline
+    assert container.sellers.countries() == {"DE"}
+    assert Settings.from_env(_env()).sellers == ""
+    assert Container(_env()).sellers.get("FR") is not None  # unset: the bundled sample
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [

@@ -262,7 +262,7 @@ def test_an_unknown_route_on_the_local_stack_is_the_api_404(stack, authorization
     from chalice.config import Config
 
     from app import app
-    from devstack.server import api_gateway_class
+    from devstack.gateway import api_gateway_class
 
     gateway = api_gateway_class()(app, Config(chalice_stage="dev", user_provided_params={}, config_from_disk={}))
     headers = {"authorization": authorization} if authorization else {}
@@ -298,6 +298,6 @@ def test_other_schemes_and_empty_tokens_stay_401(client, stack, active, authoriz
     ],
 )
 def test_the_local_stacks_access_log_holds_no_token_or_query_string(path, logged):
-    from devstack.server import loggable_path
+    from devstack.gateway import loggable_path
 
     assert loggable_path(path) == logged

@@ -406,7 +406,7 @@ def test_table_built_by_the_tests_matches_the_packaged_template(templates: dict[
     assert ttl["TimeToLiveStatus"] in ("ENABLED", "ENABLING")
 
 
-# -- (7) the merge template is what infra/stack.py generates -------------------------------------------------------
+# -- (7) the merge template is what infra/stack/ generates --------------------------------------------------------
 def test_resources_json_is_generated_from_infra_stack() -> None:
     assert RESOURCES.read_text() == stack.render(), "infra/resources.json is stale: run `python -m infra.stack`"
 
@@ -424,7 +424,7 @@ MAIL = {"ses:configuration-set": {"Ref": "MailConfigurationSet"}}
 
 def _expected_alarms() -> dict[str, tuple[str, str, dict[str, Any], str, float, str, str]]:
     """name -> (namespace, metric, dimensions, statistic, threshold, comparison, missing data): written out here,
-    independently of infra/stack.py, as the runbook describes them."""
+    independently of infra/stack/, as the runbook describes them."""
     gt, lt, ge = "GreaterThanThreshold", "LessThanThreshold", "GreaterThanOrEqualToThreshold"
     ns = metrics.NAMESPACE
     alarms = {

@@ -1,6 +1,6 @@
-"""Invoice documents in S3. The bucket is versioned with a default Object Lock retention of 10 years (COMPLIANCE mode,
-infra/stack.py), so a kept document can be neither deleted nor overwritten in place for the legal retention period; a
-second put of the same (deterministic) bytes only adds a version."""
+"""Invoice documents in S3. The bucket is versioned with a default Object Lock retention of 10 years (COMPLIANCE
+mode, infra/stack/data.py), so a kept document can be neither deleted nor overwritten in place for the legal retention
+period; a second put of the same (deterministic) bytes only adds a version."""
 
 from __future__ import annotations
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Blueprint, Response
+from chalice.app import Response
 
-from chalicelib.api.pipeline import PDF_RESPONSE, Call, portal_route
+from chalicelib.api.pipeline import PDF_RESPONSE, Call, PortalBlueprint, portal_route
 from chalicelib.domain.models import Role
 from chalicelib.services.billing import Document
 
-billing_api = Blueprint(__name__)
+billing_api = PortalBlueprint(__name__)
 
 # API Gateway (and chalice) return a binary body only to a request that accepts it; any other gets this 400.
 NEEDS_PDF_ACCEPT = {400: "The request must send `Accept: application/pdf` (a binary response needs it)."}

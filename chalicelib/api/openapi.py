@@ -1,4 +1,4 @@
-"""The portal API's OpenAPI 3.1 document, generated from the route table (`pipeline.ROUTES`, every `@portal_route`)
+"""The portal API's OpenAPI 3.1 document, generated from the route table (`app.ROUTE_TABLE`, every `@portal_route`)
 and the pydantic schemas the views answer with. The errors an operation can return are derived from its declaration:
 
     every operation   401 (token), 413 (body over 16 KiB, read or not), 503 (identity provider or storage down)
@@ -7,20 +7,19 @@ and the pydantic schemas the views answer with. The errors an operation can retu
     a mutation        400 (Idempotency-Key), 403 (foreign Origin), 409 (key still running), 422 (key reused)
     If-Match          412                     `more_errors`                    what the declaration adds
 
-`python -m chalicelib.api.openapi docs/openapi.json` writes it (`make docs`); `GET /openapi.json` serves it.
+`python -m tools.docs` writes it to docs/openapi.json (`make docs`); `GET /openapi.json` serves it.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
-import sys
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import TypeAdapter
 
-from chalicelib.api.pipeline import IDEMPOTENCY_HEADER, PDF_RESPONSE, REPLAYED, ROUTES, RouteDoc, schema_model
+from chalicelib.api.pipeline import IDEMPOTENCY_HEADER, PDF_RESPONSE, REPLAYED, RouteDoc, schema_model
 from chalicelib.api.schemas import ErrorOut, HealthOut
 from chalicelib.domain.models import Role
 from chalicelib.services.access import MAX_PAGE
@@ -96,15 +95,15 @@ def _parameters(route: RouteDoc) -> list[dict[str, Any]]:
     return parameters
 
 
-def _links(route: RouteDoc) -> dict[str, Any]:
+def _links(route: RouteDoc, routes: Sequence[RouteDoc]) -> dict[str, Any]:
     """The stateful walk: list -> detail -> every operation on that subscription; a new seat -> its removal."""
     if (route.path, route.method.lower()) == ("/subscriptions", "get"):
-        detail = next(r for r in ROUTES if (r.path, r.method.lower()) == SUBSCRIPTION_DETAIL)
+        detail = next(r for r in routes if (r.path, r.method.lower()) == SUBSCRIPTION_DETAIL)
         return {"detail": {"operationId": detail.name, "parameters": {"subscription_id": "$response.body#/items/0/id"}}}
     if (route.path, route.method.lower()) == SUBSCRIPTION_DETAIL:
         return {
             other.name: {"operationId": other.name, "parameters": {"subscription_id": "$response.body#/id"}}
-            for other in ROUTES
+            for other in routes
             if other.path.startswith("/subscriptions/{subscription_id}") and "{email}" not in other.path
             and other is not route
         }
@@ -112,12 +111,12 @@ def _links(route: RouteDoc) -> dict[str, Any]:
         return {
             other.name: {"operationId": other.name, "parameters": {
                 "subscription_id": "$request.path.subscription_id", "email": "$response.body#/email"}}
-            for other in ROUTES if other.path.endswith("/users/{email}")
+            for other in routes if other.path.endswith("/users/{email}")
         }
     return {}
 
 
-def _operation(route: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
+def _operation(route: RouteDoc, routes: Sequence[RouteDoc], components: dict[str, Any]) -> dict[str, Any]:
     success: dict[str, Any] = {"description": "Success."}
     if route.response == PDF_RESPONSE:
         success["content"] = {PDF_RESPONSE: {"schema": {"type": "string", "format": "binary"}}}
@@ -135,7 +134,7 @@ def _operation(route: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
                              "schema": {"type": "string", "enum": ["true"]}}
     if headers:
         success["headers"] = headers
-    links = _links(route)
+    links = _links(route, routes)
     if links:
         success["links"] = links
     responses: dict[str, Any] = {str(route.status): success}
@@ -166,7 +165,7 @@ def _unauthenticated(operation_id: str, summary: str, schema: dict[str, Any], ca
                     "responses": {"200": {"description": cache, "content": {"application/json": {"schema": schema}}}}}}
 
 
-def build_document() -> dict[str, Any]:
+def build_document(routes: Sequence[RouteDoc]) -> dict[str, Any]:
     components: dict[str, Any] = {}
     error = _schema(ErrorOut, components, "serialization")
     components["Error"] = components.pop("ErrorOut")
@@ -177,8 +176,8 @@ def build_document() -> dict[str, Any]:
         "/openapi.json": _unauthenticated("openapi", "This document.", {"type": "object"},
                                           "The OpenAPI document (cacheable)."),
     }
-    for route in ROUTES:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, components)
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, routes, components)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -202,13 +201,3 @@ def build_document() -> dict[str, Any]:
 def render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
-
-def main(argv: list[str]) -> None:
-    importlib.import_module("app")  # registers every blueprint, so ROUTES holds every route
-
-    with open(argv[1], "w", encoding="utf-8") as out:
-        out.write(render(build_document()))
-
-
-if __name__ == "__main__":
-    main(sys.argv)

@@ -165,11 +165,21 @@ class RouteDoc:
     more_errors: Mapping[int, str]
 
 
-ROUTES: list[RouteDoc] = []  # every portal_route, in declaration order (blueprints register at import)
+class PortalBlueprint(Blueprint):
+    """A blueprint of portal routes that keeps their declarations, in order: the app collects them from the
+    blueprints it registers (`route_table`) and hands them to the OpenAPI document, so no module-wide list exists."""
+
+    def __init__(self, import_name: str) -> None:
+        super().__init__(import_name)
+        self.route_docs: list[RouteDoc] = []
+
+
+def route_table(*blueprints: PortalBlueprint) -> tuple[RouteDoc, ...]:
+    return tuple(doc for blueprint in blueprints for doc in blueprint.route_docs)
 
 
 def portal_route(
-    blueprint: Blueprint,
+    blueprint: PortalBlueprint,
     path: str,
     methods: list[str],
     *,
@@ -199,7 +209,7 @@ def portal_route(
     def decorate(view: View) -> View:
         summary = (view.__doc__ or view.__name__.replace("_", " ")).strip()
         for method in methods:
-            ROUTES.append(
+            blueprint.route_docs.append(
                 RouteDoc(path, method, view.__name__ if len(methods) == 1 else f"{view.__name__}_{method.lower()}",
                          summary, body, role, active, mutation, capability, response, status, paginated, if_match,
                          etag, more_errors or {})

@@ -7,10 +7,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from chalice.app import Blueprint, Response
+from chalice.app import Response
 
 from chalicelib.api.http import json_view
-from chalicelib.api.pipeline import ANY_ROLE, BodySpec, Call, command, portal_route, refuse_card_numbers
+from chalicelib.api.pipeline import (
+    ANY_ROLE,
+    BodySpec,
+    Call,
+    PortalBlueprint,
+    command,
+    portal_route,
+    refuse_card_numbers,
+)
 from chalicelib.api.subscription_json import subscription_out
 from chalicelib.container import Container
 from chalicelib.domain.capabilities import capabilities
@@ -19,7 +27,7 @@ from chalicelib.domain.models import Role, Subscription, SubscriptionStatus, utc
 if TYPE_CHECKING:  # the schemas are pydantic models: imported by the views and the document that need them
     from chalicelib.api.schemas import ActivationIn, PersonIn, PoNumberIn
 
-api = Blueprint(__name__)
+api = PortalBlueprint(__name__)
 
 ACTIVATION_BODY = command(
     "ActivationIn", 'Send {"accept_agreement": true, "agreement_version": "<version shown with the agreement>"}'

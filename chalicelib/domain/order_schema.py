@@ -5,14 +5,12 @@ this pydantic model mirrors that validation for the schema only and is never use
 intake's own checks, so the model accepts exactly what intake accepts; the field constraints put the same rules into
 the published schema (what a schema cannot say, such as "printable characters only", is in the descriptions).
 
-    python -m chalicelib.domain.order_schema docs/order-message.schema.json     # `make docs`
+`make docs` (tools/docs.py) writes it to docs/order-message.schema.json.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -150,12 +148,3 @@ def _sample() -> dict[str, Any]:
 def rendered() -> str:
     return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
 
-
-if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else None
-    if target is None:
-        sys.stdout.write(rendered())
-    else:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(rendered(), encoding="utf-8")
-        print(f"wrote {target}")

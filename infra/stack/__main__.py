@@ -1,0 +1,3 @@
+from infra.stack.template import main
+
+main()

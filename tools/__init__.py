@@ -1,0 +1,1 @@
+"""Developer tools run from the repository root (`make docs`); never packaged with the app."""
