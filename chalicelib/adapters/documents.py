@@ -4,7 +4,7 @@ on the first call, never when this module loads: the portal API's read paths mus
 from __future__ import annotations
 
 from chalicelib.domain.agreements import AgreementText
-from chalicelib.domain.billing import Invoice
+from chalicelib.domain.billing.document import Invoice
 from chalicelib.domain.models import Subscription
 from chalicelib.services.ports.invoices import Acceptance
 

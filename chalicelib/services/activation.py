@@ -10,7 +10,7 @@ from chalicelib import metrics
 from chalicelib.domain.access import AuditEvent
 from chalicelib.domain.activation_links import issue_token, looks_like_token, new_token_id, token_hash
 from chalicelib.domain.agreements import AgreementText
-from chalicelib.domain.billing import term_period
+from chalicelib.domain.billing.terms import term_period
 from chalicelib.domain.errors import (
     AgreementVersionMismatch,
     AlreadyActive,

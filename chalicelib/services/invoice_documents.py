@@ -15,7 +15,7 @@ from chalicelib.services import emails
 from chalicelib.services.ports.invoices import InvoiceFiles, InvoiceRenderer, InvoiceStore
 
 if TYPE_CHECKING:  # a pydantic model: the subscription reads never import it
-    from chalicelib.domain.billing import Invoice
+    from chalicelib.domain.billing.document import Invoice
 
 PDF = "application/pdf"
 

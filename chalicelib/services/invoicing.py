@@ -40,16 +40,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from chalicelib.domain.billing import (
-    Buyer,
-    Invoice,
-    InvoiceKind,
-    SellerCatalog,
-    build_invoice,
-    invoice_number,
-    money_str,
-    series_key,
-)
+from chalicelib.domain.billing.document import Buyer, Invoice, InvoiceKind
+from chalicelib.domain.billing.money import money_str
+from chalicelib.domain.billing.numbering import invoice_number, series_key
+from chalicelib.domain.billing.pricing import build_invoice
+from chalicelib.domain.billing.sellers import SellerCatalog
 from chalicelib.domain.errors import SellerMissing, WriteConflict
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import Subscription

@@ -26,7 +26,10 @@ import math
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from chalicelib.domain.billing import SellerCatalog, compute_amounts, is_reverse_charge, money_str
+from chalicelib.domain.billing.money import money_str
+from chalicelib.domain.billing.pricing import compute_amounts
+from chalicelib.domain.billing.sellers import SellerCatalog
+from chalicelib.domain.billing.tax import is_reverse_charge
 from chalicelib.domain.errors import WriteConflict
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import Subscription, SubscriptionStatus

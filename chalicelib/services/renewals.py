@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from chalicelib.domain.access import AuditEvent
-from chalicelib.domain.billing import renewal_date
+from chalicelib.domain.billing.terms import renewal_date
 from chalicelib.domain.errors import WriteConflict
 from chalicelib.domain.models import Subscription, SubscriptionStatus
 from chalicelib.services import emails

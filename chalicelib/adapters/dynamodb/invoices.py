@@ -7,7 +7,7 @@ from datetime import date
 from chalicelib.adapters.dynamodb import schema
 from chalicelib.adapters.dynamodb.table import Table
 from chalicelib.adapters.dynamodb.unit_of_work import ABSENT, Condition, Operation, put_new, queue_email, update
-from chalicelib.domain.billing import Invoice
+from chalicelib.domain.billing.document import Invoice
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.services.ports.invoices import COUNTER_LABEL, INVOICE_LABEL
 

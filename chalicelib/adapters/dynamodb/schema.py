@@ -53,7 +53,7 @@ from chalicelib.domain.models import (
 )
 
 if TYPE_CHECKING:  # invoices are pydantic models: the subscription reads never import them
-    from chalicelib.domain.billing import Invoice
+    from chalicelib.domain.billing.document import Invoice
 
 Key = dict[str, str]
 Item = dict[str, Any]
@@ -449,7 +449,7 @@ def mail_from(item: Item) -> OutgoingEmail:
 
 def invoice_items(invoice: Invoice) -> tuple[Item, Item]:
     """The invoice under its term (the one-per-term guard and the list) and under its id (the lookup)."""
-    from chalicelib.domain.billing import invoice_to_record
+    from chalicelib.domain.billing.json import invoice_to_record
 
     record = invoice_to_record(invoice)
     common = {"type": "invoice", "invoice_id": invoice.id, "number": invoice.number, "invoice": record}
@@ -461,7 +461,7 @@ def invoice_items(invoice: Invoice) -> tuple[Item, Item]:
 
 def invoice_from(item: Item) -> Invoice:
     # The record holds strings (amounts too), whole numbers, booleans, lists and maps: numbers come back as int.
-    from chalicelib.domain.billing import invoice_from_record
+    from chalicelib.domain.billing.json import invoice_from_record
 
     return invoice_from_record(plain(item["invoice"]))
 

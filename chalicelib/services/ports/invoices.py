@@ -12,7 +12,7 @@ from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import Subscription
 
 if TYPE_CHECKING:  # a pydantic model: the subscription reads never import it
-    from chalicelib.domain.billing import Invoice
+    from chalicelib.domain.billing.document import Invoice
 
 # The labels of the operations `issue_operations` returns, as a cancelled transaction's `WriteConflict.failed` names
 # them: "invoice" lost = this term is already invoiced; "counter" lost = someone took the number in between.
