@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from chalicelib.domain.billing.document import DocumentReference, Invoice, InvoiceLine, Period
 from chalicelib.domain.billing.json import invoice_from_record, invoice_to_json, invoice_to_record
 from chalicelib.domain.billing.numbering import series_for
+from chalicelib.domain.billing.pricing import price_term
 from chalicelib.domain.billing.tax import (
     REVERSE_CHARGE_CODE,
     Exemption,
@@ -21,6 +22,7 @@ from chalicelib.domain.billing.tax import (
     reverse_charge_exemption,
     vat_breakdown,
 )
+from chalicelib.domain.billing.terms import first_term, term_starting
 from tests.test_billing_domain import make_invoice
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,3 +205,19 @@ def test_a_record_written_by_the_single_rate_code_loads_as_the_same_document(cas
 
 def test_the_document_built_today_equals_the_one_a_legacy_record_describes():
     assert invoice_from_record(LEGACY["fr_domestic_fr"]["record"]) == make_invoice()
+
+
+def test_the_first_term_and_the_first_renewal_date_come_from_one_computation():
+    first = first_term(date(2026, 1, 31), 1)
+    assert (first.start, first.end, first.next_start) == (date(2026, 1, 31), date(2026, 2, 27), date(2026, 2, 28))
+    assert term_starting(date(2026, 1, 31), date(2026, 3, 31), 1).end == date(2026, 4, 29)
+
+
+def test_pricing_a_term_gives_the_invoice_s_lines_and_totals():
+    invoice = make_invoice(buyer_address_country="BE", buyer_vat_id="BE0999123457", language="de")
+    price = price_term(
+        invoice.seller, invoice.buyer, product_code="PROFIS-ENG", product_name="PROFIS Engineering Suite", quantity=5,
+        unit_price=Decimal("450.00"), currency="EUR", term_months=12, period=invoice.period, language="de-AT",
+    )  # fmt: skip
+    assert (price.lines, price.breakdown, price.total) == (invoice.lines, invoice.tax_breakdown, invoice.total_amount)
+    assert price.treatment.reverse_charge and price.mentions == invoice.legal_notes

@@ -40,10 +40,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from chalicelib.domain.billing.document import Buyer, Invoice, InvoiceKind
+from chalicelib.domain.billing.document import Invoice, InvoiceKind
 from chalicelib.domain.billing.money import money_str
 from chalicelib.domain.billing.numbering import invoice_number, series_key
-from chalicelib.domain.billing.pricing import build_invoice
+from chalicelib.domain.billing.pricing import build_invoice, buyer_of
 from chalicelib.domain.billing.sellers import SellerCatalog
 from chalicelib.domain.errors import SellerMissing, WriteConflict
 from chalicelib.domain.mail import OutgoingEmail
@@ -71,17 +71,6 @@ class IssuedInvoice:
 def invoice_id(subscription_id: str, period_start: date) -> str:
     """Stable: the same term of the same subscription always has the same id, whatever the retries."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"invoice/{subscription_id}/{period_start.isoformat()}"))
-
-
-def buyer_of(subscription: Subscription) -> Buyer:
-    customer = subscription.customer
-    return Buyer(
-        id=customer.id,
-        name=customer.name,
-        vat_id=customer.vat_id,
-        address=customer.address,
-        country=subscription.country,
-    )
 
 
 class InvoiceIssuer:

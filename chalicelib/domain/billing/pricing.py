@@ -16,7 +16,7 @@ from chalicelib.domain.billing.formatting import invoice_language, line_descript
 from chalicelib.domain.billing.money import TWO_PLACES, round_money
 from chalicelib.domain.billing.sellers import Seller
 from chalicelib.domain.billing.tax import TaxSubtotal, VatTreatment, vat_breakdown, vat_treatment
-from chalicelib.domain.models import PaymentMethod
+from chalicelib.domain.models import PaymentMethod, Subscription
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,27 @@ def price_term(
         mentions=(*seller.mentions(lang), *reasons),
         language=lang,
     )
+
+
+def buyer_of(subscription: Subscription) -> Buyer:
+    customer = subscription.customer
+    return Buyer(
+        id=customer.id,
+        name=customer.name,
+        vat_id=customer.vat_id,
+        address=customer.address,
+        country=subscription.country,
+    )
+
+
+def price_subscription_term(seller: Seller, subscription: Subscription, period: Period) -> TermPrice:
+    """The price of one term of `subscription` as it stands (quantity, unit price, customer), sold by `seller`."""
+    return price_term(
+        seller, buyer_of(subscription), product_code=subscription.product.code,
+        product_name=subscription.product.name, quantity=subscription.license_quantity,
+        unit_price=subscription.unit_price, currency=subscription.currency, term_months=subscription.term_months,
+        period=period, language=subscription.language,
+    )  # fmt: skip
 
 
 def build_invoice(

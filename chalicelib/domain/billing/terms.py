@@ -32,6 +32,11 @@ def term(anchor: date, k: int, term_months: int) -> Term:
     return Term(k, renewal_date(anchor, k, term_months), following - timedelta(days=1), following)
 
 
+def first_term(activation_day: date, term_months: int) -> Term:
+    """The term activation invoices; its `next_start` is the subscription's first renewal date."""
+    return term(activation_day, 0, term_months)
+
+
 def term_period(anchor: date, k: int, term_months: int) -> tuple[date, date]:
     """Term k (0 = the first, starting on the anchor): (start, end inclusive)."""
     t = term(anchor, k, term_months)
