@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from chalicelib.adapters.dynamodb import schema
+from chalicelib.adapters.dynamodb import invoice_schema, schema
 from chalicelib.adapters.invoice_pdf import render_invoice_pdf
 from chalicelib.domain.billing.json import invoice_from_record, invoice_to_json
 from tests.test_billing_document import LEGACY, LEGACY_CASES
@@ -16,7 +16,7 @@ from tests.test_billing_document import LEGACY, LEGACY_CASES
 @pytest.mark.parametrize("case", LEGACY_CASES)
 @pytest.mark.parametrize("item", ["item_by_term", "item_by_id"])
 def test_a_stored_legacy_item_decodes_to_the_document_of_its_record(case, item):
-    decoded = schema.invoice_from(schema.load(LEGACY[case][item]))
+    decoded = invoice_schema.invoice_from(schema.load(LEGACY[case][item]))
     assert decoded == invoice_from_record(LEGACY[case]["record"])
     assert invoice_to_json(decoded) == LEGACY[case]["json"]
 

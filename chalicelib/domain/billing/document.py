@@ -8,6 +8,7 @@ renewal; DESIGN 15 adds the correction). The header attributes the PDF and the J
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -32,6 +33,18 @@ from chalicelib.domain.models import PaymentMethod, PostalAddress
 
 InvoiceKind = Literal["initial", "renewal"]
 DOCUMENT_TYPE_CODES: dict[DocumentType, str] = {"invoice": "380", "credit_note": "381"}  # UNTDID 1001
+
+
+@dataclass(frozen=True)
+class TermCause:
+    """Why a document is issued: the term starting on `start` is invoiced (DESIGN 14.2: once, whatever the retries).
+    The store keys its idempotency guard by the cause, not by the document; DESIGN 15 adds the correction of a
+    document as a second cause."""
+
+    start: date
+
+
+Cause = TermCause
 
 
 class Buyer(Frozen):
