@@ -25,3 +25,11 @@ def test_a_stored_legacy_item_decodes_to_the_document_of_its_record(case, item):
 def test_a_legacy_invoice_renders_the_same_pdf_bytes(case):
     pdf = render_invoice_pdf(invoice_from_record(LEGACY[case]["record"]))
     assert hashlib.sha256(pdf).hexdigest() == LEGACY[case]["pdf_sha256"]
+
+
+def test_plain_turns_whole_numbers_into_ints_and_never_truncates_the_others():
+    from decimal import Decimal
+
+    loaded = schema.load(schema.dump({"n": 5, "x": Decimal("1.5"), "nested": [{"q": Decimal("30")}]}))
+    assert schema.plain(loaded) == {"n": 5, "x": Decimal("1.5"), "nested": [{"q": 30}]}
+    assert type(schema.plain(loaded)["n"]) is int
