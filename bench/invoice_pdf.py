@@ -40,7 +40,10 @@ def _sample_invoice() -> Any:
     from decimal import Decimal
 
     from chalicelib.adapters.sellers import seller_catalog
-    from chalicelib.domain.billing import Buyer, InvoicePaymentMethod, PostalAddress, build_invoice, term_period
+    from chalicelib.domain.billing.document import Buyer, InvoicePaymentMethod
+    from chalicelib.domain.billing.pricing import build_invoice
+    from chalicelib.domain.billing.terms import term_period
+    from chalicelib.domain.models import PostalAddress
 
     start, end = term_period(datetime(2026, 12, 1, tzinfo=UTC).date(), 0, 12)
     return build_invoice(

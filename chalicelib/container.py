@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb.table import Table
     from chalicelib.adapters.jwt_verifier import JwtVerifier
     from chalicelib.adapters.telemetry import EmfTelemetry
-    from chalicelib.domain.billing import SellerCatalog
+    from chalicelib.domain.billing.sellers import SellerCatalog
     from chalicelib.services.access import SubscriptionAccess
     from chalicelib.services.activation import Activation
     from chalicelib.services.administration import Administration

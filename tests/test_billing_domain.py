@@ -9,25 +9,15 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.adapters.sellers import BUNDLED_SELLERS, seller_catalog
-from chalicelib.domain.billing import (
-    Buyer,
-    Invoice,
-    PostalAddress,
-    build_invoice,
-    compute_amounts,
-    format_money,
-    iban_is_valid,
-    invoice_from_record,
-    invoice_number,
-    invoice_to_json,
-    invoice_to_record,
-    is_reverse_charge,
-    load_sellers,
-    renewal_date,
-    series_key,
-    term_period,
-)
-from chalicelib.domain.models import PaymentMethod
+from chalicelib.domain.billing.document import Buyer, Invoice
+from chalicelib.domain.billing.formatting import format_money
+from chalicelib.domain.billing.json import invoice_from_record, invoice_to_json, invoice_to_record
+from chalicelib.domain.billing.numbering import invoice_number, series_key
+from chalicelib.domain.billing.pricing import build_invoice, compute_amounts
+from chalicelib.domain.billing.sellers import iban_is_valid, load_sellers
+from chalicelib.domain.billing.tax import is_reverse_charge
+from chalicelib.domain.billing.terms import renewal_date, term_period
+from chalicelib.domain.models import PaymentMethod, PostalAddress
 
 EXPECTED_RATES = {
     "FR": "20.00", "DE": "19.00", "AT": "20.00", "CH": "8.10", "GB": "20.00",

@@ -168,7 +168,7 @@ def test_an_ended_subscription_keeps_its_invoices(stack, client, active):
 
 
 def test_invoices_are_listed_newest_first_page_by_page(stack, client, active):
-    from chalicelib.domain.billing import term_period
+    from chalicelib.domain.billing.terms import term_period
 
     subscription = stack.subscriptions.get_subscription(active)
     issuer = stack.container.invoice_issuer

@@ -11,7 +11,7 @@ from lxml import etree
 from pypdf import PdfReader
 
 from chalicelib.adapters.agreements import FileAgreementCatalog
-from chalicelib.domain.billing import invoice_to_json
+from chalicelib.domain.billing.json import invoice_to_json
 from chalicelib.domain.models import PaymentMethod
 from tests.test_billing_domain import make_invoice
 

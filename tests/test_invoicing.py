@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib import jobs
 from chalicelib.adapters.dynamodb.unit_of_work import UnitOfWork
-from chalicelib.domain.billing import invoice_to_json
+from chalicelib.domain.billing.json import invoice_to_json
 from chalicelib.domain.errors import AlreadyActive
 from chalicelib.services.identity import RequestContext
 from devstack.moto_lock import serialize_dynamodb

@@ -235,3 +235,23 @@ def test_a_healthy_run_sends_each_reminder_once_and_a_rerun_none(stack):
     assert _run(stack, page_size=2)["activation_reminders"] == 0
     stack.clock.advance(days=1)
     assert _run(stack)["activation_reminders"] == 0
+
+
+def test_renewal_reminder_announces_the_total_the_renewal_then_invoices_reverse_charge_included(stack):
+    customer = {
+        "id": "BE-77",
+        "name": "Bouw NV",
+        "vat_id": "BE 0123.456.789",
+        "address": {"lines": ["Rue de la Loi 16"], "postal_code": "1000", "city": "Bruxelles", "country": "BE"},
+    }
+    subscription_id = _pending(stack, order_id="RC-1", customer=customer)
+    activate(stack, subscription_id)
+    stack.clock.moment = RENEWS_ON - timedelta(days=30)
+    assert _run(stack)["renewal_reminders"] == 1
+    (reminder,) = _reminders(stack, "renews on")
+    assert re.search(r"2[ ,.]?250[.,]00", text_part(reminder)), text_part(reminder)  # no VAT: reverse charge
+
+    stack.clock.moment = RENEWS_ON
+    stack.run_job("process_renewals", 900.0)
+    renewal = stack.container.invoice_issuer.invoice_for_term(subscription_id, RENEWS_ON.date())
+    assert renewal is not None and str(renewal.total_amount) == "2250.00" and renewal.reverse_charge

@@ -19,7 +19,7 @@ from chalicelib.adapters.clock import FixedClock
 from chalicelib.adapters.dynamodb.schema import PENDING_PARTITION, shards
 from chalicelib.api.subscription_routes import PO_NUMBER_BODY
 from chalicelib.container import Container, use_container
-from chalicelib.domain.billing import renewal_date
+from chalicelib.domain.billing.terms import renewal_date
 from chalicelib.domain.errors import AlreadyActive, Conflict, DeadlinePassed, DomainError, Forbidden, NotFound
 from chalicelib.domain.models import Person, Role, normalize_email, utc_iso
 from chalicelib.services.access import Authorized

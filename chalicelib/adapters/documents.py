@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from chalicelib.domain.agreements import AgreementText
-from chalicelib.domain.billing import Invoice
+from chalicelib.domain.billing.document import Invoice
 from chalicelib.domain.models import Subscription
 from chalicelib.services.ports.invoices import FACTURX_PDF, Acceptance, DocumentFormat
 

@@ -110,6 +110,7 @@ def _footer_key(kind: str) -> str:
 
 
 def _format_amount(amount: Decimal, language: str) -> str:
-    from chalicelib.domain.billing import format_amount  # billing's models are pydantic: only emails with amounts
+    # the billing package brings pydantic: only emails with amounts pay for it
+    from chalicelib.domain.billing.formatting import format_amount
 
     return format_amount(amount, language)

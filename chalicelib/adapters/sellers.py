@@ -16,7 +16,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from chalicelib.domain.billing import SellerCatalog, load_sellers
+from chalicelib.domain.billing.sellers import SellerCatalog, load_sellers
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_SELLERS = PACKAGE_ROOT / "sellers" / "sellers.json"

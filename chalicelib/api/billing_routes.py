@@ -42,7 +42,7 @@ def _pdf(document: Document) -> Response:
 )
 def list_invoices(call: Call[None]) -> dict[str, Any]:
     items, next_cursor = call.container.billing.list_invoices(call.subject, call.limit, call.cursor)
-    from chalicelib.domain.billing import invoice_to_json  # pydantic models: not on the subscription reads
+    from chalicelib.domain.billing.json import invoice_to_json  # pydantic models: not on the subscription reads
 
     return {"items": [invoice_to_json(i) for i in items], "next_cursor": next_cursor}
 
@@ -55,7 +55,7 @@ def list_invoices(call: Call[None]) -> dict[str, Any]:
     response="InvoiceOut",
 )
 def get_invoice(call: Call[None]) -> dict[str, Any]:
-    from chalicelib.domain.billing import invoice_to_json
+    from chalicelib.domain.billing.json import invoice_to_json
 
     return invoice_to_json(call.container.billing.invoice(call.subject, _invoice_id(call)))
 

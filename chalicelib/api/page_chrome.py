@@ -13,7 +13,7 @@ from chalicelib.adapters.branding import load_logo
 from chalicelib.container import get_container
 
 if TYPE_CHECKING:
-    from chalicelib.domain.billing import Seller
+    from chalicelib.domain.billing.sellers import Seller
 
 log = logging.getLogger(__name__)
 

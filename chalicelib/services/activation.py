@@ -10,7 +10,7 @@ from chalicelib import metrics
 from chalicelib.domain.access import AuditEvent
 from chalicelib.domain.activation_links import issue_token, looks_like_token, new_token_id, token_hash
 from chalicelib.domain.agreements import AgreementText
-from chalicelib.domain.billing import term_period
+from chalicelib.domain.billing.terms import first_term
 from chalicelib.domain.errors import (
     AgreementVersionMismatch,
     AlreadyActive,
@@ -25,7 +25,6 @@ from chalicelib.domain.models import (
     ActivationEvidence,
     Subscription,
     SubscriptionStatus,
-    add_months,
     utc_iso,
 )
 from chalicelib.services import emails
@@ -213,12 +212,12 @@ class Activation:
             user_agent=context.user_agent,
             channel=channel,
         )
-        first_term_start, first_term_end = term_period(now.date(), 0, subscription.term_months)
+        term = first_term(now.date(), subscription.term_months)
         after = replace(
             subscription,
             status=SubscriptionStatus.ACTIVE,
             activated_at=now,
-            next_renewal_date=add_months(now.date(), subscription.term_months),
+            next_renewal_date=term.next_start,
             agreement_version=current.version,
             evidence=evidence,
             version=subscription.version + 1,
@@ -237,7 +236,7 @@ class Activation:
 
         try:
             issued = self._issuer.issue(
-                after, period_start=first_term_start, period_end=first_term_end, kind="initial", now=now, commit=commit
+                after, period_start=term.start, period_end=term.end, kind="initial", now=now, commit=commit
             )
         except WriteConflict:
             return self._after_lost_race(subscription.id, now)

@@ -17,7 +17,7 @@ from chalicelib.services.ports.common import AgreementCatalog
 from chalicelib.services.ports.invoices import Acceptance, AgreementRenderer, InvoiceStore
 
 if TYPE_CHECKING:  # a pydantic model: the subscription reads never import it
-    from chalicelib.domain.billing import Invoice
+    from chalicelib.domain.billing.document import Invoice
 
 NO_SUCH_INVOICE = "This subscription has no invoice with this id."
 _INVOICE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

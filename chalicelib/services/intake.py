@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from chalicelib.domain.activation_links import issue_token, new_token_id
-from chalicelib.domain.billing import SellerCatalog
+from chalicelib.domain.billing.sellers import SellerCatalog
 from chalicelib.domain.errors import DuplicateOrder, OrderRejected
 from chalicelib.domain.models import Subscription, SubscriptionStatus, activation_deadline, utc_iso
 from chalicelib.domain.orders import OrderPlaced, parse_order

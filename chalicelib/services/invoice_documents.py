@@ -18,7 +18,7 @@ from chalicelib.services import emails
 from chalicelib.services.ports.invoices import FACTURX_PDF, DocumentFormat, InvoiceFiles, InvoiceRenderer, InvoiceStore
 
 if TYPE_CHECKING:  # a pydantic model: the subscription reads never import it
-    from chalicelib.domain.billing import Invoice
+    from chalicelib.domain.billing.document import Invoice
 
 
 def object_key(invoice: Invoice, fmt: DocumentFormat = FACTURX_PDF) -> str:

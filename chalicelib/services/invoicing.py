@@ -1,5 +1,6 @@
-"""Issuing invoices (DESIGN 14.2): one per (subscription, term start), numbered per seller and calendar year with no
-gap and no duplicate, committed in the same transaction as the change that causes it (activation, renewal).
+"""Issuing invoices (DESIGN 14.2): one per cause (today: the term starting on a date), numbered in the series of
+its document type, seller and calendar year with no gap and no duplicate, committed in the same transaction as the
+change that causes it (activation, renewal).
 
 API (the activation use case and the renewal job both use it):
 
@@ -12,18 +13,19 @@ API (the activation use case and the renewal job both use it):
   `subscription` is the subscription as it will be after the change (its PO number, payment method, quantity, price
   and admin are what the invoice shows; the email goes to its admin). `period_end` is INCLUSIVE (the day before the
   next renewal date; `domain.billing.term_period(anchor, k, term_months)` gives both ends of term k).
-  `issue` reads the series' last number n, builds the invoice numbered n+1 (id = uuid5 of subscription id + term
-  start, stable), and calls `commit(issue)`, where `issue: IssuedInvoice` carries `.invoice` and `.operations`: the
-  invoice (put_new, twice: under its term and under its id), the series counter (n -> n+1, conditional on n) and the
+  `issue` reads the last number n of the series `domain.billing.numbering.series_for(type, country, year)` gives,
+  builds the invoice numbered n+1 (id = uuid5 of subscription id + term start, stable), and calls `commit(issue)`,
+  where `issue: IssuedInvoice` carries `.invoice` and `.operations`: the cause's guard (put_new: one document per
+  cause), the document (put_new, stored once under its id), the series counter (n -> n+1, conditional on n) and the
   `invoice_issued` outbox email. The caller's `commit` adds the operations to its unit of work (e.g.
   `uow.add(*issue.operations)`; a store method taking `also: Sequence[WriteOperation]`) and commits; it must let
   `WriteConflict` propagate.
   - `WriteConflict` naming only the counter (or naming nothing: a concurrent transaction): the number was taken
     meanwhile; `issue` re-reads the counter and calls `commit` again with the next number (bounded: MAX_ATTEMPTS).
     A cancelled transaction consumed no number, so the series has no gap.
-  - `WriteConflict` naming anything else (the caller's own condition, or INVOICE_LABEL: this term is already invoiced)
-    is re-raised for the caller to interpret: `INVOICE_LABEL in conflict.failed` means the invoice exists (idempotent:
-    `issuer.invoice_for_term(...)` returns it).
+  - `WriteConflict` naming anything else (the caller's own condition, or INVOICE_LABEL: this term already has its
+    invoice) is re-raised for the caller to interpret: `INVOICE_LABEL in conflict.failed` means the invoice exists
+    (idempotent: `issuer.invoice_for_term(...)` returns it).
   - `CounterContended` (a WriteConflict) after MAX_ATTEMPTS attempts; nothing was committed.
   - `domain.errors.SellerMissing` (a Conflict, 409) when no seller is configured for the subscription's country.
   After `commit` returned, deliver `issue.email` with `Delivery.deliver_now([...])` like any other email.
@@ -40,16 +42,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from chalicelib.domain.billing import (
-    Buyer,
-    Invoice,
-    InvoiceKind,
-    SellerCatalog,
-    build_invoice,
-    invoice_number,
-    money_str,
-    series_key,
-)
+from chalicelib.domain.billing.document import Invoice, InvoiceKind, TermCause
+from chalicelib.domain.billing.money import money_str
+from chalicelib.domain.billing.numbering import series_for
+from chalicelib.domain.billing.pricing import build_invoice, buyer_of
+from chalicelib.domain.billing.sellers import SellerCatalog
 from chalicelib.domain.errors import SellerMissing, WriteConflict
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import Subscription
@@ -78,17 +75,6 @@ def invoice_id(subscription_id: str, period_start: date) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"invoice/{subscription_id}/{period_start.isoformat()}"))
 
 
-def buyer_of(subscription: Subscription) -> Buyer:
-    customer = subscription.customer
-    return Buyer(
-        id=customer.id,
-        name=customer.name,
-        vat_id=customer.vat_id,
-        address=customer.address,
-        country=subscription.country,
-    )
-
-
 class InvoiceIssuer:
     def __init__(self, invoices: InvoiceStore, sellers: SellerCatalog, clock: Clock) -> None:
         self._invoices = invoices
@@ -110,11 +96,11 @@ class InvoiceIssuer:
                 f"No selling company is configured for country {subscription.country}; the subscription cannot be "
                 "invoiced. Please contact the vendor."
             )
-        series = series_key(seller.country, now.date().year)
-        last = self._invoices.last_number(series)
+        series = series_for("invoice", seller.country, now.date().year)
+        last = self._invoices.last_number(series.key)
         invoice = build_invoice(
             invoice_id=invoice_id(subscription.id, period_start),
-            number=invoice_number(seller.country, now.date().year, last + 1),
+            number=series.number(last + 1),
             subscription_id=subscription.id,
             order_id=subscription.order_id,
             kind=kind,
@@ -146,7 +132,8 @@ class InvoiceIssuer:
             total_amount=money_str(invoice.total_amount),
             currency=invoice.currency,
         )
-        return IssuedInvoice(invoice, self._invoices.issue_operations(invoice, series, last, email), email)
+        operations = self._invoices.issue_operations(invoice, TermCause(period_start), series.key, last, email)
+        return IssuedInvoice(invoice, operations, email)
 
     def issue(
         self,

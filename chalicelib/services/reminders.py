@@ -26,7 +26,11 @@ import math
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from chalicelib.domain.billing import SellerCatalog, compute_amounts, is_reverse_charge, money_str
+from chalicelib.domain.billing.document import Period
+from chalicelib.domain.billing.money import money_str
+from chalicelib.domain.billing.pricing import price_subscription_term
+from chalicelib.domain.billing.sellers import SellerCatalog
+from chalicelib.domain.billing.terms import term_starting
 from chalicelib.domain.errors import WriteConflict
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import Subscription, SubscriptionStatus
@@ -206,15 +210,13 @@ class Reminders:
                 "no seller for %s: no renewal reminder for subscription %s", subscription.country, subscription.id
             )
             return None
-        customer = subscription.customer
-        buyer_country = customer.address.country if customer.address else None
-        reverse = is_reverse_charge(seller.country, buyer_country, customer.vat_id)
-        amounts = compute_amounts(
-            subscription.license_quantity, subscription.unit_price, seller.vat_rate, subscription.currency, reverse
-        )
+        # priced as the renewal will invoice it: the term `renews_on` begins (an ACTIVE subscription has its anchor)
+        anchor = subscription.activated_at.date() if subscription.activated_at else renews_on
+        term = term_starting(anchor, renews_on, subscription.term_months)
+        price = price_subscription_term(seller, subscription, Period(start=term.start, end=term.end))
         return emails.outgoing(
             emails.RENEWAL_REMINDER, subscription, to, now, key,
-            renewal_date=renews_on.isoformat(), total_amount=money_str(amounts.total), currency=subscription.currency,
+            renewal_date=renews_on.isoformat(), total_amount=money_str(price.total), currency=subscription.currency,
         )  # fmt: skip
 
     def _commit(

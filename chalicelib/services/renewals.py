@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from chalicelib.domain.access import AuditEvent
-from chalicelib.domain.billing import renewal_date
+from chalicelib.domain.billing.terms import term_starting
 from chalicelib.domain.errors import WriteConflict
 from chalicelib.domain.models import Subscription, SubscriptionStatus
 from chalicelib.services import emails
@@ -50,12 +50,6 @@ class RenewalSummary:
 
     def counts(self) -> dict[str, int]:
         return {"renewed": self.renewed, "ended": self.ended, "invoices": self.invoices}
-
-
-def term_index(anchor: date, renews_on: date, term_months: int) -> int:
-    """k such that renewal_date(anchor, k, term_months) == renews_on (clamping never changes the month)."""
-    months = (renews_on.year - anchor.year) * 12 + renews_on.month - anchor.month
-    return months // term_months
 
 
 class Renewals:
@@ -127,9 +121,8 @@ class Renewals:
 
     def _renew(self, subscription: Subscription, renews_on: date, now: datetime) -> Subscription:
         assert subscription.activated_at is not None
-        anchor = subscription.activated_at.date()
-        k = term_index(anchor, renews_on, subscription.term_months)
-        following = renewal_date(anchor, k + 1, subscription.term_months)
+        term = term_starting(subscription.activated_at.date(), renews_on, subscription.term_months)
+        following = term.next_start
         after = replace(subscription, next_renewal_date=following, version=subscription.version + 1)
         event = AuditEvent(
             subscription_id=subscription.id,
@@ -145,7 +138,7 @@ class Renewals:
         issued = self._issuer.issue(
             after,
             period_start=renews_on,
-            period_end=following - timedelta(days=1),
+            period_end=term.end,
             kind="renewal",
             now=now,
             commit=commit,

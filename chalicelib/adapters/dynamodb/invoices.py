@@ -1,15 +1,21 @@
-"""Issued invoices (immutable, kept 10 years: no job deletes them) and the per-seller, per-year number series."""
+"""Issued documents (immutable, kept 10 years: no job deletes them), the causes that guard their issue, and the
+per-seller, per-year number series. Layout in invoice_schema.py."""
 
 from __future__ import annotations
 
 from datetime import date
 
+from chalicelib.adapters.dynamodb import invoice_schema as keys
 from chalicelib.adapters.dynamodb import schema
 from chalicelib.adapters.dynamodb.table import Table
 from chalicelib.adapters.dynamodb.unit_of_work import ABSENT, Condition, Operation, put_new, queue_email, update
-from chalicelib.domain.billing import Invoice
+from chalicelib.domain.billing.document import Cause, Invoice
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.services.ports.invoices import COUNTER_LABEL, INVOICE_LABEL
+
+
+def _cause_key(subscription_id: str, cause: Cause) -> schema.Key:
+    return keys.term_cause_key(subscription_id, cause.start)
 
 
 class DynamoInvoiceStore:
@@ -17,12 +23,11 @@ class DynamoInvoiceStore:
         self._table = table
 
     def last_number(self, series: str) -> int:
-        return schema.series_last_number(self._table.get(schema.series_counter_key(series)))
+        return keys.series_last_number(self._table.get(keys.series_counter_key(series)))
 
     def issue_operations(
-        self, invoice: Invoice, series: str, expected_last: int, email: OutgoingEmail
+        self, invoice: Invoice, cause: Cause, series: str, expected_last: int, email: OutgoingEmail
     ) -> tuple[Operation, ...]:
-        by_term, by_id = schema.invoice_items(invoice)
         # The counter moves only from the value the number was computed from: a cancelled transaction consumed nothing,
         # and a number taken in between fails this condition instead of being issued twice.
         expected = (
@@ -31,11 +36,12 @@ class DynamoInvoiceStore:
             else Condition("last_number = :expected", values={":expected": expected_last})
         )
         return (
-            put_new(INVOICE_LABEL, by_term),
-            put_new(INVOICE_LABEL, by_id),
+            # the cause's key is the term item of the earlier layout too: a term invoiced either way refuses a second
+            put_new(INVOICE_LABEL, keys.cause_item(_cause_key(invoice.subscription_id, cause), invoice)),
+            put_new(INVOICE_LABEL, keys.document_item(invoice)),
             update(
                 COUNTER_LABEL,
-                schema.series_counter_key(series),
+                keys.series_counter_key(series),
                 "SET last_number = :next, series = :series",
                 expected,
                 values={":next": expected_last + 1, ":series": series},
@@ -44,17 +50,36 @@ class DynamoInvoiceStore:
         )
 
     def get_invoice(self, subscription_id: str, invoice_id: str) -> Invoice | None:
-        item = self._table.get(schema.invoice_id_key(subscription_id, invoice_id))
-        return schema.invoice_from(item) if item else None
+        item = self._table.get(keys.document_key(subscription_id, invoice_id))
+        return keys.invoice_from(item) if item else None
 
     def invoice_for_term(self, subscription_id: str, period_start: date) -> Invoice | None:
-        item = self._table.get(schema.invoice_key(subscription_id, period_start))
-        return schema.invoice_from(item) if item else None
+        item = self._table.get(keys.term_cause_key(subscription_id, period_start))
+        if item is None:
+            return None
+        if keys.inline_document(item):
+            return keys.invoice_from(item)  # issued before the cause/document layout
+        (document_id,) = keys.cause_documents(item)  # a term is invoiced by one document
+        return self.get_invoice(subscription_id, document_id)
 
     def list_invoices(
         self, subscription_id: str, limit: int, cursor: str | None
     ) -> tuple[list[Invoice], str | None]:
-        items, next_cursor = self._table.page(
-            schema.subscription_partition(subscription_id), schema.INVOICE_PREFIX, limit, cursor, forward=False
+        causes, next_cursor = self._table.page(
+            schema.subscription_partition(subscription_id), keys.CAUSE_PREFIX, limit, cursor, forward=False
         )
-        return [schema.invoice_from(i) for i in items], next_cursor
+        wanted = [
+            keys.document_key(subscription_id, document_id)
+            for item in causes
+            if not keys.inline_document(item)
+            for document_id in keys.cause_documents(item)
+        ]
+        found = {item["SK"]: item for item in self._table.batch_get(wanted)} if wanted else {}
+        documents: list[Invoice] = []
+        for item in causes:
+            if keys.inline_document(item):
+                documents.append(keys.invoice_from(item))
+                continue
+            for document_id in keys.cause_documents(item):
+                documents.append(keys.invoice_from(found[keys.document_key(subscription_id, document_id)["SK"]]))
+        return documents, next_cursor

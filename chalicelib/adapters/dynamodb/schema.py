@@ -16,9 +16,8 @@ Item layout (PK / SK):
   SUB#<id> / MAILNOTICE#<sha256>  a bounce or complaint notice already recorded on the history (SNS redelivers)
   SUB#<id> / REMINDER#<marker>   a reminder that was sent (activation/<lead days>, renewal/<date>): never twice
   JOB#<job> / WATERMARK#<name>   how far a reminder threshold's index range has been read
-  SUB#<id> / INVOICE#<term start>   an issued invoice (immutable): one per term by its key; listed newest first
-  SUB#<id> / INVOICEID#<invoice id> the same invoice record under its id (invoice by id: one GetItem)
-  SERIES#<country>-<year> / SERIES  the last number issued in an invoice series (`last_number`)
+  SUB#<id> / INVOICE#..., INVOICEID#..., SERIES#...   billing documents, their causes, number series:
+                                 keys and codecs in invoice_schema.py
 
 A new item type adds its key function and its codec here, and its store in its own module.
 Keys are plain dicts ({"PK": ..., "SK": ...}); the table and the unit of work serialize them.
@@ -31,7 +30,8 @@ import binascii
 import hashlib
 import json
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from decimal import Decimal
+from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
@@ -52,9 +52,6 @@ from chalicelib.domain.models import (
     utc_iso,
 )
 
-if TYPE_CHECKING:  # invoices are pydantic models: the subscription reads never import them
-    from chalicelib.domain.billing import Invoice
-
 Key = dict[str, str]
 Item = dict[str, Any]
 
@@ -74,8 +71,6 @@ SUBSCRIPTION_SK = "SUB"
 DEADLINE_INDEX = "pending_by_deadline"
 RENEWAL_INDEX = "active_by_renewal"
 REMINDER_RETENTION = timedelta(days=400)  # a marker outlives the window its reminder could be sent in
-INVOICE_PREFIX = "INVOICE#"
-INVOICE_ID_PREFIX = "INVOICEID#"  # never matched by begins_with(INVOICE#): the list reads the term items only
 TOKEN_RETENTION_AFTER_EXPIRY = timedelta(days=180)  # an expired link keeps answering 410, not 404, for a while
 SENT_MAIL_RETENTION = timedelta(days=400)  # the record of a sent email (who, what kind, when) outlives a renewal term
 BAD_CURSOR = "The cursor is not valid. Start again without a cursor."
@@ -97,12 +92,13 @@ def epoch(moment: datetime) -> int:
 
 
 def plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal; the outbox params and event details only ever hold whole numbers."""
+    """DynamoDB numbers come back as Decimal: a whole one becomes the int it was written as; any other keeps its
+    Decimal (never truncated). Records write amounts and rates as decimal strings, so only counts are numbers."""
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [plain(v) for v in value]
-    if hasattr(value, "as_integer_ratio") and not isinstance(value, (bool, int)):
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
         return int(value)
     return value
 
@@ -183,18 +179,6 @@ def mail_notice_item(subscription_id: str, notice_id: str, retain_until: datetim
 
 def idempotency_key(scope: str) -> Key:
     return {"PK": "IDEMPOTENCY#" + hashlib.sha256(scope.encode()).hexdigest(), "SK": "IDEMPOTENCY"}
-
-
-def invoice_key(subscription_id: str, period_start: date) -> Key:
-    return {"PK": subscription_partition(subscription_id), "SK": INVOICE_PREFIX + period_start.isoformat()}
-
-
-def invoice_id_key(subscription_id: str, invoice_id: str) -> Key:
-    return {"PK": subscription_partition(subscription_id), "SK": INVOICE_ID_PREFIX + invoice_id}
-
-
-def series_counter_key(series: str) -> Key:
-    return {"PK": f"SERIES#{series}", "SK": "SERIES"}
 
 
 def access_index_key(subscription_id: str, email_key: str, sort_key: str) -> dict[str, str]:
@@ -445,29 +429,6 @@ def mail_from(item: Item) -> OutgoingEmail:
         due_at=parse_utc(item["due_at"]),
         attempts=int(item.get("attempts", 0)),
     )
-
-
-def invoice_items(invoice: Invoice) -> tuple[Item, Item]:
-    """The invoice under its term (the one-per-term guard and the list) and under its id (the lookup)."""
-    from chalicelib.domain.billing import invoice_to_record
-
-    record = invoice_to_record(invoice)
-    common = {"type": "invoice", "invoice_id": invoice.id, "number": invoice.number, "invoice": record}
-    return (
-        {**invoice_key(invoice.subscription_id, invoice.period.start), **common},
-        {**invoice_id_key(invoice.subscription_id, invoice.id), **common},
-    )
-
-
-def invoice_from(item: Item) -> Invoice:
-    # The record holds strings (amounts too), whole numbers, booleans, lists and maps: numbers come back as int.
-    from chalicelib.domain.billing import invoice_from_record
-
-    return invoice_from_record(plain(item["invoice"]))
-
-
-def series_last_number(item: Item | None) -> int:
-    return int(item["last_number"]) if item else 0
 
 
 # -- cursors ---------------------------------------------------------------------------------------------------------

@@ -12,10 +12,11 @@ from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import Subscription
 
 if TYPE_CHECKING:  # a pydantic model: the subscription reads never import it
-    from chalicelib.domain.billing import Invoice
+    from chalicelib.domain.billing.document import Cause, Invoice
 
 # The labels of the operations `issue_operations` returns, as a cancelled transaction's `WriteConflict.failed` names
-# them: "invoice" lost = this term is already invoiced; "counter" lost = someone took the number in between.
+# them: "invoice" lost = this cause (e.g. this term) already has its document; "counter" lost = someone took the
+# number in between.
 INVOICE_LABEL = "invoice"
 COUNTER_LABEL = "counter"
 
@@ -32,10 +33,11 @@ class InvoiceStore(Protocol):
         """The last number issued in the series (0 before the first), read consistently."""
 
     def issue_operations(
-        self, invoice: Invoice, series: str, expected_last: int, email: OutgoingEmail
+        self, invoice: Invoice, cause: Cause, series: str, expected_last: int, email: OutgoingEmail
     ) -> tuple[WriteOperation, ...]:
-        """What issuing `invoice` adds to the transaction of the change that causes it: the invoice (new, one per
-        term), the series counter moved from `expected_last` to `expected_last + 1`, and its email."""
+        """What issuing `invoice` for `cause` adds to the transaction of the change that causes it: the cause's guard
+        (new: one document per cause), the document (stored once, by its id), the series counter moved from
+        `expected_last` to `expected_last + 1`, and its email."""
 
     def get_invoice(self, subscription_id: str, invoice_id: str) -> Invoice | None: ...
 
@@ -44,7 +46,7 @@ class InvoiceStore(Protocol):
     def list_invoices(
         self, subscription_id: str, limit: int, cursor: str | None
     ) -> tuple[list[Invoice], str | None]:
-        """Newest term first."""
+        """Newest period first (a page holds `limit` causes: a cause with two documents lists both)."""
 
 
 class InvoiceFiles(Protocol):

@@ -1,0 +1,181 @@
+"""Pricing a term (DESIGN 14.2, 14.6): the one function that turns a subscription's term into lines, VAT and totals,
+used by the invoice of the term and by the renewal reminder that announces its total.
+
+- `net` of a line = quantity x unit price (rounded once); the VAT per (category, rate) group = the group's net x rate
+  / 100 (rounded once, EN 16931); `total` = net + tax.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from chalicelib.domain.billing.document import Buyer, Invoice, InvoiceKind, InvoiceLine, InvoicePaymentMethod, Period
+from chalicelib.domain.billing.formatting import invoice_language, line_description
+from chalicelib.domain.billing.money import TWO_PLACES, round_money
+from chalicelib.domain.billing.sellers import Seller
+from chalicelib.domain.billing.tax import TaxSubtotal, VatTreatment, vat_breakdown, vat_treatment
+from chalicelib.domain.models import PaymentMethod, Subscription
+
+
+@dataclass(frozen=True)
+class Amounts:
+    net: Decimal
+    tax_rate: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class TermPrice:
+    """A term's lines, VAT treatment, breakdown, totals and the mentions the document carries."""
+
+    treatment: VatTreatment
+    lines: tuple[InvoiceLine, ...]
+    breakdown: tuple[TaxSubtotal, ...]
+    net: Decimal
+    tax: Decimal
+    total: Decimal
+    mentions: tuple[str, ...]
+    language: str
+
+
+def compute_amounts(
+    quantity: int, unit_price: Decimal, vat_rate: Decimal, currency: str, reverse_charge: bool
+) -> Amounts:
+    """The amounts of one line alone (DESIGN 14.2's single-line formula)."""
+    if quantity < 0 or not unit_price.is_finite() or unit_price < 0:
+        raise ValueError("quantity and unit price must not be negative")
+    net = round_money(Decimal(quantity) * unit_price, currency)
+    rate = Decimal("0.00") if reverse_charge else vat_rate.quantize(TWO_PLACES)
+    tax = round_money(net * rate / Decimal(100), currency)
+    return Amounts(net=net, tax_rate=rate, tax=tax, total=(net + tax).quantize(TWO_PLACES))
+
+
+def price_term(
+    seller: Seller,
+    buyer: Buyer,
+    *,
+    product_code: str,
+    product_name: str,
+    quantity: int,
+    unit_price: Decimal,
+    currency: str,
+    term_months: int,
+    period: Period,
+    language: str,
+) -> TermPrice:
+    if quantity < 0 or not unit_price.is_finite() or unit_price < 0:
+        raise ValueError("quantity and unit price must not be negative")
+    lang = invoice_language(language)
+    treatment = vat_treatment(
+        seller.country, seller.vat_rate, buyer.address.country if buyer.address else None, buyer.vat_id, lang
+    )
+    line = InvoiceLine(
+        product_code=product_code,
+        description=line_description(product_name, term_months, lang),
+        quantity=quantity,
+        unit_price=unit_price,
+        amount=round_money(Decimal(quantity) * unit_price, currency),
+        period=period,
+        tax_category=treatment.category,
+        tax_rate=treatment.rate,
+        exemption=treatment.exemption,
+    )
+    lines = (line,)
+    breakdown = vat_breakdown((item.taxed() for item in lines), currency)
+    net = sum((item.amount for item in lines), Decimal("0.00")).quantize(TWO_PLACES)
+    tax = sum((entry.tax_amount for entry in breakdown), Decimal("0.00")).quantize(TWO_PLACES)
+    reasons = tuple(entry.exemption.text for entry in breakdown if entry.exemption is not None)
+    return TermPrice(
+        treatment=treatment,
+        lines=lines,
+        breakdown=breakdown,
+        net=net,
+        tax=tax,
+        total=net + tax,
+        mentions=(*seller.mentions(lang), *reasons),
+        language=lang,
+    )
+
+
+def buyer_of(subscription: Subscription) -> Buyer:
+    customer = subscription.customer
+    return Buyer(
+        id=customer.id,
+        name=customer.name,
+        vat_id=customer.vat_id,
+        address=customer.address,
+        country=subscription.country,
+    )
+
+
+def price_subscription_term(seller: Seller, subscription: Subscription, period: Period) -> TermPrice:
+    """The price of one term of `subscription` as it stands (quantity, unit price, customer), sold by `seller`."""
+    return price_term(
+        seller, buyer_of(subscription), product_code=subscription.product.code,
+        product_name=subscription.product.name, quantity=subscription.license_quantity,
+        unit_price=subscription.unit_price, currency=subscription.currency, term_months=subscription.term_months,
+        period=period, language=subscription.language,
+    )  # fmt: skip
+
+
+def build_invoice(
+    *,
+    invoice_id: str,
+    number: str,
+    subscription_id: str,
+    order_id: str,
+    kind: InvoiceKind,
+    seller: Seller,
+    buyer: Buyer,
+    product_code: str,
+    product_name: str,
+    quantity: int,
+    unit_price: Decimal,
+    currency: str,
+    term_months: int,
+    period_start: date,
+    period_end: date,
+    issued_at: datetime,
+    po_number: str | None,
+    payment_method: PaymentMethod | InvoicePaymentMethod,
+    language: str,
+) -> Invoice:
+    """The invoice of one term. `issued_at` is kept to the second (as the JSON shows it); the issue date is its UTC
+    date; the due date adds the seller's payment terms."""
+    if issued_at.tzinfo is None:
+        raise ValueError("issued_at must carry a time zone")
+    if period_end < period_start:
+        raise ValueError("the period ends before it starts")
+    moment = issued_at.astimezone(UTC).replace(microsecond=0)
+    issue_date = moment.date()
+    period = Period(start=period_start, end=period_end)
+    price = price_term(
+        seller, buyer, product_code=product_code, product_name=product_name, quantity=quantity,
+        unit_price=unit_price, currency=currency, term_months=term_months, period=period, language=language,
+    )  # fmt: skip
+    return Invoice(
+        id=invoice_id,
+        number=number,
+        type="invoice",
+        subscription_id=subscription_id,
+        order_id=order_id,
+        kind=kind,
+        issue_date=issue_date,
+        issued_at=moment,
+        due_date=issue_date + timedelta(days=seller.payment_terms_days),
+        period=period,
+        seller=seller,
+        buyer=buyer,
+        po_number=po_number or None,
+        lines=price.lines,
+        currency=currency,
+        tax_breakdown=price.breakdown,
+        net_amount=price.net,
+        tax_amount=price.tax,
+        total_amount=price.total,
+        payment_method=InvoicePaymentMethod.of(payment_method),
+        language=price.language,
+    )
