@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from chalicelib.adapters.invoice_pdf import render_invoice_pdf
 
 from chalicelib.adapters.dynamodb import invoice_schema, schema
+from chalicelib.adapters.pdf.facturx_pdf import render_facturx_pdf as render_invoice_pdf
 from chalicelib.domain.billing.json import invoice_from_record, invoice_to_json
 from tests.test_billing_document import LEGACY, LEGACY_CASES
 

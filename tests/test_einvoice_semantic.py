@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from chalicelib.adapters.billing_labels import labels
-from chalicelib.domain.billing import invoice_to_json
+from chalicelib.domain.billing.document import Invoice
+from chalicelib.domain.billing.json import invoice_to_json
 from chalicelib.domain.einvoice import PrecedingInvoice, semantic_invoice
 from chalicelib.domain.models import PaymentMethod
 from tests.test_billing_domain import make_invoice
@@ -136,7 +137,7 @@ def test_the_cii_serializer_is_registered_by_name_and_is_what_the_factur_x_pdf_e
 
 
 def test_the_cii_serializer_writes_a_credit_notes_type_and_the_invoice_it_cancels():
-    """The domain does not issue credit notes yet; the serializer already states BT-3 381 and BG-3 as given."""
+    """No use case issues credit notes yet; a domain credit note already serializes its BT-3 381 and BG-3."""
     import facturx
     from lxml import etree
 
@@ -144,12 +145,20 @@ def test_the_cii_serializer_writes_a_credit_notes_type_and_the_invoice_it_cancel
     from tests.test_invoice_pdf import NS as CII
 
     ns = {**CII, "qdt": "urn:un:unece:uncefact:data:standard:QualifiedDataType:100"}
-    credit = dataclasses.replace(
-        semantic_of(make_invoice()),
-        type_code="381",
-        preceding_invoice=PrecedingInvoice(number="FR-2026-000001", issue_date=date(2026, 12, 1)),
+    invoice = make_invoice()
+    credit = Invoice.model_validate(
+        {
+            **invoice.model_dump(),
+            "type": "credit_note",
+            "cancels": {"id": "original", "number": "FR-2026-000001", "issue_date": "2026-12-01"},
+        }
     )
-    xml = serialize("cii", credit)
+    semantic = semantic_of(credit)
+    assert (semantic.type_code, semantic.preceding_invoice) == (
+        "381",
+        PrecedingInvoice(number="FR-2026-000001", issue_date=date(2026, 12, 1)),
+    )
+    xml = serialize("cii", semantic)
     assert facturx.xml_check_xsd(xml, flavor="factur-x", level="en16931")
     root = etree.fromstring(xml)
     assert root.xpath("//rsm:ExchangedDocument/ram:TypeCode/text()", namespaces=ns) == ["381"]

@@ -6,7 +6,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from chalicelib.domain.billing import invoice_language
+from chalicelib.domain.billing.formatting import invoice_language
 
 I18N_DIR = Path(__file__).resolve().parent.parent / "templates" / "i18n"
 

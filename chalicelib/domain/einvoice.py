@@ -20,13 +20,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from chalicelib.domain.billing import Invoice, InvoiceLine, PostalAddress, format_date
+from chalicelib.domain.billing.document import Invoice, InvoiceLine
+from chalicelib.domain.billing.formatting import format_date
+from chalicelib.domain.models import PostalAddress
 
-INVOICE = "380"  # UNTDID 1001 commercial invoice
-CREDIT_NOTE = "381"  # UNTDID 1001 credit note (DESIGN 15.1)
-STANDARD_RATE = "S"  # UNTDID 5305 VAT categories
-REVERSE_CHARGE = "AE"
-REVERSE_CHARGE_CODE = "VATEX-EU-AE"  # CEF VATEX exemption reason code
 SEPA_CREDIT_TRANSFER = "58"  # UNTDID 4461 payment means
 BANK_CARD = "48"
 UNIT_CODE = "C62"  # UN/ECE rec. 20 "one": a licence seat for one term
@@ -222,49 +219,44 @@ def semantic_invoice(invoice: Invoice, wording: Mapping[str, str]) -> SemanticIn
 
 
 def document_type_code(invoice: Invoice) -> str:
-    """BT-3. Every document issued today is an invoice."""
-    return INVOICE
+    """BT-3: 380 for an invoice, 381 for a credit note (the domain's document type)."""
+    return invoice.type_code
 
 
 def preceding_invoice(invoice: Invoice) -> PrecedingInvoice | None:
-    """BG-3. Nothing issued today cancels another document."""
-    return None
-
-
-def vat_category(invoice: Invoice) -> str:
-    """The one VAT category of today's invoices (DESIGN 14.1): AE when reverse-charged, else S."""
-    return REVERSE_CHARGE if invoice.reverse_charge else STANDARD_RATE
+    """BG-3: the document a credit note cancels."""
+    cited = invoice.cancels
+    return None if cited is None else PrecedingInvoice(number=cited.number, issue_date=cited.issue_date)
 
 
 def vat_breakdown(invoice: Invoice, wording: Mapping[str, str]) -> tuple[VatBreakdown, ...]:
-    """BG-23, from the header's net, rate and tax: today's invoices have one category and one rate."""
-    category = vat_category(invoice)
-    reverse = category == REVERSE_CHARGE
-    return (
+    """BG-23: the domain's breakdown per category and rate (EN 16931 rounding, once per group)."""
+    return tuple(
         VatBreakdown(
-            taxable_amount=invoice.net_amount,
-            tax_amount=invoice.tax_amount,
-            category=category,
-            rate=invoice.tax_rate,
-            exemption_reason=wording["reverse_charge"] if reverse else None,
-            exemption_reason_code=REVERSE_CHARGE_CODE if reverse else None,
-        ),
+            taxable_amount=entry.taxable_amount,
+            tax_amount=entry.tax_amount,
+            category=entry.category,
+            rate=entry.rate,
+            exemption_reason=entry.exemption.text if entry.exemption else None,
+            exemption_reason_code=entry.exemption.code if entry.exemption else None,
+        )
+        for entry in invoice.tax_breakdown
     )
 
 
 def line_net_total(invoice: Invoice) -> Decimal:
-    """BT-106: the header's net amount (one line, whose amount it is)."""
-    return invoice.net_amount
+    """BT-106: the sum of the line nets (the document checks it equals its net amount)."""
+    return sum((line.amount for line in invoice.lines), Decimal("0.00"))
 
 
 def line_period(invoice: Invoice, line: InvoiceLine) -> Period:
-    """BG-26 of a line: the invoice's period (one line, for the term)."""
-    return Period(start=invoice.period.start, end=invoice.period.end)
+    """BG-26 of a line: its own period."""
+    return Period(start=line.period.start, end=line.period.end)
 
 
 def line_vat(invoice: Invoice, line: InvoiceLine) -> tuple[str, Decimal]:
-    """BT-151 and BT-152 of a line: the header's category and rate."""
-    return vat_category(invoice), invoice.tax_rate
+    """BT-151 and BT-152 of a line: its own category and rate."""
+    return line.tax_category, line.tax_rate
 
 
 # ------------------------------------------------------------------------------------------------------------ parts

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from chalicelib.adapters.billing_labels import labels
-from chalicelib.domain.billing import Invoice
+from chalicelib.domain.billing.document import Invoice
 from chalicelib.domain.einvoice import SemanticInvoice, semantic_invoice
 
 Serializer = Callable[[SemanticInvoice], bytes]

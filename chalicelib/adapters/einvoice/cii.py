@@ -10,7 +10,7 @@ from typing import Any
 
 import facturx
 
-from chalicelib.domain.billing import money_str, price_str
+from chalicelib.domain.billing.money import money_str, price_str
 from chalicelib.domain.einvoice import Address, SemanticInvoice, VatBreakdown
 
 FACTURX_LEVEL = "en16931"

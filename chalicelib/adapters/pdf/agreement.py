@@ -10,7 +10,7 @@ from fpdf.enums import XPos, YPos
 
 from chalicelib.adapters.billing_labels import labels
 from chalicelib.adapters.pdf.document import FONT, GREY, PdfDocument
-from chalicelib.domain.billing import invoice_language
+from chalicelib.domain.billing.formatting import invoice_language
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from chalicelib.adapters.billing_labels import labels
 from chalicelib.adapters.einvoice import semantic_of, serialize
 from chalicelib.adapters.einvoice.cii import FACTURX_LEVEL
 from chalicelib.adapters.pdf.invoice_layout import invoice_layout_pdf
-from chalicelib.domain.billing import Invoice
+from chalicelib.domain.billing.document import Invoice
 
 SYNTAX = "cii"  # what Factur-X embeds
 

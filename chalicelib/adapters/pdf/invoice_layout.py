@@ -7,8 +7,10 @@ from fpdf.fonts import FontFace
 
 from chalicelib.adapters.billing_labels import labels
 from chalicelib.adapters.pdf.document import FONT, GREY, PAGE_WIDTH, PdfDocument
-from chalicelib.domain.billing import Invoice, PostalAddress, format_date, format_money, format_rate
+from chalicelib.domain.billing.document import Invoice
+from chalicelib.domain.billing.formatting import format_date, format_money, format_rate
 from chalicelib.domain.einvoice import SemanticInvoice
+from chalicelib.domain.models import PostalAddress
 
 
 def _address_lines(address: PostalAddress | None) -> list[str]:
