@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from chalicelib.services.ports.reminders import ReminderStore
     from chalicelib.services.ports.renewals import RenewalStore
     from chalicelib.services.ports.subscriptions import SubscriptionStore
+    from chalicelib.services.ports.unit_of_work import UnitOfWorkFactory
     from chalicelib.services.ports.work import WorkQueue
     from chalicelib.services.reminders import Reminders
     from chalicelib.services.renewals import Renewals
@@ -137,6 +138,13 @@ class Container:
 
         return DynamoInvoiceStore(self.table)
 
+    @property
+    def unit_of_work(self) -> UnitOfWorkFactory:
+        """A new unit of work for each attempt of a use case."""
+        from chalicelib.adapters.dynamodb.staging import DynamoUnitOfWork
+
+        return lambda: DynamoUnitOfWork(self.table)
+
     # -- other adapters ----------------------------------------------------------------------------------------------
     @cached_property
     def link_secret(self) -> LinkSecret:
@@ -214,7 +222,9 @@ class Container:
     def administration(self) -> Administration:
         from chalicelib.services.administration import Administration
 
-        return Administration(self.subscriptions, self.administration_store, self.clock, self.agreements, self.delivery)
+        return Administration(
+            self.subscriptions, self.administration_store, self.clock, self.agreements, self.delivery, self.unit_of_work
+        )
 
     @cached_property
     def intake(self) -> Intake:
