@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from chalicelib.services.ports.reminders import ReminderStore
     from chalicelib.services.ports.renewals import RenewalStore
     from chalicelib.services.ports.subscriptions import SubscriptionStore
+    from chalicelib.services.ports.unit_of_work import UnitOfWorkFactory
     from chalicelib.services.ports.work import WorkQueue
     from chalicelib.services.reminders import Reminders
     from chalicelib.services.renewals import Renewals
@@ -162,11 +163,20 @@ class Container:
 
         return DynamoAdministrationStore(self.table)
 
+    @property
+    def unit_of_work(self) -> UnitOfWorkFactory:
+        """A new unit of work for each attempt of a use case."""
+        from chalicelib.adapters.dynamodb.staging import DynamoUnitOfWork
+
+        return lambda: DynamoUnitOfWork(self.table)
+
     @cached_property
     def administration(self) -> Administration:
         from chalicelib.services.administration import Administration
 
-        return Administration(self.subscriptions, self.administration_store, self.clock, self.agreements, self.delivery)
+        return Administration(
+            self.subscriptions, self.administration_store, self.clock, self.agreements, self.delivery, self.unit_of_work
+        )
 
     # -- email: the outbox and its delivery, bounces and complaints ----------------------------------------------------
     @cached_property

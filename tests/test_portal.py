@@ -258,3 +258,17 @@ def test_cors_preflight_allows_only_the_portal_origin(client):
     assert response.status_code == 204
     assert response.headers["Access-Control-Allow-Origin"] == "https://portal.example.com"
     assert "Authorization" in response.headers["Access-Control-Allow-Headers"]
+
+
+def test_resend_is_recorded_in_the_history_without_the_link(client, stack, pending):
+    before = stack.subscriptions.get_subscription(pending).version
+
+    assert _post(client, stack, f"/subscriptions/{pending}/activation-email", "{}").status_code == 202
+
+    history = _get(client, stack, f"/subscriptions/{pending}/history")
+    assert history.status_code == 200
+    latest = _body(history)["items"][0]
+    assert latest["action"] == "activation_link.resent"
+    assert latest["actor"] == ADMIN and latest["details"] == {"to": ADMIN}
+    assert stack.subscriptions.get_subscription(pending).version == before + 1
+    assert token_of(stack.sent()[-1]) not in json.dumps(latest)

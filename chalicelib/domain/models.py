@@ -6,11 +6,14 @@ import calendar
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum, StrEnum
 from typing import Any, ClassVar, Literal
+
+from chalicelib.domain.access import AuditEvent
+from chalicelib.domain.errors import Conflict
 
 ACTIVATION_WINDOW = timedelta(days=90)
 _ISO_COUNTRY = re.compile(r"[A-Z]{2}")
@@ -143,6 +146,44 @@ class Subscription:
     @property
     def language(self) -> str:
         return language_of(self.locale)
+
+    # -- transitions of an active subscription: each returns the next state and the event that records it -----------
+    def _next(self, actor: str, at: datetime, action: str, details: dict[str, Any], **changes: Any) -> Transition:
+        after = replace(self, **changes, version=self.version + 1)
+        return after, AuditEvent(subscription_id=self.id, at=at, actor=actor, action=action, details=details)
+
+    def assign_seat(self, holder: Person, actor: str, at: datetime) -> Transition:
+        if self.seats_used >= self.license_quantity:
+            raise Conflict(f"All {self.license_quantity} seats are assigned. Remove someone first.")
+        details = {"email": holder.email, "name": holder.name}
+        return self._next(actor, at, "seat.assigned", details, seats_used=self.seats_used + 1)
+
+    def remove_seat(self, holder: Person, actor: str, at: datetime) -> Transition:
+        return self._next(actor, at, "seat.removed", {"email": holder.email}, seats_used=self.seats_used - 1)
+
+    def transfer_admin(self, new_admin: Person, actor: str, at: datetime) -> Transition:
+        if new_admin.key == self.admin.key:
+            raise Conflict(f"{new_admin.email} is already the administrator.")
+        details = {"old_admin": self.admin.email, "new_admin": new_admin.email}
+        return self._next(actor, at, "admin.transferred", details, admin=new_admin)
+
+    def change_po_number(self, po_number: str | None, actor: str, at: datetime) -> Transition:
+        details = {"old": self.po_number, "new": po_number}
+        return self._next(actor, at, "po_number.changed", details, po_number=po_number)
+
+    def change_payment_method(self, method: PaymentMethod, actor: str, at: datetime) -> Transition:
+        details: dict[str, Any] = {"type": method.type}
+        if method.type == "card":
+            details.update(brand=method.brand, last4=method.last4)  # never the token: history must hold nothing secret
+        return self._next(actor, at, "payment_method.changed", details, payment_method=method)
+
+    def set_cancellation(self, cancel: bool, actor: str, at: datetime) -> Transition:
+        action = "cancellation.scheduled" if cancel else "cancellation.withdrawn"
+        details = {"renewal_date": str(self.next_renewal_date)}
+        return self._next(actor, at, action, details, cancel_at_renewal=cancel)
+
+
+Transition = tuple[Subscription, AuditEvent]
 
 
 # -- records: the JSON form stored in DynamoDB (and compared in history details) -------------------------------------
@@ -312,16 +353,6 @@ def is_printable(text: str) -> bool:
         if combining > 3:  # stacked marks ("zalgo") that overwrite neighbouring text
             return False
     return True
-
-
-@dataclass(frozen=True)
-class SubscriptionChange:
-    """A targeted update of a subscription: only `fields` change, under `expected_version` when given, and only while
-    each of `require` still holds."""
-
-    fields: dict[str, Any]
-    expected_version: int | None = None
-    require: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -166,8 +166,16 @@ class Activation:
         email = emails.outgoing(
             emails.ACTIVATION_REQUEST, after, after.admin.email, now, f"token/{token.token_hash}", token_id=token_id
         )
+        # The new version needs its history event like any other change; the link itself is never recorded.
+        event = AuditEvent(
+            subscription_id=subscription.id,
+            at=now,
+            actor=admin.caller.email,
+            action="activation_link.resent",
+            details={"to": after.admin.email},
+        )
         try:
-            self._orders.rotate_token(subscription, after, token, email)
+            self._orders.rotate_token(subscription, after, token, email, event)
         except WriteConflict:
             raise Conflict("The subscription changed while the email was being prepared; please try again.") from None
         self._delivery.deliver_now([email])

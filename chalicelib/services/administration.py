@@ -4,7 +4,8 @@ agreement, cancellation, history). Every change is recorded in the history and q
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,28 +19,22 @@ from chalicelib.domain.models import (
     PaymentMethod,
     Person,
     Subscription,
-    SubscriptionChange,
     SubscriptionStatus,
+    Transition,
     normalize_email,
-    subscription_from_record,
-    to_record,
     utc_iso,
 )
 from chalicelib.domain.payment import parse_payment_method
 from chalicelib.services import emails
 from chalicelib.services.access import NOT_VISIBLE, Authorized
-from chalicelib.services.identity import Caller
 from chalicelib.services.outbox import Delivery
 from chalicelib.services.ports.administration import AdministrationStore
 from chalicelib.services.ports.common import AgreementCatalog, Clock
-from chalicelib.services.ports.subscriptions import SubscriptionStore
+from chalicelib.services.ports.subscriptions import SubscriptionReader
+from chalicelib.services.ports.unit_of_work import UnitOfWorkFactory
 
 RETRIES = 5
 BUSY = "The subscription is changing a lot right now; please try again."
-
-
-def _event(subscription: Subscription, actor: Caller, action: str, now: datetime, **details: Any) -> AuditEvent:
-    return AuditEvent(subscription_id=subscription.id, at=now, actor=actor.email, action=action, details=details)
 
 
 def _mail(kind: str, subscription: Subscription, to: Person, now: datetime) -> OutgoingEmail:
@@ -81,12 +76,14 @@ class Administration:
 
     def __init__(
         self,
-        subscriptions: SubscriptionStore,
+        subscriptions: SubscriptionReader,
         store: AdministrationStore,
         clock: Clock,
         agreements: AgreementCatalog,
         delivery: Delivery,
+        unit_of_work: UnitOfWorkFactory,
     ) -> None:
+        self._unit_of_work = unit_of_work
         self._subscriptions = subscriptions
         self._store = store
         self._clock = clock
@@ -102,13 +99,15 @@ class Administration:
         subscription = admin.subscription
         for _ in range(RETRIES):
             now = self._clock.now()
-            if subscription.seats_used >= subscription.license_quantity:  # the message; the store's condition guards
-                raise Conflict(f"All {subscription.license_quantity} seats are assigned. Remove someone first.")
+            after, event = subscription.assign_seat(person, admin.caller.email, now)
             seat = Seat(email=person.email, name=person.name, assigned_at=now)
             mail = _mail(emails.SEAT_ASSIGNED, subscription, person, now)
-            event = _event(subscription, admin.caller, "seat.assigned", now, email=person.email, name=person.name)
+            uow = self._unit_of_work()
+            uow.save(subscription, after, event)
+            uow.add_seat(subscription, seat)
+            uow.queue([mail])
             try:
-                self._store.assign_seat(subscription, seat, mail, event)
+                uow.commit()
             except WriteConflict:
                 subscription = self._reread_active(subscription.id)
                 if self._store.get_seat(subscription.id, person.key) is not None:
@@ -129,9 +128,13 @@ class Administration:
             seat_holder = Person(email=seat.email, name=seat.name) if seat else Person(email=email, name=email)
             now = self._clock.now()
             mail = _mail(emails.SEAT_REMOVED, subscription, seat_holder, now)
-            event = _event(subscription, admin.caller, "seat.removed", now, email=seat_holder.email)
+            after, event = subscription.remove_seat(seat_holder, admin.caller.email, now)
+            uow = self._unit_of_work()
+            uow.save(subscription, after, event)
+            uow.remove_seat(subscription, key, roles)
+            uow.queue([mail])
             try:
-                self._store.remove_seat(subscription, key, roles, mail, event)
+                uow.commit()
             except WriteConflict:
                 subscription = self._reread_active(subscription.id)
                 continue
@@ -189,28 +192,18 @@ class Administration:
                 raise Conflict(f"{new_admin.email} is already the administrator.")
             roles = self._store.get_roles(subscription.id, [old_admin.key, new_admin.key])
             now = self._clock.now()
-            after = replace(subscription, admin=new_admin, version=subscription.version + 1)
+            after, event = subscription.transfer_admin(new_admin, admin.caller.email, now)
             mails = [
                 _mail(emails.ADMIN_TRANSFERRED_NEW, after, new_admin, now),
                 _mail(emails.ADMIN_TRANSFERRED_OLD, after, old_admin, now),
             ]
-            event = _event(
-                subscription,
-                admin.caller,
-                "admin.transferred",
-                now,
-                old_admin=old_admin.email,
-                new_admin=new_admin.email,
-            )
+            uow = self._unit_of_work()
+            uow.save(subscription, after, event)
+            old_roles, new_roles = roles.get(old_admin.key, frozenset()), roles.get(new_admin.key, frozenset())
+            uow.hand_over_admin(subscription, after, old_roles, new_roles)
+            uow.queue(mails)
             try:
-                self._store.transfer_admin(
-                    subscription,
-                    after,
-                    roles.get(old_admin.key, frozenset()),
-                    roles.get(new_admin.key, frozenset()),
-                    mails,
-                    event,
-                )
+                uow.commit()
             except WriteConflict:
                 current = self._reread_active(subscription.id)
                 if current.admin.key != admin.caller.key:
@@ -227,48 +220,29 @@ class Administration:
         expected = parse_if_match(if_match)
         if expected is not None and expected != subscription.version:
             raise PreconditionFailed("The subscription changed since you read it. Reload it and apply your edit again.")
-        return self._change(
-            admin,
-            subscription,
-            {"po_number": po_number},
-            "po_number.changed",
-            expected,
-            details={"old": subscription.po_number, "new": po_number},
-        )
+        actor = admin.caller.email
+        return self._change(subscription, lambda s, now: s.change_po_number(po_number, actor, now), expected)
 
     def change_payment_method(self, admin: Authorized, body: dict[str, Any]) -> Subscription:
         """`body` is checked here, not at the edge: a card's expiry is judged against this use case's clock."""
         method: PaymentMethod = parse_payment_method(body, self._clock.now().date())
-        safe: dict[str, Any] = {"type": method.type}
-        if method.type == "card":
-            safe.update(brand=method.brand, last4=method.last4)  # never the token: history must hold nothing secret
-        return self._change(
-            admin,
-            admin.subscription,
-            {"payment_method": to_record(method)},
-            "payment_method.changed",
-            None,
-            details=safe,
-        )
+        actor = admin.caller.email
+        return self._change(admin.subscription, lambda s, now: s.change_payment_method(method, actor, now), None)
 
     def set_cancellation(self, admin: Authorized, cancel: bool) -> tuple[Subscription, bool]:
         """Returns the subscription and whether anything changed (setting what is already set is a no-op)."""
-        subscription = admin.subscription
+        subscription, actor = admin.subscription, admin.caller.email
         for _ in range(RETRIES):
             if subscription.cancel_at_renewal is cancel:
                 return subscription, False
             kind = emails.CANCELLATION_SCHEDULED if cancel else emails.CANCELLATION_WITHDRAWN
-            action = "cancellation.scheduled" if cancel else "cancellation.withdrawn"
             try:
                 return self._change(
-                    admin,
                     subscription,
-                    {"cancel_at_renewal": cancel},
-                    action,
+                    lambda s, now: s.set_cancellation(cancel, actor, now),
                     None,
                     mail_kind=kind,
                     require={"cancel_at_renewal": not cancel},
-                    details={"renewal_date": str(subscription.next_renewal_date)},
                 ), True
             except Conflict:
                 subscription = self._reread_active(subscription.id)
@@ -276,27 +250,24 @@ class Administration:
 
     def _change(
         self,
-        admin: Authorized,
         subscription: Subscription,
-        fields: dict[str, Any],
-        action: str,
+        transition: Callable[[Subscription, datetime], Transition],
         expected_version: int | None,
         mail_kind: str | None = None,
         require: dict[str, Any] | None = None,
-        details: dict[str, Any] | None = None,
     ) -> Subscription:
         """The write requires the version it read, so its history event takes exactly the next place. A concurrent
         change of something else (a seat, the PO number) makes it read again and retry; a stale If-Match is 412, and
         a `require`d state that no longer holds is a Conflict for the caller to decide on."""
         for _ in range(RETRIES):
             now = self._clock.now()
-            record = {**to_record(subscription), **fields, "version": subscription.version + 1}
-            preview = subscription_from_record(record)
-            mails = [_mail(mail_kind, preview, preview.admin, now)] if mail_kind else []
-            event = _event(subscription, admin.caller, action, now, **(details or {}))
-            change = SubscriptionChange(fields=fields, expected_version=expected_version, require=require or {})
+            after, event = transition(subscription, now)
+            mails = [_mail(mail_kind, after, after.admin, now)] if mail_kind else []
+            uow = self._unit_of_work()
+            uow.save(subscription, after, event)
+            uow.queue(mails)
             try:
-                after = self._subscriptions.change_subscription(subscription, change, mails, event)
+                uow.commit()
             except WriteConflict:
                 current = self._reread_active(subscription.id)
                 if expected_version is not None and current.version != expected_version:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalicelib.adapters.dynamodb import schema
 from chalicelib.adapters.dynamodb.table import Table
 from chalicelib.adapters.dynamodb.unit_of_work import ABSENT, Condition, delete, put, put_new
+from chalicelib.domain.access import AuditEvent
 from chalicelib.domain.activation_links import ActivationToken
 from chalicelib.domain.errors import DuplicateOrder, WriteConflict
 from chalicelib.domain.mail import OutgoingEmail
@@ -40,7 +41,12 @@ class DynamoOrderStore:
         return schema.token_from(token_hash, item) if item else None
 
     def rotate_token(
-        self, before: Subscription, after: Subscription, token: ActivationToken, email: OutgoingEmail
+        self,
+        before: Subscription,
+        after: Subscription,
+        token: ActivationToken,
+        email: OutgoingEmail,
+        event: AuditEvent,
     ) -> None:
         still_pending = Condition(
             "#v = :v AND #s = :pending",
@@ -53,4 +59,4 @@ class DynamoOrderStore:
         )
         if before.activation_token_hash:
             uow.add(delete("old_token", schema.token_key(before.activation_token_hash)))
-        uow.queue([email]).commit()
+        uow.record(event, after.version).queue([email]).commit()

@@ -1,5 +1,5 @@
 """Subscriptions and the reads behind visibility: the caller's access entries, subscriptions with the caller's roles,
-activation, and targeted changes of an active subscription."""
+and activation."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from chalicelib.adapters.dynamodb.table import Table
 from chalicelib.adapters.dynamodb.unit_of_work import PRESENT, Condition, operations, put, put_new, update
 from chalicelib.domain.access import AccessPage, AuditEvent
 from chalicelib.domain.mail import OutgoingEmail
-from chalicelib.domain.models import Subscription, SubscriptionChange, SubscriptionStatus, utc_iso
+from chalicelib.domain.models import Subscription, SubscriptionStatus, utc_iso
 from chalicelib.services.ports.invoices import WriteOperation
 
 
@@ -91,34 +91,3 @@ class DynamoSubscriptionStore:
             put_new("evidence", schema.evidence_item(after)),
             *operations(also),
         ).record(event, after.version).queue([email]).commit()
-
-    def change_subscription(
-        self, before: Subscription, change: SubscriptionChange, emails: list[OutgoingEmail], event: AuditEvent
-    ) -> Subscription:
-        names = {"#s": "status", "#v": "version"}
-        values: dict[str, Any] = {":one": 1, ":active": SubscriptionStatus.ACTIVE.value}
-        sets = ["#v = #v + :one"]
-        for n, (name, value) in enumerate(change.fields.items()):
-            names[f"#f{n}"] = name
-            values[f":f{n}"] = value
-            sets.append(f"#f{n} = :f{n}")
-        values[":v"] = before.version
-        conditions = ["#s = :active", "#v = :v"]
-        if change.expected_version is not None:
-            values[":expected"] = change.expected_version
-            conditions.append("#v = :expected")
-        for n, (name, value) in enumerate(change.require.items()):
-            names[f"#r{n}"] = name
-            values[f":r{n}"] = value
-            conditions.append(f"#r{n} = :r{n}")
-        self._table.unit_of_work().add(
-            update(
-                "subscription",
-                schema.subscription_key(before.id),
-                "SET " + ", ".join(sets),
-                Condition(" AND ".join(conditions), names, values),
-            )
-        ).record(event, before.version + 1).queue(emails).commit()
-        after = self.get_subscription(before.id)
-        assert after is not None
-        return after

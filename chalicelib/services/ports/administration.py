@@ -1,12 +1,10 @@
-"""Seats, the customer's contacts, the admin transfer and the history."""
+"""Reads of seats, roles, the customer's contacts and the history (the changes are staged on a UnitOfWork)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
 from chalicelib.domain.access import AuditEvent, Contact, Seat
-from chalicelib.domain.mail import OutgoingEmail
-from chalicelib.domain.models import Subscription
 
 
 class AdministrationStore(Protocol):
@@ -23,20 +21,3 @@ class AdministrationStore(Protocol):
     ) -> tuple[list[Contact], str | None]: ...
 
     def contacts_named(self, country: str, customer_id: str, emails: list[str]) -> set[str]: ...
-
-    def assign_seat(self, subscription: Subscription, seat: Seat, email: OutgoingEmail, event: AuditEvent) -> None:
-        """Raises WriteConflict when no seat is free, the person holds one, or the subscription is not active."""
-
-    def remove_seat(
-        self, subscription: Subscription, email_key: str, roles: frozenset[str], email: OutgoingEmail, event: AuditEvent
-    ) -> None: ...
-
-    def transfer_admin(
-        self,
-        before: Subscription,
-        after: Subscription,
-        old_roles: frozenset[str],
-        new_roles: frozenset[str],
-        emails: list[OutgoingEmail],
-        event: AuditEvent,
-    ) -> None: ...

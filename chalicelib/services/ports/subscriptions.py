@@ -1,4 +1,4 @@
-"""Subscriptions, the access reads behind visibility, activation and targeted changes."""
+"""Subscriptions, the access reads behind visibility, and activation (other changes are staged on a UnitOfWork)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Protocol
 
 from chalicelib.domain.access import AccessPage, AuditEvent
 from chalicelib.domain.mail import OutgoingEmail
-from chalicelib.domain.models import Subscription, SubscriptionChange
+from chalicelib.domain.models import Subscription
 from chalicelib.services.ports.invoices import WriteOperation
 
 
@@ -36,8 +36,3 @@ class SubscriptionStore(SubscriptionReader, Protocol):
     ) -> None:
         """Raises WriteConflict unless `before` is still the stored, pending version and its deadline is ahead.
         `also`: operations another store built for the same transaction (the first invoice)."""
-
-    def change_subscription(
-        self, before: Subscription, change: SubscriptionChange, emails: list[OutgoingEmail], event: AuditEvent
-    ) -> Subscription:
-        """Raises WriteConflict unless the subscription is active and meets the change's conditions."""

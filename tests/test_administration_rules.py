@@ -1,0 +1,179 @@
+"""The administration rules on the in-memory unit of work (tests/fakes.py): seat limit, one admin, version conflicts.
+No moto: these test the use cases' rules, not DynamoDB (the moto suites test the adapter)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from chalicelib.domain.errors import Conflict, PreconditionFailed, WriteConflict
+from chalicelib.domain.models import (
+    Customer,
+    PaymentMethod,
+    Product,
+    Role,
+    Subscription,
+    SubscriptionStatus,
+)
+from chalicelib.services.access import Authorized
+from chalicelib.services.administration import Administration
+from chalicelib.services.identity import Caller
+from tests.fakes import (
+    FakeAdministrationStore,
+    FakeDelivery,
+    FakeSubscriptions,
+    FakeTable,
+    FakeUnitOfWork,
+    FixedClock,
+    person,
+)
+
+NOW = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+ADMIN = person("marie")
+
+
+def _active(seats: int = 2) -> Subscription:
+    return Subscription(
+        id="sub-1",
+        order_id="SO-1",
+        status=SubscriptionStatus.ACTIVE,
+        product=Product(code="PROFIS-ENG", name="PROFIS Engineering Suite"),
+        country="FR",
+        locale="fr-FR",
+        customer=Customer(id="0000012345", name="Béton & Fils"),
+        admin=ADMIN,
+        license_quantity=seats,
+        term_months=12,
+        unit_price=Decimal("450.00"),
+        currency="EUR",
+        payment_method=PaymentMethod(type="invoice"),
+        ordered_at=datetime(2026, 3, 1, tzinfo=UTC),
+        activation_deadline=datetime(2026, 5, 30, tzinfo=UTC),
+        activated_at=datetime(2026, 3, 2, tzinfo=UTC),
+        next_renewal_date=date(2027, 3, 2),
+        agreement_version="FR-fr-2026.1",
+        version=2,
+    )
+
+
+class World:
+    def __init__(self, subscription: Subscription) -> None:
+        self.table = FakeTable(subscriptions={subscription.id: subscription})
+        self.table.roles[(subscription.id, subscription.admin.key)] = frozenset({"admin"})
+        self.delivery = FakeDelivery()
+        self.before_commit: list[object] = []  # what a concurrent writer does before the next unit of work commits
+        self.administration = Administration(
+            FakeSubscriptions(self.table),  # type: ignore[arg-type]
+            FakeAdministrationStore(self.table),  # type: ignore[arg-type]
+            FixedClock(NOW),
+            None,  # type: ignore[arg-type]  # the agreement is not read by these rules
+            self.delivery,  # type: ignore[arg-type]
+            self._unit_of_work,
+        )
+
+    def _unit_of_work(self) -> FakeUnitOfWork:
+        if self.before_commit:
+            change = self.before_commit.pop(0)
+            assert callable(change)
+            change()
+        return FakeUnitOfWork(self.table)
+
+    @property
+    def subscription(self) -> Subscription:
+        return self.table.subscriptions["sub-1"]
+
+    def admin(self) -> Authorized:
+        return Authorized(Caller(email=self.subscription.admin.email, country="FR"), self.subscription, Role.ADMIN)
+
+    def actions(self) -> list[str]:
+        return [e.action for e in self.table.events.get("sub-1", [])]
+
+    def someone_else_edits(self) -> None:
+        """A concurrent change that commits first (another tab editing the PO number)."""
+        current = self.subscription
+        self.table.subscriptions["sub-1"] = replace(current, po_number="PO-OTHER", version=current.version + 1)
+
+
+def test_seats_stop_at_the_licence_and_each_one_is_recorded_and_mailed():
+    world = World(_active(seats=2))
+    world.administration.assign_seat(world.admin(), person("ann"))
+    world.administration.assign_seat(world.admin(), person("bob"))
+
+    with pytest.raises(Conflict, match="All 2 seats are assigned"):
+        world.administration.assign_seat(world.admin(), person("cid"))
+
+    assert world.subscription.seats_used == 2 and len(world.table.seats) == 2
+    assert world.subscription.version == 4
+    assert world.actions() == ["seat.assigned", "seat.assigned"]
+    assert [m.to for m in world.table.outbox] == ["ann@example.fr", "bob@example.fr"] == [
+        m.to for m in world.delivery.delivered
+    ]
+
+
+def test_a_seat_taken_concurrently_is_reported_as_held_and_nothing_is_written():
+    world = World(_active(seats=3))
+    ann = person("ann")
+    world.administration.assign_seat(world.admin(), ann)
+
+    with pytest.raises(Conflict, match="already holds a seat"):
+        world.administration.assign_seat(world.admin(), ann)
+
+    assert world.subscription.seats_used == 1 and world.actions() == ["seat.assigned"]
+
+
+def test_there_is_always_exactly_one_admin_and_the_old_one_keeps_only_a_seat():
+    world = World(_active(seats=3))
+    world.administration.assign_seat(world.admin(), ADMIN)
+    with pytest.raises(Conflict, match="already the administrator"):
+        world.administration.transfer_admin(world.admin(), ADMIN)
+
+    after = world.administration.transfer_admin(world.admin(), person("nina"))
+
+    admins = [key for key, roles in world.table.roles.items() if "admin" in roles]
+    assert admins == [("sub-1", "nina@example.fr")] and after.admin.key == "nina@example.fr"
+    assert world.table.roles[("sub-1", ADMIN.key)] == {"seat"}
+    assert world.actions()[-1] == "admin.transferred" and world.subscription == after
+
+
+def test_a_stale_version_is_a_write_conflict_and_writes_nothing():
+    world = World(_active())
+    stale = world.subscription
+    world.someone_else_edits()
+    after, event = stale.change_po_number("PO-1", ADMIN.email, NOW)
+    uow = FakeUnitOfWork(world.table)
+    uow.save(stale, after, event)
+    uow.queue([])
+
+    with pytest.raises(WriteConflict) as lost:
+        uow.commit()
+
+    assert lost.value.failed == {"subscription"} and not uow.committed
+    assert world.subscription.po_number == "PO-OTHER" and world.actions() == []
+
+
+def test_a_concurrent_change_makes_the_edit_retry_on_the_new_version_unless_if_match_pinned_the_old_one():
+    world = World(_active())
+    read = world.subscription.version
+    world.before_commit.append(world.someone_else_edits)
+    with pytest.raises(PreconditionFailed):
+        world.administration.edit_po_number(world.admin(), "PO-1", f'"{read}"')
+    assert world.subscription.po_number == "PO-OTHER"
+
+    world.before_commit.append(world.someone_else_edits)
+    after = world.administration.edit_po_number(world.admin(), "PO-2", None)
+
+    assert after.po_number == "PO-2" and after.version == read + 3 and world.subscription == after
+    assert world.actions() == ["po_number.changed"]
+    assert world.table.events["sub-1"][0].details == {"old": "PO-OTHER", "new": "PO-2"}
+
+
+def test_cancellation_is_recorded_once_and_setting_it_again_changes_nothing():
+    world = World(_active())
+    assert world.administration.set_cancellation(world.admin(), True)[1] is True
+    subscription, changed = world.administration.set_cancellation(world.admin(), True)
+
+    assert changed is False and subscription.cancel_at_renewal is True
+    assert world.actions() == ["cancellation.scheduled"] and len(world.table.outbox) == 1
