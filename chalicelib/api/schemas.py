@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
@@ -55,12 +55,13 @@ class CapabilitiesOut(_Out):
     view_invoices: bool
 
 
-class SubscriptionUserOut(_Out):
-    """The view of a seat holder (`role` "user"); the admin's view adds the order, seats, payment and agreement."""
+class _SubscriptionBase(_Out):
+    """The fields both views carry, in the order the server writes them. Neither view extends the other: a client
+    tells them apart by `role` alone (each view's `role` is a constant), never by which keys happen to be there."""
 
     id: str
     status: str
-    role: Literal["admin", "user"]
+    role: str
     product: ProductOut
     country: str
     customer: CustomerOut
@@ -69,7 +70,16 @@ class SubscriptionUserOut(_Out):
     capabilities: CapabilitiesOut
 
 
-class SubscriptionAdminOut(SubscriptionUserOut):
+class SubscriptionUserOut(_SubscriptionBase):
+    """The view of a seat holder (`role` "user")."""
+
+    role: Literal["user"]
+
+
+class SubscriptionAdminOut(_SubscriptionBase):
+    """The administrator's view (`role` "admin"): the seat holder's plus the order, seats, payment and agreement."""
+
+    role: Literal["admin"]
     order_id: str
     license_quantity: int
     seats_used: int
@@ -82,6 +92,10 @@ class SubscriptionAdminOut(SubscriptionUserOut):
     ended_on: str | None
     agreement: AgreementStateOut
     version: int
+
+
+# One of the two views, told apart by `role` (the document's `oneOf` with a `role` discriminator).
+SubscriptionOut = Annotated[SubscriptionAdminOut | SubscriptionUserOut, Field(discriminator="role")]
 
 
 class ActivationIn(BaseModel):
@@ -142,7 +156,7 @@ class HintsOut(_Out):
 
 
 class SubscriptionListOut(_Out):
-    items: list[SubscriptionAdminOut | SubscriptionUserOut]
+    items: list[SubscriptionOut]
     next_cursor: str | None
     hints: HintsOut
 
