@@ -124,3 +124,104 @@ def test_the_pending_subscription_and_every_admin_answer_validate(client, stack,
     assert_valid(document, "/me/entitlements", "get", entitlements)
     removed = call(client, stack, "DELETE", f"/subscriptions/{pending}/users/{quote(SEAT)}")
     assert removed.status_code == 204
+
+
+# -- 2. closed lists are enums ---------------------------------------------------------------------------------------
+def test_status_payment_type_and_history_action_are_closed_lists(document):
+    from chalicelib.domain.access import AUDIT_ACTIONS
+    from chalicelib.domain.models import SubscriptionStatus
+
+    assert component(document, "SubscriptionStatus")["enum"] == [s.value for s in SubscriptionStatus]
+    for view in ("SubscriptionAdminOut", "SubscriptionUserOut"):
+        assert component(document, view)["properties"]["status"] == {"$ref": REF + "SubscriptionStatus"}
+    for method in ("PaymentMethodOut", "InvoicePaymentMethodOut"):
+        assert component(document, method)["properties"]["type"]["enum"] == ["invoice", "card"]
+    events = component(document, "HistoryOut")["properties"]["items"]["items"]
+    assert events["discriminator"]["propertyName"] == "action"
+    assert set(events["discriminator"]["mapping"]) == set(AUDIT_ACTIONS)
+    for action, ref in events["discriminator"]["mapping"].items():
+        variant = component(document, ref.removeprefix(REF))
+        assert variant["properties"]["action"]["const"] == action
+        details = variant["properties"]["details"]
+        assert set(details) == {"$ref"}, action  # typed, not `unknown`
+        assert component(document, details["$ref"].removeprefix(REF))["properties"], action
+
+
+def test_a_history_event_of_an_unlisted_action_cannot_be_made():
+    from datetime import UTC, datetime
+
+    from chalicelib.domain.access import AuditEvent
+
+    with pytest.raises(ValueError, match="AUDIT_ACTIONS"):
+        AuditEvent(subscription_id="s", at=datetime.now(UTC), actor="a@example.fr", action="seat.stolen")
+
+
+def test_the_history_of_every_administration_step_validates(client, stack, active, document):
+    from tests.test_administration import CARD
+
+    for method, suffix, body in [
+        ("PUT", "/payment-method", CARD),
+        ("PUT", "/payment-method", {"type": "invoice"}),
+        ("PATCH", "", {"po_number": None}),
+        ("DELETE", f"/users/{quote(SEAT)}", None),
+        ("POST", "/admin-transfer", {"email": "next.admin@example.fr", "name": "Next Admin"}),
+    ]:
+        assert call(client, stack, method, f"/subscriptions/{active}{suffix}", body).status_code < 300, suffix
+    history = call(client, stack, "GET", f"/subscriptions/{active}/history", email="next.admin@example.fr")
+    body = assert_valid(document, "/subscriptions/{subscription_id}/history", "get", history)
+    assert {"payment_method.changed", "po_number.changed", "seat.removed", "admin.transferred",
+            "subscription.activated", "seat.assigned"} <= {item["action"] for item in body["items"]}
+
+
+def _domain_codes() -> set[str]:
+    import inspect
+
+    from chalicelib.domain import errors
+
+    return {cls.code for _, cls in inspect.getmembers(errors, inspect.isclass)
+            if issubclass(cls, errors.DomainError) and cls is not errors.DomainError}
+
+
+def _gateway_response(kind: str) -> str:
+    """The JSON template of one of the deployed API's GatewayResponses (infra/resources.json)."""
+    from pathlib import Path
+
+    def find(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "GatewayResponses" in node:
+                return node["GatewayResponses"]
+            return next((f for f in map(find, node.values()) if f is not None), None)
+        return None
+
+    resources = json.loads((Path(__file__).resolve().parent.parent / "infra" / "resources.json").read_text())
+    text: str = find(resources)[kind]["ResponseTemplates"]["application/json"]
+    return text
+
+
+def test_the_error_code_enum_is_every_code_the_app_can_emit(client, stack, active, document, monkeypatch):
+    """The domain's codes, and those the edge and the framework answer with, each provoked here for real."""
+    from chalicelib.services.access import SubscriptionAccess
+
+    bearer = stack.issuer.bearer(ADMIN, "FR")
+    listed = json.loads(call(client, stack, "GET", f"/subscriptions/{active}/invoices").body)
+    provoked = {
+        "wrong method": client.http.request("PUT", "/subscriptions", headers=bearer),
+        "wrong content type": call(client, stack, "POST", f"/subscriptions/{active}/cancellation",
+                                   **{"Content-Type": "text/plain"}),
+        "pdf not accepted": client.http.get(
+            f"/subscriptions/{active}/invoices/{listed['items'][0]['id']}/pdf", headers=bearer),
+    }
+
+    def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(SubscriptionAccess, "list_subscriptions", broken)
+    provoked["unexpected error"] = client.http.get("/subscriptions", headers=bearer)
+    edge = {name: json.loads(response.body)["Code"] for name, response in provoked.items()}
+    # an unknown route is answered by API Gateway (and the local stack) with the stack's template, not by the app
+    edge["no such route"] = json.loads(_gateway_response("MISSING_AUTHENTICATION_TOKEN"))["Code"]
+    assert edge == {"no such route": "NotFoundError", "wrong method": "MethodNotAllowedError",
+                    "wrong content type": "UnsupportedMediaType", "pdf not accepted": "BadRequest",
+                    "unexpected error": "InternalServerError"}
+    assert component(document, "Error")["properties"]["Code"]["enum"] == sorted(_domain_codes() | set(edge.values()))
+    assert component(document, "Error")["required"] == ["Code", "Message"]

@@ -171,6 +171,23 @@ def respond(produce: Callable[[], Any], name: str) -> Response:
     return as_json_response(result)
 
 
+# What chalice answers itself (a wrong method, a wrong content type, a binary answer not accepted): the edge passes
+# these through with its headers (`edge_middleware`); their codes are part of the contract.
+FRAMEWORK_CODES = ("MethodNotAllowedError", "UnsupportedMediaType", "BadRequest")
+
+
+def error_codes() -> list[str]:
+    """Every `Code` an API answer can carry: each DomainError's (mapped by ERROR_STATUS, through its ancestors), the
+    edge's own (no such route, an unexpected error) and the framework's."""
+    found: set[str] = set()
+    pending = list(ERROR_STATUS)
+    while pending:
+        cls = pending.pop()
+        found.add(cls.code)
+        pending += cls.__subclasses__()
+    return sorted(found | {NO_SUCH_ROUTE["Code"], INTERNAL_ERROR["Code"], *FRAMEWORK_CODES})
+
+
 def json_view(view: Callable[..., Any]) -> Callable[..., Any]:
     """For routes outside the portal pipeline (health, the local stack's console)."""
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from chalicelib.api.http import error_codes
 from chalicelib.api.pipeline import IDEMPOTENCY_HEADER, PDF_RESPONSE, REPLAYED, ROUTES, RouteDoc, schema_model
 from chalicelib.api.schemas import ErrorOut, HealthOut
 from chalicelib.domain.models import Role
@@ -170,6 +171,7 @@ def build_document() -> dict[str, Any]:
     components: dict[str, Any] = {}
     error = _schema(ErrorOut, components, "serialization")
     components["Error"] = components.pop("ErrorOut")
+    components["Error"]["properties"]["Code"]["enum"] = error_codes()
     assert error == {"$ref": REF.format(model="ErrorOut")}
     paths: dict[str, dict[str, Any]] = {
         "/health": _unauthenticated("health", "Liveness.", _schema(HealthOut, components, "serialization"),

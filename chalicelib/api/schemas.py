@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
-from chalicelib.domain.models import Person
+from chalicelib.api.history_schemas import HistoryOut as HistoryOut  # named by the history route (`schema_model`)
+from chalicelib.api.history_schemas import Omitted
+from chalicelib.domain.models import PaymentType, Person, SubscriptionStatus
 from chalicelib.domain.validators import clean_text, validate_email, validate_po_number
 
 
@@ -30,11 +32,13 @@ class PersonOut(_Out):
 
 
 class PaymentMethodOut(_Out):
-    type: str
-    brand: str | None = None
-    last4: str | None = None
-    exp_month: int | None = None
-    exp_year: int | None = None
+    """The keys of a card (brand, last4, expiry) are left out, never null, when the method has none."""
+
+    type: PaymentType
+    brand: str | None = Omitted()
+    last4: str | None = Omitted()
+    exp_month: int | None = Omitted()
+    exp_year: int | None = Omitted()
 
 
 class AgreementStateOut(_Out):
@@ -60,7 +64,7 @@ class _SubscriptionBase(_Out):
     tells them apart by `role` alone (each view's `role` is a constant), never by which keys happen to be there."""
 
     id: str
-    status: str
+    status: SubscriptionStatus
     role: str
     product: ProductOut
     country: str
@@ -208,18 +212,6 @@ class AgreementOut(_Out):
     accepted_by: str | None
 
 
-class HistoryEventOut(_Out):
-    at: str
-    actor: str
-    action: str
-    details: dict[str, Any]
-
-
-class HistoryOut(_Out):
-    items: list[HistoryEventOut]
-    next_cursor: str | None
-
-
 class EntitlementOut(_Out):
     subscription_id: str
     product: ProductOut
@@ -268,9 +260,9 @@ class InvoiceLineOut(_Out):
 
 
 class InvoicePaymentMethodOut(_Out):
-    type: Literal["invoice", "card"]
-    brand: str | None = None
-    last4: str | None = None
+    type: PaymentType
+    brand: str | None = Omitted()
+    last4: str | None = Omitted()
 
 
 class InvoiceOut(_Out):
