@@ -225,3 +225,72 @@ def test_the_error_code_enum_is_every_code_the_app_can_emit(client, stack, activ
                     "unexpected error": "InternalServerError"}
     assert component(document, "Error")["properties"]["Code"]["enum"] == sorted(_domain_codes() | set(edge.values()))
     assert component(document, "Error")["required"] == ["Code", "Message"]
+
+
+# -- 3. a key the server may leave out is optional, never null, and has no `default: null` ---------------------------
+def _walk(node: Any) -> Any:
+    yield node
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else []
+    for child in children:
+        yield from _walk(child)
+
+
+def test_no_schema_says_a_left_out_key_defaults_to_null_and_optional_keys_are_never_null(document):
+    assert not [s for s in _walk(document) if isinstance(s, dict) and "default" in s and s["default"] is None]
+    for name, schema in document["components"]["schemas"].items():
+        for key, shape in schema.get("properties", {}).items():
+            if key not in schema.get("required", []) and not name.endswith("In"):
+                assert {"type": "null"} not in shape.get("anyOf", []) and shape.get("type") != "null", (name, key)
+    card = component(document, "PaymentMethodOut")
+    assert card["required"] == ["type"] and {"brand", "last4", "exp_month", "exp_year"} <= set(card["properties"])
+    assert component(document, "InvoicePaymentMethodOut")["required"] == ["type"]
+
+
+PAYMENT_OPERATIONS = [  # every operation whose answer carries a payment method: (method, suffix, documented path)
+    ("GET", "", "/subscriptions/{subscription_id}"),
+    ("PATCH", "", "/subscriptions/{subscription_id}"),
+    ("POST", "/cancellation", "/subscriptions/{subscription_id}/cancellation"),
+    ("DELETE", "/cancellation", "/subscriptions/{subscription_id}/cancellation"),
+    ("GET", "/invoices", "/subscriptions/{subscription_id}/invoices"),
+    ("GET", "/invoices/{invoice}", "/subscriptions/{subscription_id}/invoices/{invoice_id}"),
+]
+
+
+def _payment_methods(body: Any) -> list[dict[str, Any]]:
+    return [node["payment_method"] for node in _walk(body) if isinstance(node, dict) and "payment_method" in node]
+
+
+@pytest.mark.parametrize("method_in", ["invoice", "card"])
+def test_every_answer_carrying_a_payment_method_leaves_out_what_it_lacks(client, stack, active, document, method_in):
+    from tests.test_administration import CARD
+
+    body_in = CARD if method_in == "card" else {"type": "invoice"}
+    changed = call(client, stack, "PUT", f"/subscriptions/{active}/payment-method", body_in)
+    seen = _payment_methods(assert_valid(document, "/subscriptions/{subscription_id}/payment-method", "put", changed))
+    listed = json.loads(call(client, stack, "GET", f"/subscriptions/{active}/invoices").body)["items"]
+    for method, suffix, path in PAYMENT_OPERATIONS:
+        response = call(client, stack, method, f"/subscriptions/{active}{suffix.format(invoice=listed[0]['id'])}",
+                        {"po_number": "PO-1"} if method == "PATCH" else None)
+        seen += _payment_methods(assert_valid(document, path, method, response))
+    listing = call(client, stack, "GET", "/subscriptions")
+    seen += _payment_methods(assert_valid(document, "/subscriptions", "get", listing))
+    assert len(seen) >= len(PAYMENT_OPERATIONS) + 2
+    for shown in seen:
+        assert None not in shown.values(), shown
+    if method_in == "invoice":
+        assert {"type": "invoice"} in seen
+    else:
+        assert {"type": "card", "brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2030} in seen
+
+
+@pytest.mark.parametrize("brand", ["visa", None])
+def test_an_invoice_paid_by_card_shows_what_the_card_has_and_leaves_out_the_rest(client, stack, document, brand):
+    """The invoices above were issued while paying by invoice; this one was issued with a card on file."""
+    from chalicelib.domain.billing import invoice_to_json
+    from chalicelib.domain.models import PaymentMethod
+    from tests.test_billing_domain import make_invoice
+
+    card = PaymentMethod(type="card", token="pm_1", brand=brand, last4="4242", exp_month=12, exp_year=2030)
+    shown = invoice_to_json(make_invoice(method=card))
+    assert shown["payment_method"] == {"type": "card", "last4": "4242", **({"brand": brand} if brand else {})}
+    assert _validator(document, {"$ref": REF + "InvoiceOut"}).is_valid(shown)
