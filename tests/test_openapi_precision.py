@@ -294,3 +294,107 @@ def test_an_invoice_paid_by_card_shows_what_the_card_has_and_leaves_out_the_rest
     shown = invoice_to_json(make_invoice(method=card))
     assert shown["payment_method"] == {"type": "card", "last4": "4242", **({"brand": brand} if brand else {})}
     assert _validator(document, {"$ref": REF + "InvoiceOut"}).is_valid(shown)
+
+
+# -- 4. the server's input rules are in the request schemas, and a 400 points at the field -------------------------
+def _request_strings(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every string a client sends: path, query and header parameters, and each string in a request body."""
+    found: list[tuple[str, dict[str, Any]]] = []
+
+    def strings(where: str, schema: dict[str, Any]) -> None:
+        if "$ref" in schema:
+            schema = component(document, schema["$ref"].removeprefix(REF))
+        for branch in schema.get("anyOf", []) + schema.get("oneOf", []):
+            strings(where, branch)
+        for key, shape in schema.get("properties", {}).items():
+            strings(f"{where}.{key}", shape)
+        if schema.get("type") == "string":
+            found.append((where, schema))
+
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            for parameter in op.get("parameters", []):
+                strings(f"{method} {path} {parameter['name']}", parameter["schema"])
+            for media in op.get("requestBody", {}).get("content", {}).values():
+                strings(f"{method} {path} body", media["schema"])
+    return found
+
+
+def test_every_request_side_string_is_bounded(document):
+    unbounded = [where for where, s in _request_strings(document) if not {"maxLength", "enum", "const"} & set(s)]
+    assert not unbounded
+    assert len(_request_strings(document)) > 20
+
+
+def test_the_request_rules_are_the_servers_constants(document):
+    from chalicelib.api.http import SUBSCRIPTION_ID_PATTERN
+    from chalicelib.api.pipeline import MAX_CURSOR_LENGTH
+    from chalicelib.api.schemas import MAX_AGREEMENT_VERSION_LENGTH
+    from chalicelib.domain.validators import EMAIL_PATTERN, MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, MAX_PO_LENGTH
+
+    person = component(document, "PersonIn")["properties"]
+    assert person["email"]["pattern"] == EMAIL_PATTERN and person["email"]["maxLength"] == MAX_EMAIL_LENGTH
+    assert person["email"]["format"] == "email" and person["name"]["maxLength"] == MAX_NAME_LENGTH == 200
+    po = component(document, "PoNumberIn")["properties"]["po_number"]["anyOf"]
+    assert po == [{"type": "string", "maxLength": MAX_PO_LENGTH}, {"type": "null"}] and MAX_PO_LENGTH == 35
+    version = component(document, "ActivationIn")["properties"]["agreement_version"]
+    assert version["maxLength"] == MAX_AGREEMENT_VERSION_LENGTH
+    detail = operation(document, "/subscriptions/{subscription_id}", "get")["parameters"][0]["schema"]
+    assert detail["pattern"] == SUBSCRIPTION_ID_PATTERN and detail["format"] == "uuid"
+    listing = {p["name"]: p["schema"] for p in operation(document, "/subscriptions", "get")["parameters"]}
+    assert listing["cursor"]["maxLength"] == MAX_CURSOR_LENGTH
+
+
+@pytest.mark.parametrize("email", ["a@example.fr", "o'neil+tag@sub.example.co.uk", "a..b@example.fr",
+                                   "a@example", "été@example.fr", "a b@example.fr", "a@-x.fr"])
+def test_an_email_the_document_allows_the_server_accepts_and_the_other_way(client, stack, active, document, email):
+    schema = {"$ref": REF + "PersonIn"}
+    allowed = _validator(document, schema).is_valid({"email": email, "name": "A Person"})
+    response = call(client, stack, "POST", f"/subscriptions/{active}/users", {"email": email, "name": "A Person"})
+    assert (response.status_code == 201) is allowed, (email, response.body)
+    if not allowed:
+        assert assert_valid(document, "/subscriptions/{subscription_id}/users", "post", response)["Field"] == "/email"
+
+
+@pytest.mark.parametrize(("method", "suffix", "field", "at_limit", "over_limit"), [
+    ("POST", "/users", "/name", {"email": "n@example.fr", "name": "N" * 200},
+     {"email": "n@example.fr", "name": "N" * 201}),
+    ("PATCH", "", "/po_number", {"po_number": "P" * 35}, {"po_number": "P" * 36}),
+    ("POST", "/users", "/surname", None, {"email": "n@example.fr", "name": "N", "surname": "x"}),
+])
+def test_a_value_over_the_documented_limit_is_a_400_pointing_at_it(
+    client, stack, active, document, method, suffix, field, at_limit, over_limit
+):
+    path = "/subscriptions/{subscription_id}" + suffix
+    if at_limit is not None:
+        ok = call(client, stack, method, f"/subscriptions/{active}{suffix}", at_limit)
+        assert ok.status_code < 300, ok.body
+        assert_valid(document, path, method, ok)
+        assert _validator(document, operation(document, path, method)["requestBody"]["content"][
+            "application/json"]["schema"]).is_valid(at_limit)
+    refused = call(client, stack, method, f"/subscriptions/{active}{suffix}", over_limit)
+    assert refused.status_code == 400
+    body = assert_valid(document, path, method, refused)
+    assert body["Field"] == field and body["Code"] == "BadRequestError"
+    assert not _validator(document, operation(document, path, method)["requestBody"]["content"][
+        "application/json"]["schema"]).is_valid(over_limit)
+
+
+def test_an_agreement_version_over_its_limit_is_a_400_pointing_at_it(client, stack, pending, document):
+    body = {"accept_agreement": True, "agreement_version": "v" * 65}
+    refused = call(client, stack, "POST", f"/subscriptions/{pending}/activation", body)
+    assert refused.status_code == 400
+    assert assert_valid(document, "/subscriptions/{subscription_id}/activation", "post", refused)["Field"] == (
+        "/agreement_version")
+
+
+def test_a_cursor_or_an_if_match_over_its_limit_is_refused(client, stack, active, document):
+    from chalicelib.api.pipeline import MAX_CURSOR_LENGTH
+
+    long_cursor = call(client, stack, "GET", f"/subscriptions?cursor={'A' * (MAX_CURSOR_LENGTH + 1)}")
+    assert long_cursor.status_code == 400 and "Field" not in body_of(long_cursor)
+    assert_valid(document, "/subscriptions", "get", long_cursor)
+    stale = call(client, stack, "PATCH", f"/subscriptions/{active}", {"po_number": "PO-2"},
+                 **{"If-Match": '"' + "1" * 70 + '"'})
+    assert stale.status_code == 412
+    assert_valid(document, "/subscriptions/{subscription_id}", "patch", stale)

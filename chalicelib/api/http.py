@@ -57,6 +57,7 @@ PAGE_HEADERS = {
 }
 
 _SUBSCRIPTION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+SUBSCRIPTION_ID_PATTERN = _SUBSCRIPTION_ID.pattern
 
 
 def status_for(error: errors.DomainError) -> int:
@@ -127,7 +128,10 @@ def _safe_cors() -> dict[str, str]:
 
 
 def error_response(error: errors.DomainError) -> Response:
-    return json_response({"Code": error.code, "Message": error.message}, status_for(error))
+    body = {"Code": error.code, "Message": error.message}
+    if isinstance(error, errors.InvalidInput) and error.field is not None:
+        body["Field"] = error.field
+    return json_response(body, status_for(error))
 
 
 def parse_json_body(raw: bytes | None) -> dict[str, Any]:
