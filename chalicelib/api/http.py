@@ -57,6 +57,7 @@ PAGE_HEADERS = {
 }
 
 _SUBSCRIPTION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+SUBSCRIPTION_ID_PATTERN = _SUBSCRIPTION_ID.pattern
 
 
 def status_for(error: errors.DomainError) -> int:
@@ -127,7 +128,10 @@ def _safe_cors() -> dict[str, str]:
 
 
 def error_response(error: errors.DomainError) -> Response:
-    return json_response({"Code": error.code, "Message": error.message}, status_for(error))
+    body = {"Code": error.code, "Message": error.message}
+    if isinstance(error, errors.InvalidInput) and error.field is not None:
+        body["Field"] = error.field
+    return json_response(body, status_for(error))
 
 
 def parse_json_body(raw: bytes | None) -> dict[str, Any]:
@@ -169,6 +173,23 @@ def respond(produce: Callable[[], Any], name: str) -> Response:
         log.exception("unexpected error in %s", name)
         return json_response(INTERNAL_ERROR, 500)
     return as_json_response(result)
+
+
+# What chalice answers itself (a wrong method, a wrong content type, a binary answer not accepted): the edge passes
+# these through with its headers (`edge_middleware`); their codes are part of the contract.
+FRAMEWORK_CODES = ("MethodNotAllowedError", "UnsupportedMediaType", "BadRequest")
+
+
+def error_codes() -> list[str]:
+    """Every `Code` an API answer can carry: each DomainError's (mapped by ERROR_STATUS, through its ancestors), the
+    edge's own (no such route, an unexpected error) and the framework's."""
+    found: set[str] = set()
+    pending = list(ERROR_STATUS)
+    while pending:
+        cls = pending.pop()
+        found.add(cls.code)
+        pending += cls.__subclasses__()
+    return sorted(found | {NO_SUCH_ROUTE["Code"], INTERNAL_ERROR["Code"], *FRAMEWORK_CODES})
 
 
 def json_view(view: Callable[..., Any]) -> Callable[..., Any]:

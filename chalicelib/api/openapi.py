@@ -19,10 +19,21 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from chalicelib.api.pipeline import IDEMPOTENCY_HEADER, PDF_RESPONSE, REPLAYED, RouteDoc, schema_model
+from chalicelib.api.http import SUBSCRIPTION_ID_PATTERN, error_codes
+from chalicelib.api.pipeline import (
+    IDEMPOTENCY_HEADER,
+    MAX_CURSOR_LENGTH,
+    PDF_RESPONSE,
+    REPLAYED,
+    RouteDoc,
+    schema_model,
+)
 from chalicelib.api.schemas import ErrorOut, HealthOut
 from chalicelib.domain.models import Role
+from chalicelib.domain.validators import MAX_EMAIL_LENGTH
 from chalicelib.services.access import MAX_PAGE
+from chalicelib.services.administration import MAX_IF_MATCH_LENGTH
+from chalicelib.services.billing import INVOICE_ID_PATTERN
 
 REF = "#/components/schemas/{model}"
 ERROR_MEANING = {
@@ -38,6 +49,14 @@ ERROR_MEANING = {
     503: "Sign-in or storage cannot answer right now; nothing was changed. Retry in a moment.",
 }
 SUBSCRIPTION_DETAIL = ("/subscriptions/{subscription_id}", "get")
+UUID_LENGTH = 36
+PATH_PARAMETERS = {  # what the server checks each path parameter against (a malformed id: 404, as an unknown one)
+    "subscription_id": {"type": "string", "format": "uuid", "pattern": SUBSCRIPTION_ID_PATTERN,
+                        "maxLength": UUID_LENGTH},
+    "invoice_id": {"type": "string", "format": "uuid", "pattern": INVOICE_ID_PATTERN, "maxLength": UUID_LENGTH},
+    # no seat holder's address is longer (intake and the seat route refuse it): a longer one holds no seat, 404
+    "email": {"type": "string", "format": "email", "minLength": 1, "maxLength": MAX_EMAIL_LENGTH},
+}
 
 
 def _schema(model: Any, components: dict[str, Any], mode: str) -> dict[str, Any]:
@@ -72,13 +91,14 @@ def _errors(route: RouteDoc) -> dict[int, str]:
 def _parameters(route: RouteDoc) -> list[dict[str, Any]]:
     parameters: list[dict[str, Any]] = []
     for name in re.findall(r"{(\w+)}", route.path):
-        parameters.append({"name": name, "in": "path", "required": True, "schema": {"type": "string"}})
+        parameters.append({"name": name, "in": "path", "required": True, "schema": PATH_PARAMETERS[name]})
     if route.paginated:
         parameters += [
             {"name": "limit", "in": "query", "required": False, "description": "page size (default 20)",
              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
             {"name": "cursor", "in": "query", "required": False,
-             "description": "`next_cursor` of the previous page", "schema": {"type": "string"}},
+             "description": "`next_cursor` of the previous page",
+             "schema": {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_LENGTH}},
         ]
     if route.mutation:
         parameters.append({
@@ -90,7 +110,7 @@ def _parameters(route: RouteDoc) -> list[dict[str, Any]]:
         parameters.append({
             "name": "If-Match", "in": "header", "required": False,
             "description": "the `ETag` read before: the change applies only to that version (else 412)",
-            "schema": {"type": "string"},
+            "schema": {"type": "string", "maxLength": MAX_IF_MATCH_LENGTH},
         })
     return parameters
 
@@ -169,6 +189,7 @@ def build_document(routes: Sequence[RouteDoc]) -> dict[str, Any]:
     components: dict[str, Any] = {}
     error = _schema(ErrorOut, components, "serialization")
     components["Error"] = components.pop("ErrorOut")
+    components["Error"]["properties"]["Code"]["enum"] = error_codes()
     assert error == {"$ref": REF.format(model="ErrorOut")}
     paths: dict[str, dict[str, Any]] = {
         "/health": _unauthenticated("health", "Liveness.", _schema(HealthOut, components, "serialization"),

@@ -57,6 +57,8 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 REPLAYED = "Idempotent-Replayed"
 PDF_RESPONSE = "application/pdf"  # `response=` of a route answering a PDF (binary type, `Accept: application/pdf`)
 DEFAULT_PAGE = 20
+# A cursor the server wrote holds a sort key of at most 600 characters (`decode_cursor`): well under this, encoded.
+MAX_CURSOR_LENGTH = 4096
 
 Command = TypeVar("Command")
 
@@ -80,6 +82,11 @@ def schema_model(ref: str) -> Any:
     return functools.reduce(operator.or_, (getattr(schemas, name.strip()) for name in ref.split("|")))
 
 
+def json_pointer(location: tuple[int | str, ...]) -> str:
+    """RFC 6901: the path of the offending value in the body ("" for the body itself)."""
+    return "".join("/" + str(step).replace("~", "~0").replace("/", "~1") for step in location)
+
+
 def command(model: str, hint: str = "") -> BodySpec[Any]:
     """A body parsed by the pydantic model named `model` (`schema_model`); every problem listed in one 400 message,
     after `hint`."""
@@ -90,11 +97,14 @@ def command(model: str, hint: str = "") -> BodySpec[Any]:
         try:
             return schema_model(model).model_validate(body)
         except ValidationError as exc:
+            found = exc.errors()
             problems = "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or 'body'}: {str(e['msg']).removeprefix('Value error, ')}"
-                for e in exc.errors()
+                for e in found
             )
-            raise errors.InvalidInput(f"{hint}: {problems}" if hint else f"{problems}.") from None
+            raise errors.InvalidInput(
+                f"{hint}: {problems}" if hint else f"{problems}.", field=json_pointer(found[0]["loc"])
+            ) from None
 
     return BodySpec(parse, schema=model)
 
@@ -120,7 +130,10 @@ class Call(Generic[Command]):
 
     @property
     def cursor(self) -> str | None:
-        return self.query.get("cursor") or None
+        cursor = self.query.get("cursor") or None
+        if cursor is not None and len(cursor) > MAX_CURSOR_LENGTH:
+            raise errors.InvalidInput("The cursor is not valid. Start again without a cursor.")
+        return cursor
 
     @property
     def limit(self) -> int:

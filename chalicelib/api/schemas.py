@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
-from chalicelib.domain.models import Person
-from chalicelib.domain.validators import clean_text, validate_email, validate_po_number
+from chalicelib.api.history_schemas import HistoryOut as HistoryOut  # named by the history route (`schema_model`)
+from chalicelib.api.history_schemas import Omitted
+from chalicelib.domain.models import PaymentType, Person, SubscriptionStatus
+from chalicelib.domain.payment import BRANDS, MAX_TOKEN_LENGTH, TOKEN_PATTERN
+from chalicelib.domain.validators import (
+    EMAIL_PATTERN,
+    MAX_EMAIL_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_PO_LENGTH,
+    clean_text,
+    validate_email,
+    validate_po_number,
+)
+
+MAX_AGREEMENT_VERSION_LENGTH = 64  # versions are like "FR-fr-2026.1"
+
+
+def _checked_by_the_server(**rules: Any) -> Any:
+    """Rules the field's own validator enforces (after trimming the value, with a message a person can act on),
+    shown in the document from the same constants. On a nullable field they go on its string branch."""
+
+    def show(schema: dict[str, Any]) -> None:
+        target = next((branch for branch in schema.get("anyOf", []) if branch.get("type") == "string"), schema)
+        target.update(rules)
+
+    return Field(json_schema_extra=show)
 
 
 class _Out(BaseModel):
@@ -30,11 +54,13 @@ class PersonOut(_Out):
 
 
 class PaymentMethodOut(_Out):
-    type: str
-    brand: str | None = None
-    last4: str | None = None
-    exp_month: int | None = None
-    exp_year: int | None = None
+    """The keys of a card (brand, last4, expiry) are left out, never null, when the method has none."""
+
+    type: PaymentType
+    brand: str | None = Omitted()
+    last4: str | None = Omitted()
+    exp_month: int | None = Omitted()
+    exp_year: int | None = Omitted()
 
 
 class AgreementStateOut(_Out):
@@ -55,12 +81,13 @@ class CapabilitiesOut(_Out):
     view_invoices: bool
 
 
-class SubscriptionUserOut(_Out):
-    """The view of a seat holder (`role` "user"); the admin's view adds the order, seats, payment and agreement."""
+class _SubscriptionBase(_Out):
+    """The fields both views carry, in the order the server writes them. Neither view extends the other: a client
+    tells them apart by `role` alone (each view's `role` is a constant), never by which keys happen to be there."""
 
     id: str
-    status: str
-    role: Literal["admin", "user"]
+    status: SubscriptionStatus
+    role: str
     product: ProductOut
     country: str
     customer: CustomerOut
@@ -69,7 +96,16 @@ class SubscriptionUserOut(_Out):
     capabilities: CapabilitiesOut
 
 
-class SubscriptionAdminOut(SubscriptionUserOut):
+class SubscriptionUserOut(_SubscriptionBase):
+    """The view of a seat holder (`role` "user")."""
+
+    role: Literal["user"]
+
+
+class SubscriptionAdminOut(_SubscriptionBase):
+    """The administrator's view (`role` "admin"): the seat holder's plus the order, seats, payment and agreement."""
+
+    role: Literal["admin"]
     order_id: str
     license_quantity: int
     seats_used: int
@@ -84,18 +120,24 @@ class SubscriptionAdminOut(SubscriptionUserOut):
     version: int
 
 
+# One of the two views, told apart by `role` (the document's `oneOf` with a `role` discriminator).
+SubscriptionOut = Annotated[SubscriptionAdminOut | SubscriptionUserOut, Field(discriminator="role")]
+
+
 class ActivationIn(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
     accept_agreement: StrictBool
-    agreement_version: StrictStr
+    agreement_version: StrictStr = Field(max_length=MAX_AGREEMENT_VERSION_LENGTH)
 
 
 class PersonIn(BaseModel):
     """A seat holder or a new administrator."""
 
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
-    email: str
-    name: str
+    email: str = _checked_by_the_server(
+        format="email", pattern=EMAIL_PATTERN, maxLength=MAX_EMAIL_LENGTH, minLength=1
+    )
+    name: str = _checked_by_the_server(minLength=1, maxLength=MAX_NAME_LENGTH)
 
     _email = field_validator("email")(lambda cls, v: validate_email(v))
     _name = field_validator("name")(lambda cls, v: clean_text(v, "name"))
@@ -108,7 +150,7 @@ class PoNumberIn(BaseModel):
     """PATCH /subscriptions/{id}: only the PO number can change; null (or blank) removes it."""
 
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
-    po_number: str | None
+    po_number: str | None = _checked_by_the_server(maxLength=MAX_PO_LENGTH)
 
     @field_validator("po_number")
     @classmethod
@@ -129,9 +171,11 @@ class CardPaymentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
     type: Literal["card"]
-    token: str = Field(pattern=r"^[A-Za-z0-9_:.\-]{4,255}$", description="the payment provider's token")
-    brand: str
-    last4: str = Field(pattern=r"^[0-9]{4}$")
+    token: str = _checked_by_the_server(
+        pattern=TOKEN_PATTERN, minLength=4, maxLength=MAX_TOKEN_LENGTH, description="the payment provider's token"
+    )
+    brand: str = _checked_by_the_server(enum=sorted(BRANDS))
+    last4: str = _checked_by_the_server(pattern=r"^[0-9]{4}$", minLength=4, maxLength=4)
     exp_month: int = Field(ge=1, le=12)
     exp_year: int = Field(ge=2000, le=2100)
 
@@ -142,7 +186,7 @@ class HintsOut(_Out):
 
 
 class SubscriptionListOut(_Out):
-    items: list[SubscriptionAdminOut | SubscriptionUserOut]
+    items: list[SubscriptionOut]
     next_cursor: str | None
     hints: HintsOut
 
@@ -194,18 +238,6 @@ class AgreementOut(_Out):
     accepted_by: str | None
 
 
-class HistoryEventOut(_Out):
-    at: str
-    actor: str
-    action: str
-    details: dict[str, Any]
-
-
-class HistoryOut(_Out):
-    items: list[HistoryEventOut]
-    next_cursor: str | None
-
-
 class EntitlementOut(_Out):
     subscription_id: str
     product: ProductOut
@@ -254,9 +286,9 @@ class InvoiceLineOut(_Out):
 
 
 class InvoicePaymentMethodOut(_Out):
-    type: Literal["invoice", "card"]
-    brand: str | None = None
-    last4: str | None = None
+    type: PaymentType
+    brand: str | None = Omitted()
+    last4: str | None = Omitted()
 
 
 class InvoiceOut(_Out):
@@ -297,3 +329,6 @@ class ErrorOut(_Out):
 
     Code: str
     Message: str
+    Field: str | None = Omitted(
+        description="on a 400 for a body value: where it is, as a JSON pointer (RFC 6901, e.g. `/email`)"
+    )

@@ -39,7 +39,7 @@ PO_NUMBER_BODY = command("PoNumberIn")
 PAYMENT_METHOD_BODY: BodySpec[dict[str, Any]] = BodySpec(
     parse=lambda body: body, screen=refuse_card_numbers, schema="InvoicePaymentIn | CardPaymentIn"
 )
-SUBSCRIPTION = "SubscriptionAdminOut | SubscriptionUserOut"
+SUBSCRIPTION = "SubscriptionOut"
 ADMIN_SUBSCRIPTION = "SubscriptionAdminOut"
 
 

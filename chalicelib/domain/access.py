@@ -36,6 +36,25 @@ class Contact:
     name: str
 
 
+# Every kind of history line. The API publishes this closed list (each with its details' shape): an event of any
+# other kind is refused when it is made, so a new kind cannot reach the history without reaching the document.
+AUDIT_ACTIONS = (
+    "subscription.activated",
+    "seat.assigned",
+    "seat.removed",
+    "admin.transferred",
+    "po_number.changed",
+    "payment_method.changed",
+    "cancellation.scheduled",
+    "cancellation.withdrawn",
+    "subscription.renewed",
+    "subscription.ended",
+    "email.bounced",
+    "email.complained",
+    "activation_link.resent",
+)
+
+
 @dataclass(frozen=True)
 class AuditEvent:
     """One line of a subscription's history."""
@@ -45,3 +64,7 @@ class AuditEvent:
     actor: str
     action: str
     details: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.action not in AUDIT_ACTIONS:
+            raise ValueError(f"history action {self.action!r} is not in AUDIT_ACTIONS (nor in the API's document)")

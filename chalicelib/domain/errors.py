@@ -14,7 +14,13 @@ class DomainError(Exception):
 
 
 class InvalidInput(DomainError):
+    """`field`: where in the body the problem is (a JSON pointer, e.g. "/email"), for a form to show it there."""
+
     code = "BadRequestError"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class OrderRejected(InvalidInput):

@@ -81,9 +81,12 @@ class Customer:
     address: PostalAddress | None = None
 
 
+PaymentType = Literal["invoice", "card"]
+
+
 @dataclass(frozen=True, kw_only=True)
 class PaymentMethod:
-    type: Literal["invoice", "card"]
+    type: PaymentType
     token: str | None = None
     brand: str | None = None
     last4: str | None = None

@@ -9,7 +9,9 @@ from typing import Any
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.models import PaymentMethod
 
-_TOKEN = re.compile(r"^[A-Za-z0-9_:.\-]{4,255}$")
+MAX_TOKEN_LENGTH = 255
+_TOKEN = re.compile(rf"^[A-Za-z0-9_:.\-]{{4,{MAX_TOKEN_LENGTH}}}$")
+TOKEN_PATTERN = _TOKEN.pattern
 BRANDS = frozenset(
     {"visa", "mastercard", "amex", "discover", "diners", "jcb", "unionpay", "maestro", "cartes_bancaires"}
 )

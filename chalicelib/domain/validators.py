@@ -11,13 +11,15 @@ _EMAIL = re.compile(  # a conservative ASCII dot-atom: what SES accepts and what
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
+EMAIL_PATTERN = _EMAIL.pattern
+MAX_EMAIL_LENGTH = 254
 MAX_PO_LENGTH = 35
 MAX_NAME_LENGTH = 200
 
 
 def validate_email(value: str) -> str:
     value = value.strip()
-    if len(value) > 254 or not _EMAIL.fullmatch(value) or len(value.split("@")[0]) > 64:
+    if len(value) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(value) or len(value.split("@")[0]) > 64:
         shown = repr(value[:80]) if value.isascii() and value.isprintable() else "this value"
         raise ValueError(f"{shown} is not a valid email address (ASCII letters, digits and . _ + - before the @)")
     return value

@@ -58,10 +58,15 @@ class AgreementView:
 SEATS_PHASE, CONTACTS_PHASE = "s", "c"
 
 
+MAX_IF_MATCH_LENGTH = 64  # an ETag this API wrote is a quoted version number
+
+
 def parse_if_match(header: str | None) -> int | None:
     if header is None:
         return None
     value = header.strip()
+    if len(value) > MAX_IF_MATCH_LENGTH:
+        raise PreconditionFailed('If-Match must be the ETag from GET /subscriptions/{id}, e.g. "3".')
     if value == "*":
         return None
     version = strictjson.parse_whole_number(value.removeprefix("W/").strip('"'))

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # a pydantic model: the subscription reads never import it
 
 NO_SUCH_INVOICE = "This subscription has no invoice with this id."
 _INVOICE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+INVOICE_ID_PATTERN = _INVOICE_ID.pattern
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,9 @@ def _address_json(address: PostalAddress | None) -> dict[str, Any] | None:
 def invoice_to_json(invoice: Invoice) -> dict[str, Any]:
     """The invoice exactly as the API shows it (DESIGN 14.3)."""
     method: dict[str, Any] = {"type": invoice.payment_method.type}
-    if invoice.payment_method.type == "card":
-        method.update(brand=invoice.payment_method.brand, last4=invoice.payment_method.last4)
+    if invoice.payment_method.type == "card":  # a detail the card lacks is left out, never null (the document's rule)
+        shown = {"brand": invoice.payment_method.brand, "last4": invoice.payment_method.last4}
+        method.update({key: value for key, value in shown.items() if value is not None})
     return {
         "id": invoice.id,
         "number": invoice.number,

@@ -1,0 +1,173 @@
+"""The history's lines (DESIGN 5.2 `GET /subscriptions/{id}/history`): one schema per action, told apart by `action`
+(a constant in each), each with the shape of its `details`. `AUDIT_ACTIONS` (domain) is the closed list; a test checks
+that every action has its schema here."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.domain.models import ActivationChannel, PaymentType
+
+
+def omitted_when_absent(schema: dict[str, Any]) -> None:
+    """`json_schema_extra` of an optional key the server leaves out rather than sending null: the document shows it
+    not required, never null and without `default: null` (which generators read as "always present")."""
+    schema.pop("default", None)
+    branches = [branch for branch in schema.pop("anyOf", []) if branch != {"type": "null"}]
+    if branches:
+        schema.update(branches[0])
+
+
+def Omitted(**constraints: Any) -> Any:
+    return Field(default=None, json_schema_extra=omitted_when_absent, **constraints)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+
+class ActivatedDetails(_Out):
+    channel: ActivationChannel
+    agreement_version: str
+
+
+class SeatAssignedDetails(_Out):
+    email: str
+    name: str
+
+
+class SeatRemovedDetails(_Out):
+    email: str
+
+
+class AdminTransferredDetails(_Out):
+    old_admin: str
+    new_admin: str
+
+
+class PoNumberChangedDetails(_Out):
+    old: str | None
+    new: str | None
+
+
+class PaymentMethodChangedDetails(_Out):
+    type: PaymentType
+    brand: str | None = Omitted()
+    last4: str | None = Omitted()
+
+
+class CancellationDetails(_Out):
+    renewal_date: str
+
+
+class RenewedDetails(_Out):
+    term_start: str
+    next_renewal_date: str
+
+
+class EndedDetails(_Out):
+    ended_on: str
+
+
+class EmailNoticeDetails(_Out):
+    """What the mail provider reported (a bounce's type and diagnostic, or a complaint's feedback type)."""
+
+    recipients: list[str]
+    bounce_type: str | None = Omitted()
+    bounce_subtype: str | None = Omitted()
+    diagnostic: str | None = Omitted()
+    feedback_type: str | None = Omitted()
+    email: str | None = Omitted(description="the kind of portal email it was about")
+    mail_id: str | None = Omitted()
+    reported_at: str | None = Omitted()
+
+
+class ActivationLinkResentDetails(_Out):
+    to: str = Field(description="the administrator the new link was sent to (the link itself is never recorded)")
+
+
+class _Event(_Out):
+    at: str
+    actor: str
+    action: str
+    details: Any
+
+
+class HistoryActivated(_Event):
+    action: Literal["subscription.activated"]
+    details: ActivatedDetails
+
+
+class HistorySeatAssigned(_Event):
+    action: Literal["seat.assigned"]
+    details: SeatAssignedDetails
+
+
+class HistorySeatRemoved(_Event):
+    action: Literal["seat.removed"]
+    details: SeatRemovedDetails
+
+
+class HistoryAdminTransferred(_Event):
+    action: Literal["admin.transferred"]
+    details: AdminTransferredDetails
+
+
+class HistoryPoNumberChanged(_Event):
+    action: Literal["po_number.changed"]
+    details: PoNumberChangedDetails
+
+
+class HistoryPaymentMethodChanged(_Event):
+    action: Literal["payment_method.changed"]
+    details: PaymentMethodChangedDetails
+
+
+class HistoryCancellationScheduled(_Event):
+    action: Literal["cancellation.scheduled"]
+    details: CancellationDetails
+
+
+class HistoryCancellationWithdrawn(_Event):
+    action: Literal["cancellation.withdrawn"]
+    details: CancellationDetails
+
+
+class HistoryRenewed(_Event):
+    action: Literal["subscription.renewed"]
+    details: RenewedDetails
+
+
+class HistoryEnded(_Event):
+    action: Literal["subscription.ended"]
+    details: EndedDetails
+
+
+class HistoryEmailBounced(_Event):
+    action: Literal["email.bounced"]
+    details: EmailNoticeDetails
+
+
+class HistoryEmailComplained(_Event):
+    action: Literal["email.complained"]
+    details: EmailNoticeDetails
+
+
+class HistoryActivationLinkResent(_Event):
+    action: Literal["activation_link.resent"]
+    details: ActivationLinkResentDetails
+
+
+HistoryEventOut = Annotated[
+    HistoryActivated | HistorySeatAssigned | HistorySeatRemoved | HistoryAdminTransferred | HistoryPoNumberChanged
+    | HistoryPaymentMethodChanged | HistoryCancellationScheduled | HistoryCancellationWithdrawn | HistoryRenewed
+    | HistoryEnded | HistoryEmailBounced | HistoryEmailComplained | HistoryActivationLinkResent,
+    Field(discriminator="action"),
+]
+
+
+class HistoryOut(_Out):
+    items: list[HistoryEventOut]
+    next_cursor: str | None
