@@ -200,9 +200,14 @@ class Container:
 
     @cached_property
     def delivery(self) -> Delivery:
+        from chalicelib.domain.outbox import EMAIL_CHANNEL
+        from chalicelib.services.email_channel import EmailChannel
+        from chalicelib.services.emails import INVOICE_ISSUED
         from chalicelib.services.outbox import Delivery
 
-        return Delivery(self.outbox, self.mailer, self.renderer, self.clock, self.telemetry, self.invoice_documents)
+        # One dispatcher per outbox channel, by its name; an email kind's attachments by the kind
+        email = EmailChannel(self.mailer, self.renderer, {INVOICE_ISSUED: self.invoice_documents})
+        return Delivery(self.outbox, {EMAIL_CHANNEL: email}, self.clock, self.telemetry)
 
     @cached_property
     def mail_notice_store(self) -> MailNoticeStore:
