@@ -147,3 +147,23 @@ def test_an_email_stored_before_there_were_channels_is_still_delivered(stack, mo
     [mail] = stack.sent()
     assert token_of(mail) and mail["To"] == queued.payload["to"]
     assert _item(stack, queued.message_id)["status"] == "sent"
+
+
+def test_a_use_case_unit_of_work_queues_a_message_of_any_channel_with_its_emails(stack):
+    pager, telemetry = PagerChannel(failures=0), Counting()
+    delivery = _with_pager(stack, pager, telemetry)
+    now = stack.clock.now()
+    email = OutgoingEmail("mail-9", "order_received", "a@example.fr", "fr", "FR", {}, due_at=now)
+    page = OutboxMessage("page-9", "pager", "on_call", {"text": "y"}, due_at=now)
+    work = stack.container.unit_of_work()
+    work.queue([email, page])
+    work.commit()
+
+    assert _item(stack, "mail-9")["channel"] == EMAIL_CHANNEL and _item(stack, "mail-9")["to"] == "a@example.fr"
+    assert _item(stack, "page-9")["payload"] == {"text": "y"}
+    assert {m.message_id: m.channel for m in stack.container.outbox.due_messages(now, 10)} == {
+        "mail-9": EMAIL_CHANNEL,
+        "page-9": "pager",
+    }
+    delivery.deliver_now([page])
+    assert [m.message_id for m in pager.dispatched] == ["page-9"] and _item(stack, "page-9")["status"] == "sent"

@@ -134,8 +134,8 @@ class UnitOfWork:
     def record(self, event: AuditEvent, version: int) -> UnitOfWork:
         return self.add(record_event(event, version))
 
-    def queue(self, emails: list[OutgoingEmail]) -> UnitOfWork:
-        return self.add(*(queue_email(e) for e in emails))
+    def queue(self, messages: Sequence[OutgoingEmail | OutboxMessage]) -> UnitOfWork:
+        return self.add(*(queue_email(m) if isinstance(m, OutgoingEmail) else queue_message(m) for m in messages))
 
     def commit(self) -> None:
         if not self._operations:
