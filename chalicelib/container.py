@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from chalicelib.services.ports.invoices import InvoiceFiles, InvoiceStore
     from chalicelib.services.ports.mail_notices import MailNoticeStore
     from chalicelib.services.ports.orders import OrderStore
-    from chalicelib.services.ports.outbox import EmailRenderer, Mailer, OutboxStore
+    from chalicelib.services.ports.outbox import ChannelDispatcher, EmailRenderer, Mailer, OutboxStore
     from chalicelib.services.ports.reminders import ReminderStore
     from chalicelib.services.ports.renewals import RenewalStore
     from chalicelib.services.ports.subscriptions import SubscriptionStore
@@ -199,10 +199,19 @@ class Container:
         return EmailRenderer(self.settings, self.link_secret)
 
     @cached_property
+    def outbox_channels(self) -> dict[str, ChannelDispatcher]:
+        """One dispatcher per outbox channel, by its name; an email kind's attachments by the kind."""
+        from chalicelib.domain.outbox import EMAIL_CHANNEL
+        from chalicelib.services.email_channel import EmailChannel
+        from chalicelib.services.emails import INVOICE_ISSUED
+
+        return {EMAIL_CHANNEL: EmailChannel(self.mailer, self.renderer, {INVOICE_ISSUED: self.invoice_documents})}
+
+    @cached_property
     def delivery(self) -> Delivery:
         from chalicelib.services.outbox import Delivery
 
-        return Delivery(self.outbox, self.mailer, self.renderer, self.clock, self.telemetry, self.invoice_documents)
+        return Delivery(self.outbox, self.outbox_channels, self.clock, self.telemetry)
 
     @cached_property
     def mail_notice_store(self) -> MailNoticeStore:

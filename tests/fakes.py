@@ -4,7 +4,7 @@ a free seat for one more), a seat is new, roles are as read, and a failed commit
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -12,6 +12,7 @@ from chalicelib.domain.access import AuditEvent, Contact, Seat
 from chalicelib.domain.errors import WriteConflict
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import Person, Subscription, normalize_email
+from chalicelib.domain.outbox import OutboxMessage
 
 
 @dataclass
@@ -20,7 +21,7 @@ class FakeTable:
     seats: dict[tuple[str, str], Seat] = field(default_factory=dict)
     roles: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     events: dict[str, list[AuditEvent]] = field(default_factory=dict)  # oldest first
-    outbox: list[OutgoingEmail] = field(default_factory=list)
+    outbox: list[OutgoingEmail | OutboxMessage] = field(default_factory=list)
     contacts: dict[tuple[str, str], Contact] = field(default_factory=dict)
 
 
@@ -48,8 +49,8 @@ class FakeUnitOfWork:
 
         self._stage("subscription", still, write)
 
-    def queue(self, emails: list[OutgoingEmail]) -> None:
-        self._writes.append(lambda: self._table.outbox.extend(emails))
+    def queue(self, messages: Sequence[OutgoingEmail | OutboxMessage]) -> None:
+        self._writes.append(lambda: self._table.outbox.extend(messages))
 
     def add_seat(self, subscription: Subscription, seat: Seat) -> None:
         key = (subscription.id, normalize_email(seat.email))

@@ -1,5 +1,5 @@
 """SES bounce and complaint notifications (configuration set event publishing to SNS, or identity notifications) ->
-MailNotice. The email's own tags, set when it was sent (`services/outbox.mail_tags`), say which subscription it
+MailNotice. The email's own tags, set when it was sent (`services/email_channel.mail_tags`), say which subscription it
 belongs to."""
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain.outbox import EMAIL_CHANNEL, OutboxMessage
+
 
 @dataclass(frozen=True)
 class OutgoingEmail:
@@ -19,6 +21,32 @@ class OutgoingEmail:
     params: dict[str, Any]
     due_at: datetime
     attempts: int = 0
+
+    def as_message(self) -> OutboxMessage:
+        return OutboxMessage(
+            message_id=self.mail_id,
+            channel=EMAIL_CHANNEL,
+            kind=self.kind,
+            payload={"to": self.to, "locale": self.locale, "country": self.country, "params": self.params},
+            due_at=self.due_at,
+            attempts=self.attempts,
+        )
+
+    @classmethod
+    def from_message(cls, message: OutboxMessage) -> OutgoingEmail:
+        if message.channel != EMAIL_CHANNEL:
+            raise ValueError(f"outbox message {message.message_id} is for channel {message.channel}, not email")
+        payload = message.payload
+        return cls(
+            mail_id=message.message_id,
+            kind=message.kind,
+            to=payload["to"],
+            locale=payload["locale"],
+            country=payload["country"],
+            params=payload["params"],
+            due_at=message.due_at,
+            attempts=message.attempts,
+        )
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.mail import Attachment, OutgoingEmail
-from chalicelib.services import emails
 from chalicelib.services.ports.invoices import FACTURX_PDF, DocumentFormat, InvoiceFiles, InvoiceRenderer, InvoiceStore
 
 if TYPE_CHECKING:  # a pydantic model: the subscription reads never import it
@@ -56,8 +55,7 @@ class InvoiceDocuments:
         return self.document(invoice, readable_format(invoice))
 
     def attachments_for(self, email: OutgoingEmail) -> tuple[Attachment, ...]:
-        if email.kind != emails.INVOICE_ISSUED:
-            return ()
+        """The invoice PDF of an `invoice_issued` email (the email channel's attachment rule for that kind)."""
         invoice = self._invoices.get_invoice(email.params["subscription_id"], email.params["invoice_id"])
         if invoice is None:  # never: the email and its invoice commit together
             raise NotFound(f"invoice {email.params['invoice_id']} of email {email.mail_id} is missing")

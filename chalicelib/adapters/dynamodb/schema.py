@@ -38,7 +38,6 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from chalicelib.domain.access import AccessEntry, AuditEvent, Contact, Seat
 from chalicelib.domain.activation_links import ActivationToken
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import (
     ExpiredOrder,
     OrderRecord,
@@ -393,41 +392,6 @@ def event_from(subscription_id: str, item: Item) -> AuditEvent:
         actor=item["actor"],
         action=item["action"],
         details=plain(item.get("details") or {}),
-    )
-
-
-def due_key(email: OutgoingEmail) -> str:
-    return f"{utc_iso(email.due_at)}#{email.mail_id}"
-
-
-def mail_item(email: OutgoingEmail) -> Item:
-    return {
-        **mail_key(email.mail_id),
-        "type": "mail",
-        "mail_id": email.mail_id,
-        "kind": email.kind,
-        "to": email.to,
-        "locale": email.locale,
-        "country": email.country,
-        "params": email.params,
-        "due_at": utc_iso(email.due_at),
-        "attempts": email.attempts,
-        "status": "queued",
-        "OBPK": sharded(UNSENT_PARTITION, email.mail_id),
-        "OBSK": due_key(email),
-    }
-
-
-def mail_from(item: Item) -> OutgoingEmail:
-    return OutgoingEmail(
-        mail_id=item["mail_id"],
-        kind=item["kind"],
-        to=item["to"],
-        locale=item["locale"],
-        country=item["country"],
-        params=plain(item.get("params") or {}),
-        due_at=parse_utc(item["due_at"]),
-        attempts=int(item.get("attempts", 0)),
     )
 
 

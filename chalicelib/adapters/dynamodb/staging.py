@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.adapters.dynamodb import schema
@@ -11,6 +12,7 @@ from chalicelib.adapters.dynamodb.unit_of_work import ABSENT, PRESENT, Condition
 from chalicelib.domain.access import AuditEvent, Seat
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import Person, Subscription, normalize_email
+from chalicelib.domain.outbox import OutboxMessage
 
 
 class DynamoUnitOfWork:
@@ -37,8 +39,8 @@ class DynamoUnitOfWork:
         self._work.add(put("subscription", schema.subscription_item(after), condition))
         self._work.record(event, after.version)
 
-    def queue(self, emails: list[OutgoingEmail]) -> None:
-        self._work.queue(emails)
+    def queue(self, messages: Sequence[OutgoingEmail | OutboxMessage]) -> None:
+        self._work.queue(messages)
 
     def add_seat(self, subscription: Subscription, seat: Seat) -> None:
         key = normalize_email(seat.email)

@@ -13,10 +13,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamodb import schema
+from chalicelib.adapters.dynamodb import outbox_items, schema
 from chalicelib.domain.access import AuditEvent
 from chalicelib.domain.errors import WriteConflict
 from chalicelib.domain.mail import OutgoingEmail
+from chalicelib.domain.outbox import OutboxMessage
 
 MAX_OPERATIONS = 100  # DynamoDB's limit per transaction
 _LOST = ("ConditionalCheckFailed", "TransactionConflict")
@@ -103,7 +104,12 @@ def record_event(event: AuditEvent, version: int) -> Operation:
 def queue_email(email: OutgoingEmail) -> Operation:
     """The outbox entry, in the same transaction as the change it reports (invariant 6); its id names the change, so
     a retried change can never queue a second copy."""
-    return put_new("email", schema.mail_item(email))
+    return put_new("email", outbox_items.mail_item(email))
+
+
+def queue_message(message: OutboxMessage) -> Operation:
+    """`queue_email` for a message on any outbox channel."""
+    return put_new(message.channel, outbox_items.message_item(message))
 
 
 def operations(staged: Sequence[object]) -> list[Operation]:
@@ -128,8 +134,8 @@ class UnitOfWork:
     def record(self, event: AuditEvent, version: int) -> UnitOfWork:
         return self.add(record_event(event, version))
 
-    def queue(self, emails: list[OutgoingEmail]) -> UnitOfWork:
-        return self.add(*(queue_email(e) for e in emails))
+    def queue(self, messages: Sequence[OutgoingEmail | OutboxMessage]) -> UnitOfWork:
+        return self.add(*(queue_email(m) if isinstance(m, OutgoingEmail) else queue_message(m) for m in messages))
 
     def commit(self) -> None:
         if not self._operations:

@@ -3,12 +3,13 @@ outbox emails that report it, and the other items the change touches, each throu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from chalicelib.domain.access import AuditEvent, Seat
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import Subscription
+from chalicelib.domain.outbox import OutboxMessage
 
 
 class UnitOfWork(Protocol):
@@ -17,7 +18,8 @@ class UnitOfWork(Protocol):
         change relies on: a free seat for one more, a seat for one less, the same admin for a transfer). `event`
         takes the history place of `after.version`: a version never moves without one."""
 
-    def queue(self, emails: list[OutgoingEmail]) -> None: ...
+    def queue(self, messages: Sequence[OutgoingEmail | OutboxMessage]) -> None:
+        """Outbox messages: emails, or a message on any other channel."""
 
     def add_seat(self, subscription: Subscription, seat: Seat) -> None:
         """The seat, its holder's access and the customer's contact; conflicts when the person holds one."""
