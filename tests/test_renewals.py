@@ -229,8 +229,18 @@ def test_a_run_out_of_time_or_a_worker_crashing_mid_way_is_completed_without_dup
     stack.clock.moment = datetime(2027, 4, 1, 5, 0, tzinfo=UTC)
     assert _run(stack, budget=0) == {"renewed": 0, "ended": 0, "invoices": 0, "complete": False}
 
-    budget = iter([900.0] * 3 + [0.0] * 1000)  # the run lists a few pages, then its time is up
-    partial = stack.run_job("process_renewals", lambda: next(budget), page_size=1)
+    # The run's time is up once it has queued its first page, whichever shards the random ids landed in (a fixed
+    # count of time checks could all fall on empty shards)
+    queue = stack.container.work_queue
+    real_enqueue, enqueued = queue.enqueue, []
+
+    def counting_enqueue(*args, **kwargs):
+        enqueued.append(1)
+        return real_enqueue(*args, **kwargs)
+
+    monkeypatch.setattr(queue, "enqueue", counting_enqueue)
+    partial = stack.run_job("process_renewals", lambda: 0.0 if enqueued else 900.0, page_size=1)
+    monkeypatch.setattr(queue, "enqueue", real_enqueue)
     assert partial["complete"] is False and 0 < partial["queued"] < 5 and 0 < partial["invoices"] < 10
 
     store = stack.container.renewal_store
