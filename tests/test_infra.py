@@ -667,8 +667,19 @@ def _emitted_metrics() -> dict[str, set[tuple[tuple[str, str | None], ...]]]:
     """metric -> the dimension sets chalicelib emits it with, read from every `...telemetry.count/seconds(...)` call:
     (name, value) where the code writes the value literally, (name, None) where it is computed."""
     emitted: dict[str, set[tuple[tuple[str, str | None], ...]]] = {}
-    for path in sorted((ROOT / "chalicelib").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
+    trees = {path: ast.parse(path.read_text()) for path in sorted((ROOT / "chalicelib").rglob("*.py"))}
+    # The outbox counts through its channel's policy (`policy.sent_metric`): those are the metrics every
+    # `ChannelPolicy(sent_metric=metrics.X, ...)` names
+    policy_metrics: dict[str, list[str]] = {}
+    for tree in trees.values():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("ChannelPolicy"):
+                for keyword in node.keywords:
+                    value = keyword.value
+                    if keyword.arg and isinstance(value, ast.Attribute) and ast.unparse(value.value) == "metrics":
+                        policy_metrics.setdefault(keyword.arg, []).append(getattr(metrics, value.attr))
+    for path, tree in trees.items():
+        for node in ast.walk(tree):
             if not (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
@@ -676,11 +687,15 @@ def _emitted_metrics() -> dict[str, set[tuple[tuple[str, str | None], ...]]]:
                 and "telemetry" in ast.unparse(node.func.value)
             ):
                 continue
-            names = [
-                getattr(metrics, n.attr)
-                for n in ast.walk(node.args[0])
-                if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "metrics"
-            ]
+            argument = node.args[0]
+            if isinstance(argument, ast.Attribute) and ast.unparse(argument.value) == "policy":
+                names = list(policy_metrics.get(argument.attr, []))
+            else:
+                names = [
+                    getattr(metrics, n.attr)
+                    for n in ast.walk(argument)
+                    if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "metrics"
+                ]
             assert names, f"{path}:{node.lineno}: a metric not named from chalicelib/metrics.py"
             dimensions = tuple(
                 sorted(
