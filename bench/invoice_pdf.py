@@ -91,7 +91,7 @@ def measure(report: Report, renders: int) -> None:
     floor = _import_ms("pass")
     for label, stmt in (
         ("interpreter only", "pass"),
-        ("domain (chalicelib.domain.billing)", "import chalicelib.domain.billing"),
+        ("domain (chalicelib.domain.billing.pricing)", "import chalicelib.domain.billing.pricing"),
         ("fpdf2", "import fpdf"),
         ("factur-x (lxml, pypdf, requests)", "import facturx"),
         ("adapter (chalicelib.adapters.pdf.facturx_pdf)", "import chalicelib.adapters.pdf.facturx_pdf"),
