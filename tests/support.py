@@ -8,6 +8,7 @@ import email.policy
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
@@ -239,3 +240,19 @@ def token_of(message: Message) -> str:
     return activation_link(message).rsplit("/", 1)[1]
 
 
+
+
+def out_of_time_after_first_page(stack: Stack, monkeypatch: Any) -> Callable[[], float]:
+    """A job's time budget that runs out once the job has queued its first page of work, whichever shards the random
+    ids landed in (a fixed count of time checks can all fall on empty shards). Only that first run is counted."""
+    queue = stack.container.work_queue
+    real_enqueue = queue.enqueue
+    enqueued: list[int] = []
+
+    def counting_enqueue(*args: Any, **kwargs: Any) -> int:
+        enqueued.append(1)
+        monkeypatch.setattr(queue, "enqueue", real_enqueue)  # later runs queue as usual
+        return real_enqueue(*args, **kwargs)
+
+    monkeypatch.setattr(queue, "enqueue", counting_enqueue)
+    return lambda: 0.0 if enqueued else 900.0

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from chalicelib import jobs
 from chalicelib.services.identity import RequestContext
-from tests.support import ADMIN, activate, as_admin, order, text_part, token_of
+from tests.support import ADMIN, activate, as_admin, order, out_of_time_after_first_page, text_part, token_of
 
 DEADLINE = datetime(2027, 2, 24, 9, 30, tzinfo=UTC)  # the sample order's: ordered 2026-11-26T09:30Z + 90 days
 RENEWS_ON = datetime(2027, 11, 26, 10, 0, tzinfo=UTC)  # activated at NOW (2026-11-26 10:00Z), 12-month term
@@ -131,14 +131,13 @@ def test_a_job_that_was_down_sends_only_the_latest_threshold(stack):
     assert "within 5 day(s)" in reminder["Subject"]
 
 
-def test_many_pending_in_pages_and_a_run_out_of_time_is_completed_by_the_next(stack):
+def test_many_pending_in_pages_and_a_run_out_of_time_is_completed_by_the_next(stack, monkeypatch):
     for n in range(7):
         _pending(stack, order_id=f"R-{n}", admin={"email": f"admin{n}@example.fr", "name": f"Admin {n}"})
     stack.clock.moment = DEADLINE - timedelta(days=29)
     stopped = _run(stack, 0)
     assert stopped == {"activation_reminders": 0, "renewal_reminders": 0, "complete": False}
-    budget = iter([900.0] * 5 + [0.0] * 1000)  # runs out part-way through
-    partial = _run(stack, lambda: next(budget), page_size=1)
+    partial = _run(stack, out_of_time_after_first_page(stack, monkeypatch), page_size=1)
     assert partial["complete"] is False and 0 < partial["activation_reminders"] < 7
     rest = _run(stack, page_size=2)
     assert rest["complete"] is True

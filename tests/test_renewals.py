@@ -16,7 +16,7 @@ from chalicelib.domain.errors import Conflict, WriteConflict
 from chalicelib.domain.models import Person
 from chalicelib.services.renewals import Renewals
 from devstack.moto_lock import serialize_dynamodb
-from tests.support import SEAT, activate, as_admin, order, text_part
+from tests.support import SEAT, activate, as_admin, order, out_of_time_after_first_page, text_part
 
 ZERO = {"renewed": 0, "ended": 0, "invoices": 0, "complete": True}
 
@@ -229,18 +229,7 @@ def test_a_run_out_of_time_or_a_worker_crashing_mid_way_is_completed_without_dup
     stack.clock.moment = datetime(2027, 4, 1, 5, 0, tzinfo=UTC)
     assert _run(stack, budget=0) == {"renewed": 0, "ended": 0, "invoices": 0, "complete": False}
 
-    # The run's time is up once it has queued its first page, whichever shards the random ids landed in (a fixed
-    # count of time checks could all fall on empty shards)
-    queue = stack.container.work_queue
-    real_enqueue, enqueued = queue.enqueue, []
-
-    def counting_enqueue(*args, **kwargs):
-        enqueued.append(1)
-        return real_enqueue(*args, **kwargs)
-
-    monkeypatch.setattr(queue, "enqueue", counting_enqueue)
-    partial = stack.run_job("process_renewals", lambda: 0.0 if enqueued else 900.0, page_size=1)
-    monkeypatch.setattr(queue, "enqueue", real_enqueue)
+    partial = stack.run_job("process_renewals", out_of_time_after_first_page(stack, monkeypatch), page_size=1)
     assert partial["complete"] is False and 0 < partial["queued"] < 5 and 0 < partial["invoices"] < 10
 
     store = stack.container.renewal_store
