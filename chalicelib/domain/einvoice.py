@@ -41,11 +41,37 @@ class Address:
 
 
 @dataclass(frozen=True)
+class ElectronicAddress:
+    """BT-34 (seller) / BT-49 (buyer): where the document is delivered electronically, with its EAS scheme (BT-34-1 /
+    BT-49-1: 0225 SIREN in France, 0208 KBO/BCE in Belgium, 9930 the German VAT id, ...)."""
+
+    scheme: str
+    identifier: str
+
+
+@dataclass(frozen=True)
+class Identifier:
+    """An identifier with its ISO 6523 scheme (BT-30/BT-30-1, BT-47/BT-47-1: scheme 0002 is the French SIREN)."""
+
+    value: str
+    scheme: str | None
+
+
+@dataclass(frozen=True)
+class Note:
+    """BG-1: a note (BT-22) and its UNTDID 4451 subject code (BT-21: PMD, PMT, AAB, ...)."""
+
+    text: str
+    subject_code: str | None = None
+
+
+@dataclass(frozen=True)
 class Contact:
     """BG-6 seller contact."""
 
     phone: str | None  # BT-42
     email: str | None  # BT-43
+    name: str | None = None  # BT-41
 
 
 @dataclass(frozen=True)
@@ -54,9 +80,12 @@ class SellerParty:
 
     name: str  # BT-27
     legal_registration: str  # BT-30
-    vat_id: str  # BT-31
+    vat_id: str | None  # BT-31 (EN 16931 BR-O-02: none on a document whose VAT category is O)
     address: Address  # BG-5
     contact: Contact | None  # BG-6
+    legal_registration_id: Identifier | None = None  # BT-30 with its scheme, when the seller's country has one
+    tax_registration: str | None = None  # BT-32: the seller's VAT number where BT-31 may not be stated (category O)
+    electronic_address: ElectronicAddress | None = None  # BT-34
 
 
 @dataclass(frozen=True)
@@ -67,6 +96,8 @@ class BuyerParty:
     identifier: str  # BT-46, no scheme: the vendor's customer number
     vat_id: str | None  # BT-48
     address: Address  # BG-8 (only the country when the order gave no address)
+    legal_registration_id: Identifier | None = None  # BT-47 (a French buyer's SIREN, scheme 0002)
+    electronic_address: ElectronicAddress | None = None  # BT-49
 
 
 @dataclass(frozen=True)
@@ -154,7 +185,7 @@ class SemanticInvoice:
     buyer_reference: str | None  # BT-10
     purchase_order: str | None  # BT-13
     payment_terms: str  # BT-20
-    notes: tuple[str, ...]  # BG-1 BT-22
+    notes: tuple[Note, ...]  # BG-1
     preceding_invoice: PrecedingInvoice | None  # BG-3
     seller: SellerParty  # BG-4
     buyer: BuyerParty  # BG-7
@@ -164,15 +195,18 @@ class SemanticInvoice:
     totals: Totals  # BG-22
     vat_breakdown: tuple[VatBreakdown, ...]  # BG-23
     lines: tuple[Line, ...]  # BG-25
+    business_process: str | None = None  # BT-23 (BR-FR: the billing framework, e.g. S1 for services)
+    tax_currency: str | None = None  # BT-6: the accounting currency when the VAT is also stated in it
+    vat_in_tax_currency: Decimal | None = None  # BT-111
 
 
 def semantic_invoice(invoice: Invoice, wording: Mapping[str, str]) -> SemanticInvoice:
     """The invoice's EN 16931 terms. `wording` is the invoice's billing texts in its language (the `invoice` section
     of `templates/i18n/billing_<language>.json`)."""
     seller = invoice.seller
-    notes = list(seller.mentions(invoice.language))
+    notes = [Note(text) for text in seller.mentions(invoice.language)]
     if invoice.reverse_charge:
-        notes.append(wording["reverse_charge"])
+        notes.append(Note(wording["reverse_charge"]))
     return SemanticInvoice(
         number=invoice.number,
         issue_date=invoice.issue_date,

@@ -11,7 +11,7 @@ from typing import Any
 import facturx
 
 from chalicelib.domain.billing.money import money_str, price_str
-from chalicelib.domain.einvoice import Address, SemanticInvoice, VatBreakdown
+from chalicelib.domain.einvoice import Address, Note, SemanticInvoice, VatBreakdown
 
 FACTURX_LEVEL = "en16931"
 
@@ -94,7 +94,7 @@ def cii_data(document: SemanticInvoice) -> dict[str, Any]:
         ],
     }
     if document.notes:
-        data["BG-1"] = [{"BT-22": note} for note in document.notes]
+        data["BG-1"] = [_note(note) for note in document.notes]
     if document.buyer_reference:
         data["BT-10"] = document.buyer_reference
     if document.purchase_order:
@@ -130,4 +130,11 @@ def _vat_breakdown(entry: VatBreakdown) -> dict[str, Any]:
         fields["BT-120"] = entry.exemption_reason
     if entry.exemption_reason_code is not None:
         fields["BT-121"] = entry.exemption_reason_code
+    return fields
+
+
+def _note(note: Note) -> dict[str, Any]:
+    fields: dict[str, Any] = {"BT-22": note.text}
+    if note.subject_code is not None:
+        fields["BT-21"] = note.subject_code
     return fields
