@@ -165,6 +165,13 @@ def test_every_listed_country_has_a_sample_seller_with_its_vat_rate_and_a_valid_
         assert seller.mentions("en"), country
 
 
+def test_a_seller_without_einvoice_settings_writes_factur_x_and_emails_it():
+    sellers = load_sellers(_sellers_doc())
+    assert (sellers["FR"].einvoice.syntax, sellers["FR"].einvoice.channel) == ("factur-x", "email")
+    chosen = load_sellers(_sellers_doc(einvoice={"syntax": "ubl", "channel": "flow_service"}))["FR"].einvoice
+    assert (chosen.syntax, chosen.channel) == ("ubl", "flow_service")
+
+
 def test_french_and_german_legal_mentions():
     sellers = load_sellers(BUNDLED_SELLERS.read_text(encoding="utf-8"))
     french = " ".join(sellers["FR"].mentions("fr"))
@@ -194,6 +201,9 @@ def _sellers_doc(**changes):
         ({"vat_rate": "120.00"}, "percentage"),
         ({"country": "DE"}, "address country"),
         ({"bic": "nope"}, "BIC"),
+        ({"einvoice": {"syntax": "pdf"}}, "einvoice.syntax must be one of factur-x, ubl"),
+        ({"einvoice": {"channel": "fax"}}, "einvoice.channel must be one of email, flow_service"),
+        ({"einvoice": {"syntax": "ubl", "format": "x"}}, "format"),
     ],
 )
 def test_a_wrong_sellers_file_names_the_seller_and_the_problem(changes, message):

@@ -19,6 +19,31 @@ LegalMentions = tuple[tuple[str, tuple[str, ...]], ...]
 """(language, mentions) pairs in the configured order: a frozen `Seller` holds no mutable dict."""
 
 
+EINVOICE_SYNTAXES = ("factur-x", "ubl")
+EINVOICE_CHANNELS = ("email", "flow_service")
+
+
+class EInvoiceSettings(Frozen):
+    """How the seller's documents are written and where they go (DESIGN 15.4, 16.1)."""
+
+    syntax: str = "factur-x"
+    channel: str = "email"
+
+    @field_validator("syntax")
+    @classmethod
+    def _syntax(cls, value: str) -> str:
+        if value not in EINVOICE_SYNTAXES:
+            raise ValueError(f"einvoice.syntax must be one of {', '.join(EINVOICE_SYNTAXES)}, not {value!r}")
+        return value
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str) -> str:
+        if value not in EINVOICE_CHANNELS:
+            raise ValueError(f"einvoice.channel must be one of {', '.join(EINVOICE_CHANNELS)}, not {value!r}")
+        return value
+
+
 class Seller(Frozen):
     """A country's selling company, as configured (DESIGN 14.1)."""
 
@@ -35,6 +60,7 @@ class Seller(Frozen):
     legal_mentions: LegalMentions = ()
     email: str | None = None
     phone: str | None = None
+    einvoice: EInvoiceSettings = EInvoiceSettings()
 
     @field_validator("vat_rate")
     @classmethod
