@@ -58,3 +58,32 @@ def test_todays_german_domestic_invoice_passes_cen_and_factur_x():
     invoice = make_invoice(country="DE", language="de", buyer_address_country="DE")
     xml = serialize("cii", semantic_of(invoice))
     assert blocking(xml, einvoice_rules.rule_sets_for("cii", french_seller=False)) == []
+
+
+def _cii(invoice) -> bytes:
+    from chalicelib.adapters.einvoice import semantic_of, serialize
+
+    return serialize("cii", semantic_of(invoice))
+
+
+def test_a_german_reverse_charge_renewal_passes_cen_and_factur_x():
+    from tests.test_billing_domain import make_invoice
+
+    invoice = make_invoice(country="DE", language="de", buyer_address_country="FR", buyer_vat_id="FR12345678901",
+                           kind="renewal")  # fmt: skip
+    assert invoice.tax_breakdown[0].category == "AE"
+    assert blocking(_cii(invoice), einvoice_rules.rule_sets_for("cii", french_seller=False)) == []
+
+
+def test_a_credit_note_citing_its_invoice_passes_cen_and_factur_x():
+    from chalicelib.domain.billing.document import DocumentReference, Invoice
+    from tests.test_billing_domain import make_invoice
+
+    invoice = make_invoice(country="DE", language="de", buyer_address_country="DE")
+    cited = DocumentReference(id=invoice.id, number=invoice.number, issue_date=invoice.issue_date)
+    note = Invoice.model_validate(
+        {**invoice.model_dump(), "type": "credit_note", "cancels": cited, "number": "DE-2026-C000001"}
+    )
+    xml = _cii(note)
+    assert b"<ram:TypeCode>381</ram:TypeCode>" in xml and invoice.number.encode() in xml
+    assert blocking(xml, einvoice_rules.rule_sets_for("cii", french_seller=False)) == []
