@@ -87,3 +87,18 @@ def test_a_credit_note_citing_its_invoice_passes_cen_and_factur_x():
     xml = _cii(note)
     assert b"<ram:TypeCode>381</ram:TypeCode>" in xml and invoice.number.encode() in xml
     assert blocking(xml, einvoice_rules.rule_sets_for("cii", french_seller=False)) == []
+
+
+def test_a_term_the_cii_does_not_write_yet_is_refused_never_left_out():
+    import dataclasses
+
+    from chalicelib.adapters.einvoice import semantic_of, serialize
+    from chalicelib.domain.einvoice import ElectronicAddress
+    from tests.test_billing_domain import make_invoice
+
+    document = semantic_of(make_invoice(country="DE", language="de", buyer_address_country="DE"))
+    with_address = dataclasses.replace(
+        document, buyer=dataclasses.replace(document.buyer, electronic_address=ElectronicAddress("9930", "DE1"))
+    )
+    with pytest.raises(ValueError, match="does not write BT-49 yet"):
+        serialize("cii", with_address)

@@ -37,6 +37,7 @@ def _address(address: Address) -> dict[str, Any]:
 
 def cii_data(document: SemanticInvoice) -> dict[str, Any]:
     """The semantic invoice as factur-x's BT-keyed dict."""
+    _refuse_terms_not_written_yet(document)
     seller, buyer = document.seller, document.buyer
     seller_party: dict[str, Any] = {
         "name": seller.name,
@@ -138,3 +139,23 @@ def _note(note: Note) -> dict[str, Any]:
     if note.subject_code is not None:
         fields["BT-21"] = note.subject_code
     return fields
+
+
+def _refuse_terms_not_written_yet(document: SemanticInvoice) -> None:
+    """The model has room for the reform's terms before this serializer writes them: a document carrying one must
+    fail loudly here rather than leave the term out of the XML."""
+    seller, buyer = document.seller, document.buyer
+    unwritten = {
+        "BT-30 scheme": seller.legal_registration_id,
+        "BT-32": seller.tax_registration,
+        "BT-34": seller.electronic_address,
+        "BT-41": seller.contact.name if seller.contact else None,
+        "BT-47": buyer.legal_registration_id,
+        "BT-49": buyer.electronic_address,
+        "BT-23": document.business_process,
+        "BT-6": document.tax_currency,
+        "BT-111": document.vat_in_tax_currency,
+    }
+    given = sorted(term for term, value in unwritten.items() if value is not None)
+    if given or seller.vat_id is None:
+        raise ValueError(f"the CII serializer does not write {', '.join(given) or 'a document without BT-31'} yet")
