@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import Field, ValidationError, field_serializer, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_serializer, field_validator
 
 from chalicelib.domain.billing.formatting import DEFAULT_LANGUAGE
 from chalicelib.domain.billing.frozen import Frozen
@@ -19,8 +19,7 @@ LegalMentions = tuple[tuple[str, tuple[str, ...]], ...]
 """(language, mentions) pairs in the configured order: a frozen `Seller` holds no mutable dict."""
 
 
-EINVOICE_SYNTAXES = ("factur-x", "ubl")
-EINVOICE_CHANNELS = ("email", "flow_service")
+EINVOICE_CHOICES = {"syntax": ("factur-x", "ubl"), "channel": ("email", "flow_service")}
 
 
 class EInvoiceSettings(Frozen):
@@ -29,18 +28,12 @@ class EInvoiceSettings(Frozen):
     syntax: str = "factur-x"
     channel: str = "email"
 
-    @field_validator("syntax")
+    @field_validator("syntax", "channel")
     @classmethod
-    def _syntax(cls, value: str) -> str:
-        if value not in EINVOICE_SYNTAXES:
-            raise ValueError(f"einvoice.syntax must be one of {', '.join(EINVOICE_SYNTAXES)}, not {value!r}")
-        return value
-
-    @field_validator("channel")
-    @classmethod
-    def _channel(cls, value: str) -> str:
-        if value not in EINVOICE_CHANNELS:
-            raise ValueError(f"einvoice.channel must be one of {', '.join(EINVOICE_CHANNELS)}, not {value!r}")
+    def _one_of_the_choices(cls, value: str, info: ValidationInfo) -> str:
+        choices = EINVOICE_CHOICES[str(info.field_name)]
+        if value not in choices:
+            raise ValueError(f"einvoice.{info.field_name} must be one of {', '.join(choices)}, not {value!r}")
         return value
 
 
