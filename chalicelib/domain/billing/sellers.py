@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import Field, ValidationError, ValidationInfo, field_serializer, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_serializer, field_validator, model_validator
 
 from chalicelib.domain.billing.formatting import DEFAULT_LANGUAGE
 from chalicelib.domain.billing.frozen import Frozen
+from chalicelib.domain.billing.identifiers import ElectronicAddress, siren_problem
 from chalicelib.domain.billing.money import TWO_PLACES
 from chalicelib.domain.models import PostalAddress
 
@@ -37,6 +39,30 @@ class EInvoiceSettings(Frozen):
         return value
 
 
+class SellerContact(Frozen):
+    """Who the buyer's accounts payable call about an invoice (BT-41 name, BT-42 phone, BT-43 email)."""
+
+    name: str = Field(min_length=1, max_length=100)
+    phone: str = Field(min_length=1, max_length=40)
+    email: str | None = None
+
+
+class ExchangeRate(Frozen):
+    """Units of the accounting currency for one unit of `currency`, from `valid_from` on (BT-111: the VAT of an
+    invoice in another currency, stated in the accounting currency at the rate of its issue date)."""
+
+    currency: str
+    valid_from: date
+    rate: Decimal
+
+    @field_validator("rate")
+    @classmethod
+    def _positive(cls, value: Decimal) -> Decimal:
+        if not value.is_finite() or value <= 0:
+            raise ValueError("an exchange rate is a positive decimal string, e.g. \"0.9150\"")
+        return value
+
+
 class Seller(Frozen):
     """A country's selling company, as configured (DESIGN 14.1)."""
 
@@ -54,6 +80,54 @@ class Seller(Frozen):
     email: str | None = None
     phone: str | None = None
     einvoice: EInvoiceSettings = EInvoiceSettings()
+    # DESIGN 15.3: the reform's data. Optional in the model so that the records of invoices issued before it still
+    # load; `load_sellers` requires what a seller's country needs.
+    siren: str | None = None  # France: BT-30 with scheme 0002
+    siret: str | None = None
+    electronic_address: ElectronicAddress | None = None  # BT-34
+    contact: SellerContact | None = None  # BG-6
+    accounting_currency: str = "EUR"
+    currencies: tuple[str, ...] = ()  # what it invoices in; empty on old records (then: the accounting currency)
+    exchange_rates: tuple[ExchangeRate, ...] = ()
+    vat_on_debits: bool = False  # France: "option pour le paiement de la taxe d'après les débits"
+
+    @field_validator("siren")
+    @classmethod
+    def _siren(cls, value: str | None) -> str | None:
+        problem = siren_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("siret")
+    @classmethod
+    def _siret(cls, value: str | None) -> str | None:
+        from stdnum.fr import siret
+
+        if value is not None and not (re.fullmatch(r"[0-9]{14}", value) and siret.is_valid(value)):
+            raise ValueError(f"{value!r} is not a valid SIRET (14 digits, check digit)")
+        return value
+
+    @model_validator(mode="after")
+    def _rates_for_foreign_currencies(self) -> Seller:
+        if self.siret is not None and self.siren is not None and not self.siret.startswith(self.siren):
+            raise ValueError("the SIRET does not start with the SIREN")
+        rated = {rate.currency for rate in self.exchange_rates}
+        missing = sorted(set(self.currencies) - rated - {self.accounting_currency})
+        if missing:
+            raise ValueError(
+                f"exchange_rates needs a rate to {self.accounting_currency} for {', '.join(missing)}: the VAT of an "
+                "invoice in another currency is also stated in the accounting currency"
+            )
+        return self
+
+    def invoices_in(self, currency: str) -> bool:
+        return currency in (self.currencies or (self.accounting_currency,))
+
+    def exchange_rate(self, currency: str, on: date) -> ExchangeRate | None:
+        """The rate in force on `on` (the latest `valid_from` not after it), or None."""
+        applicable = [rate for rate in self.exchange_rates if rate.currency == currency and rate.valid_from <= on]
+        return max(applicable, key=lambda rate: rate.valid_from, default=None)
 
     @field_validator("vat_rate")
     @classmethod
@@ -142,8 +216,24 @@ def load_sellers(json_text: str) -> dict[str, Seller]:
             raise ValueError(f"seller {label}: country differs from its address country {seller.address.country}")
         if seller.country in sellers:
             raise ValueError(f"seller {label} is configured twice")
+        missing = _missing_reform_data(seller)
+        if missing:
+            raise ValueError(f"seller {label}: {missing}")
         sellers[seller.country] = seller
     return sellers
+
+
+def _missing_reform_data(seller: Seller) -> str | None:
+    """What a configured seller must state on every document (DESIGN 15.3) and lacks."""
+    if seller.contact is None:
+        return "contact (name and phone, BT-41/BT-42) is required"
+    if not seller.currencies:
+        return "currencies (what it invoices in) is required"
+    if seller.country == "FR" and seller.siren is None:
+        return "siren is required for a French seller (BT-30)"
+    if seller.electronic_address is None and (seller.country == "FR" or seller.einvoice.syntax == "ubl"):
+        return "electronic_address is required (BT-34) for a French seller and for UBL (Peppol)"
+    return None
 
 
 def _as_seller_input(entry: Any) -> Any:
