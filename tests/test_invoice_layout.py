@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib import jobs
 from chalicelib.adapters.dynamodb import invoice_schema, schema
+from chalicelib.domain.billing.document import Buyer
 from chalicelib.domain.billing.json import invoice_to_json, invoice_to_record
 from chalicelib.domain.billing.sellers import Seller
 from chalicelib.domain.errors import WriteConflict
@@ -25,6 +26,7 @@ SELLER_FIELDS_ADDED_SINCE = (
     "einvoice", "siren", "siret", "electronic_address", "contact", "accounting_currency", "currencies",
     "exchange_rates", "vat_on_debits",
 )  # fmt: skip
+BUYER_FIELDS_ADDED_SINCE = ("siren", "electronic_address")
 RENEWAL_TERM = date(2027, 11, 26)
 
 
@@ -35,6 +37,8 @@ def _legacy_record(invoice) -> dict:
         del record[new_field]
     for new_field in SELLER_FIELDS_ADDED_SINCE:
         del record["seller"][new_field]
+    for new_field in BUYER_FIELDS_ADDED_SINCE:
+        del record["buyer"][new_field]
     record["lines"] = [
         {key: line[key] for key in ("product_code", "description", "quantity", "unit_price", "amount")}
         for line in record["lines"]
@@ -46,7 +50,13 @@ def _legacy_record(invoice) -> dict:
 def _as_a_legacy_record_holds_it(invoice):
     """The invoice as read back from a legacy record: its seller without the settings added since (their defaults)."""
     defaults = {name: Seller.model_fields[name].default for name in SELLER_FIELDS_ADDED_SINCE}
-    return invoice.model_copy(update={"seller": invoice.seller.model_copy(update=defaults)})
+    buyer_defaults = {name: Buyer.model_fields[name].default for name in BUYER_FIELDS_ADDED_SINCE}
+    return invoice.model_copy(
+        update={
+            "seller": invoice.seller.model_copy(update=defaults),
+            "buyer": invoice.buyer.model_copy(update=buyer_defaults),
+        }
+    )
 
 
 def test_the_legacy_writer_of_these_tests_is_the_one_the_fixture_captured():

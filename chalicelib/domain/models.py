@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 
 from chalicelib.domain.access import AuditEvent
 from chalicelib.domain.errors import Conflict
+from chalicelib.domain.identifiers import ElectronicAddress
 
 ACTIVATION_WINDOW = timedelta(days=90)
 _ISO_COUNTRY = re.compile(r"[A-Z]{2}")
@@ -79,6 +80,9 @@ class Customer:
     name: str
     vat_id: str | None = None  # the buyer's, when the order carries it (invoices, reverse charge)
     address: PostalAddress | None = None
+    # DESIGN 15.3, as the order (or a correction) gave them; invoices derive what is missing (`buyer_of`)
+    siren: str | None = None
+    electronic_address: ElectronicAddress | None = None
 
 
 PaymentType = Literal["invoice", "card"]
@@ -232,6 +236,10 @@ def subscription_from_record(record: Mapping[str, Any]) -> Subscription:
                 city=address.get("city"),
                 country=address["country"],
             ),
+            siren=customer.get("siren"),
+            electronic_address=None
+            if customer.get("electronic_address") is None
+            else ElectronicAddress(**customer["electronic_address"]),
         ),
         admin=Person(email=r["admin"]["email"], name=r["admin"]["name"]),
         license_quantity=int(r["license_quantity"]),

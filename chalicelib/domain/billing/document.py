@@ -29,6 +29,7 @@ from chalicelib.domain.billing.tax import (
     reverse_charge_exemption,
     vat_breakdown,
 )
+from chalicelib.domain.identifiers import ElectronicAddress
 from chalicelib.domain.models import PaymentMethod, PostalAddress
 
 InvoiceKind = Literal["initial", "renewal"]
@@ -53,6 +54,8 @@ class Buyer(Frozen):
     vat_id: str | None = None
     address: PostalAddress | None = None
     country: str  # the subscription's country
+    siren: str | None = None  # BT-47 (a French buyer's): given by the order or read from its French VAT id
+    electronic_address: ElectronicAddress | None = None  # BT-49: given by the order, else derived (DESIGN 15.3)
 
 
 class Period(Frozen):

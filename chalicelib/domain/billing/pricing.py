@@ -16,6 +16,7 @@ from chalicelib.domain.billing.formatting import invoice_language, line_descript
 from chalicelib.domain.billing.money import TWO_PLACES, round_money
 from chalicelib.domain.billing.sellers import Seller
 from chalicelib.domain.billing.tax import TaxSubtotal, VatTreatment, vat_breakdown, vat_treatment
+from chalicelib.domain.identifiers import derived_electronic_address, french_siren_of_vat_id
 from chalicelib.domain.models import PaymentMethod, Subscription
 
 
@@ -101,13 +102,22 @@ def price_term(
 
 
 def buyer_of(subscription: Subscription) -> Buyer:
+    """The buyer as a document states it: what the order gave, and the identifiers DESIGN 15.3 derives from it (a
+    French buyer's SIREN from its VAT id; the electronic address from the SIREN, enterprise number or VAT id)."""
     customer = subscription.customer
+    buyer_country = customer.address.country if customer.address else subscription.country
+    siren = customer.siren
+    if siren is None and buyer_country == "FR":
+        siren = french_siren_of_vat_id(customer.vat_id)
     return Buyer(
         id=customer.id,
         name=customer.name,
         vat_id=customer.vat_id,
         address=customer.address,
         country=subscription.country,
+        siren=siren,
+        electronic_address=customer.electronic_address
+        or derived_electronic_address(buyer_country, customer.vat_id, siren),
     )
 
 

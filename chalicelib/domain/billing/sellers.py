@@ -13,8 +13,8 @@ from pydantic import Field, ValidationError, ValidationInfo, field_serializer, f
 
 from chalicelib.domain.billing.formatting import DEFAULT_LANGUAGE
 from chalicelib.domain.billing.frozen import Frozen
-from chalicelib.domain.billing.identifiers import ElectronicAddress, siren_problem
 from chalicelib.domain.billing.money import TWO_PLACES
+from chalicelib.domain.identifiers import ElectronicAddress, siren_problem
 from chalicelib.domain.models import PostalAddress
 
 LegalMentions = tuple[tuple[str, tuple[str, ...]], ...]

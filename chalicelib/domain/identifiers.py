@@ -2,16 +2,15 @@
 electronic address a document is delivered to (BT-34 / BT-49) with its EAS scheme.
 
 The checks are python-stdnum's (the maintained implementation of each national check digit), imported when a value is
-checked so the portal's read path never loads it.
+checked so the portal's read path never loads it. `ElectronicAddress` is a plain frozen dataclass for the same reason
+as the subscription's parts (domain/models.py): the portal decodes stored customers without importing pydantic.
 """
 
 from __future__ import annotations
 
 import re
-
-from pydantic import field_validator, model_validator
-
-from chalicelib.domain.billing.frozen import Frozen
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 SIREN_SCHEME = "0002"  # ISO 6523 ICD: SIRENE (BT-30-1, BT-47-1)
 FRENCH_ADDRESS_SCHEME = "0225"  # EAS: the French reform's directory address, built on the SIREN
@@ -76,39 +75,38 @@ def french_siren_of_vat_id(vat_id: str | None) -> str | None:
     return None
 
 
-class ElectronicAddress(Frozen):
-    """BT-34 / BT-49 with its scheme (BT-34-1 / BT-49-1)."""
+@dataclass(frozen=True, kw_only=True)
+class ElectronicAddress:
+    """BT-34 / BT-49 with its scheme (BT-34-1 / BT-49-1). Checked when built, whoever builds it (pydantic included)."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
 
     scheme: str
     id: str
 
-    @field_validator("scheme")
-    @classmethod
-    def _known_scheme(cls, value: str) -> str:
-        if value not in EAS_CODES:
-            raise ValueError(f"scheme {value!r} is not an EAS code (e.g. 0225 France, 0208 Belgium, 9930 Germany)")
-        return value
-
-    @field_validator("id")
-    @classmethod
-    def _printable(cls, value: str) -> str:
-        if not value or len(value) > MAX_ADDRESS_ID_LENGTH or not re.fullmatch(r"[0-9A-Za-z._@+\-]+", value):
-            raise ValueError(
-                f"an electronic address id is 1 to {MAX_ADDRESS_ID_LENGTH} letters, digits or . _ @ + -"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _scheme_format(self) -> ElectronicAddress:
-        problem = None
-        if self.scheme in (FRENCH_ADDRESS_SCHEME, SIREN_SCHEME):
-            # The French directory address starts with the SIREN (a suffix may follow: SIREN_suffix)
-            problem = siren_problem(self.id.split("_", 1)[0])
-        elif self.scheme == BELGIAN_ENTERPRISE_SCHEME:
-            problem = belgian_enterprise_number_problem(self.id)
+    def __post_init__(self) -> None:
+        problem = electronic_address_problem(self.scheme, self.id)
         if problem:
-            raise ValueError(f"electronic address under scheme {self.scheme}: {problem}")
-        return self
+            raise ValueError(problem)
+
+
+def electronic_address_problem(scheme: str, identifier: str) -> str | None:
+    """Why (scheme, identifier) is not an electronic address the documents can carry, or None."""
+    if scheme not in EAS_CODES:
+        return f"scheme {scheme!r} is not an EAS code (e.g. 0225 France, 0208 Belgium, 9930 Germany)"
+    if (
+        not identifier
+        or len(identifier) > MAX_ADDRESS_ID_LENGTH
+        or not re.fullmatch(r"[0-9A-Za-z._@+\-]+", identifier)
+    ):
+        return f"an electronic address id is 1 to {MAX_ADDRESS_ID_LENGTH} letters, digits or . _ @ + -"
+    problem = None
+    if scheme in (FRENCH_ADDRESS_SCHEME, SIREN_SCHEME):
+        # The French directory address starts with the SIREN (a suffix may follow: SIREN_suffix)
+        problem = siren_problem(identifier.split("_", 1)[0])
+    elif scheme == BELGIAN_ENTERPRISE_SCHEME:
+        problem = belgian_enterprise_number_problem(identifier)
+    return f"electronic address under scheme {scheme}: {problem}" if problem else None
 
 
 def derived_electronic_address(
