@@ -42,10 +42,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from chalicelib.domain.billing.document import Invoice, InvoiceKind, TermCause
+from chalicelib.domain.billing.document import Invoice, InvoiceKind, Period, TermCause
 from chalicelib.domain.billing.money import money_str
 from chalicelib.domain.billing.numbering import series_for
-from chalicelib.domain.billing.pricing import build_invoice, buyer_of
+from chalicelib.domain.billing.pricing import build_invoice, price_subscription_term
 from chalicelib.domain.billing.sellers import SellerCatalog
 from chalicelib.domain.errors import SellerMissing, WriteConflict
 from chalicelib.domain.mail import OutgoingEmail
@@ -99,25 +99,15 @@ class InvoiceIssuer:
         series = series_for("invoice", seller.country, now.date().year)
         last = self._invoices.last_number(series.key)
         invoice = build_invoice(
+            price_subscription_term(seller, subscription, Period(start=period_start, end=period_end)),
             invoice_id=invoice_id(subscription.id, period_start),
             number=series.number(last + 1),
             subscription_id=subscription.id,
             order_id=subscription.order_id,
             kind=kind,
-            seller=seller,
-            buyer=buyer_of(subscription),
-            product_code=subscription.product.code,
-            product_name=subscription.product.name,
-            quantity=subscription.license_quantity,
-            unit_price=subscription.unit_price,
-            currency=subscription.currency,
-            term_months=subscription.term_months,
-            period_start=period_start,
-            period_end=period_end,
             issued_at=now,
             po_number=subscription.po_number,
             payment_method=subscription.payment_method,
-            language=subscription.language,
         )
         email = emails.outgoing(
             emails.INVOICE_ISSUED,
