@@ -7,15 +7,26 @@ from the number read, and a failed commit writes nothing."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
 
 from chalicelib.domain.access import AuditEvent, Contact, Seat
 from chalicelib.domain.activation_links import ActivationToken
 from chalicelib.domain.billing.document import Cause, Invoice, TermCause
 from chalicelib.domain.errors import WriteConflict
 from chalicelib.domain.mail import OutgoingEmail
-from chalicelib.domain.models import ActivationEvidence, Person, Subscription, SubscriptionStatus, normalize_email
+from chalicelib.domain.models import (
+    ActivationEvidence,
+    Customer,
+    PaymentMethod,
+    Person,
+    Product,
+    Subscription,
+    SubscriptionStatus,
+    normalize_email,
+)
 from chalicelib.domain.outbox import OutboxMessage
 from chalicelib.services.ports.invoices import COUNTER_LABEL, INVOICE_LABEL
 
@@ -140,6 +151,20 @@ class FakeUnitOfWork:
         self.committed = True
 
 
+class FakeUnitsOfWork:
+    """The unit-of-work factory a use case is given. `before_next`: what a concurrent writer commits just before the
+    next unit of work opens (one entry per unit of work, in order)."""
+
+    def __init__(self, table: FakeTable) -> None:
+        self._table = table
+        self.before_next: list[Callable[[], object]] = []
+
+    def __call__(self) -> FakeUnitOfWork:
+        if self.before_next:
+            self.before_next.pop(0)()
+        return FakeUnitOfWork(self._table)
+
+
 class FakeSubscriptions:
     def __init__(self, table: FakeTable) -> None:
         self._table = table
@@ -212,3 +237,26 @@ class FixedClock:
 
 def person(name: str) -> Person:
     return Person(email=f"{name}@example.fr", name=name.title())
+
+
+def subscription(**changes: Any) -> Subscription:
+    """Subscription sub-1, pending (ordered 1 March 2026), administered by Marie; `changes` replace any field."""
+    pending = Subscription(
+        id="sub-1",
+        order_id="SO-1",
+        status=SubscriptionStatus.PENDING_ACTIVATION,
+        product=Product(code="PROFIS-ENG", name="PROFIS Engineering Suite"),
+        country="FR",
+        locale="fr-FR",
+        customer=Customer(id="0000012345", name="Béton & Fils"),
+        admin=person("marie"),
+        license_quantity=2,
+        term_months=12,
+        unit_price=Decimal("450.00"),
+        currency="EUR",
+        payment_method=PaymentMethod(type="invoice"),
+        ordered_at=datetime(2026, 3, 1, tzinfo=UTC),
+        activation_deadline=datetime(2026, 5, 30, tzinfo=UTC),
+        agreement_version="FR-fr-2026.1",
+    )
+    return replace(pending, **changes)

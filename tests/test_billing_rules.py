@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from decimal import Decimal
 
 import pytest
 
@@ -19,9 +18,6 @@ from chalicelib.domain.errors import Conflict, DeadlinePassed
 from chalicelib.domain.models import (
     ActivationChannel,
     ActivationEvidence,
-    Customer,
-    PaymentMethod,
-    Product,
     Role,
     Subscription,
     SubscriptionStatus,
@@ -37,9 +33,10 @@ from tests.fakes import (
     FakeOrders,
     FakeSubscriptions,
     FakeTable,
-    FakeUnitOfWork,
+    FakeUnitsOfWork,
     FixedClock,
     person,
+    subscription,
 )
 
 ADMIN = person("marie")
@@ -55,26 +52,9 @@ class Agreements:
 
 
 def _subscription(**changes: object) -> Subscription:
-    pending = Subscription(
-        id="sub-1",
-        order_id="SO-1",
-        status=SubscriptionStatus.PENDING_ACTIVATION,
-        product=Product(code="PROFIS-ENG", name="PROFIS Engineering Suite"),
-        country="FR",
-        locale="fr-FR",
-        customer=Customer(id="0000012345", name="Béton & Fils"),
-        admin=ADMIN,
-        license_quantity=5,
-        term_months=12,
-        unit_price=Decimal("450.00"),
-        currency="EUR",
-        payment_method=PaymentMethod(type="invoice"),
-        ordered_at=datetime(2026, 11, 20, tzinfo=UTC),
-        activation_deadline=datetime(2027, 2, 18, tzinfo=UTC),
-        agreement_version="FR-fr-2026.1",
-        activation_token_hash="old-hash",
-    )
-    return replace(pending, **changes)  # type: ignore[arg-type]
+    ordered_at, deadline = datetime(2026, 11, 20, tzinfo=UTC), datetime(2027, 2, 18, tzinfo=UTC)
+    fields = {"ordered_at": ordered_at, "activation_deadline": deadline, "license_quantity": 5}
+    return subscription(**{**fields, "activation_token_hash": "old-hash", **changes})
 
 
 def _active_monthly(**changes: object) -> Subscription:
@@ -96,12 +76,13 @@ class World:
         self.clock = FixedClock(now)
         self.delivery = FakeDelivery()
         self.invoices = FakeInvoices(self.table)
-        self.before_unit_of_work: list[object] = []  # what a concurrent writer commits before the next one opens
-        self.issuer = InvoiceIssuer(self.invoices, seller_catalog(""), self.clock, self._unit_of_work)  # type: ignore[arg-type]
+        units_of_work = FakeUnitsOfWork(self.table)
+        self.before_unit_of_work = units_of_work.before_next  # what a concurrent writer commits before the next one
+        self.issuer = InvoiceIssuer(self.invoices, seller_catalog(""), self.clock, units_of_work)  # type: ignore[arg-type]
         subscriptions = FakeSubscriptions(self.table)
         self.activation = Activation(
             FakeOrders(self.table), subscriptions, self.clock, Agreements(), lambda: b"k" * 32,  # type: ignore[arg-type]
-            self.delivery, self.issuer, self._unit_of_work,  # type: ignore[arg-type]
+            self.delivery, self.issuer, units_of_work,  # type: ignore[arg-type]
         )  # fmt: skip
         self.renewals = Renewals(
             subscriptions,
@@ -109,15 +90,8 @@ class World:
             self.clock,
             self.delivery,
             None,
-            self._unit_of_work,  # type: ignore[arg-type]
+            units_of_work,  # type: ignore[arg-type]
         )
-
-    def _unit_of_work(self) -> FakeUnitOfWork:
-        if self.before_unit_of_work:
-            change = self.before_unit_of_work.pop(0)
-            assert callable(change)
-            change()
-        return FakeUnitOfWork(self.table)
 
     @property
     def subscription(self) -> Subscription:
