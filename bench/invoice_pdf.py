@@ -40,20 +40,15 @@ def _sample_invoice() -> Any:
     from decimal import Decimal
 
     from chalicelib.adapters.sellers import seller_catalog
-    from chalicelib.domain.billing.document import Buyer, InvoicePaymentMethod
-    from chalicelib.domain.billing.pricing import build_invoice
+    from chalicelib.domain.billing.document import Buyer, InvoicePaymentMethod, Period
+    from chalicelib.domain.billing.pricing import build_invoice, price_term
     from chalicelib.domain.billing.terms import term_period
     from chalicelib.domain.models import PostalAddress
 
     start, end = term_period(datetime(2026, 12, 1, tzinfo=UTC).date(), 0, 12)
-    return build_invoice(
-        invoice_id="bench-invoice",
-        number="FR-2026-000001",
-        subscription_id="bench-subscription",
-        order_id="bench-order",
-        kind="initial",
-        seller=seller_catalog("").get("FR"),
-        buyer=Buyer(
+    price = price_term(
+        seller_catalog("").get("FR"),
+        Buyer(
             id="0001234567",
             name="Dupont BTP SARL",
             vat_id=None,
@@ -66,12 +61,19 @@ def _sample_invoice() -> Any:
         unit_price=Decimal("450.00"),
         currency="EUR",
         term_months=12,
-        period_start=start,
-        period_end=end,
+        period=Period(start=start, end=end),
+        language="fr",
+    )
+    return build_invoice(
+        price,
+        invoice_id="bench-invoice",
+        number="FR-2026-000001",
+        subscription_id="bench-subscription",
+        order_id="bench-order",
+        kind="initial",
         issued_at=datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
         po_number="PO-7781",
         payment_method=InvoicePaymentMethod(type="invoice"),
-        language="fr",
     )
 
 

@@ -153,6 +153,7 @@ class Container:
             self.link_secret,
             self.delivery,
             self.invoice_issuer,
+            self.unit_of_work,
             self.telemetry,
         )
 
@@ -242,7 +243,7 @@ class Container:
     def invoice_issuer(self) -> InvoiceIssuer:
         from chalicelib.services.invoicing import InvoiceIssuer
 
-        return InvoiceIssuer(self.invoices, self.sellers, self.clock)
+        return InvoiceIssuer(self.invoices, self.sellers, self.clock, self.unit_of_work)
 
     @cached_property
     def invoice_files(self) -> InvoiceFiles:
@@ -303,7 +304,9 @@ class Container:
     def renewals(self) -> Renewals:
         from chalicelib.services.renewals import Renewals
 
-        return Renewals(self.renewal_store, self.invoice_issuer, self.clock, self.delivery, self.work_queue)
+        return Renewals(
+            self.renewal_store, self.invoice_issuer, self.clock, self.delivery, self.work_queue, self.unit_of_work
+        )
 
     @cached_property
     def work_queue(self) -> WorkQueue:

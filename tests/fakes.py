@@ -1,18 +1,34 @@
-"""An in-memory unit of work and stores (cosmicpython's FakeUnitOfWork), so tests of the administration rules run
-without moto. They keep the DynamoDB adapter's promises: a save applies only on the version and status read (and with
-a free seat for one more), a seat is new, roles are as read, and a failed commit writes nothing."""
+"""An in-memory unit of work and stores (cosmicpython's FakeUnitOfWork), so tests of the administration, activation,
+renewal and invoicing rules run without moto. They keep the DynamoDB adapter's promises: a save applies only on the
+version and status read (with a free seat for one more, and before the deadline for an activation), a seat, a link's
+token, the acceptance evidence, a cause's guard and a document are new, roles are as read, a series counter moves only
+from the number read, and a failed commit writes nothing."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
 
 from chalicelib.domain.access import AuditEvent, Contact, Seat
+from chalicelib.domain.activation_links import ActivationToken
+from chalicelib.domain.billing.document import Cause, Invoice, TermCause
 from chalicelib.domain.errors import WriteConflict
 from chalicelib.domain.mail import OutgoingEmail
-from chalicelib.domain.models import Person, Subscription, normalize_email
+from chalicelib.domain.models import (
+    ActivationEvidence,
+    Customer,
+    PaymentMethod,
+    Person,
+    Product,
+    Subscription,
+    SubscriptionStatus,
+    normalize_email,
+)
 from chalicelib.domain.outbox import OutboxMessage
+from chalicelib.services.ports.invoices import COUNTER_LABEL, INVOICE_LABEL
 
 
 @dataclass
@@ -21,8 +37,14 @@ class FakeTable:
     seats: dict[tuple[str, str], Seat] = field(default_factory=dict)
     roles: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     events: dict[str, list[AuditEvent]] = field(default_factory=dict)  # oldest first
-    outbox: list[OutgoingEmail | OutboxMessage] = field(default_factory=list)
+    outbox: list[OutboxMessage] = field(default_factory=list)
     contacts: dict[tuple[str, str], Contact] = field(default_factory=dict)
+    tokens: dict[str, ActivationToken] = field(default_factory=dict)  # by token hash
+    evidence: dict[str, ActivationEvidence] = field(default_factory=dict)
+    visible_past_deadline: set[str] = field(default_factory=set)  # subscriptions whose admin access stays listed
+    documents: dict[tuple[str, str], Invoice] = field(default_factory=dict)  # (subscription, document id)
+    causes: dict[tuple[str, Cause], str] = field(default_factory=dict)  # (subscription, cause) -> document id
+    series: dict[str, int] = field(default_factory=dict)  # last number issued
 
 
 class FakeUnitOfWork:
@@ -41,6 +63,9 @@ class FakeUnitOfWork:
             stored = self._table.subscriptions.get(before.id)
             if stored is None or stored.version != before.version or stored.status is not before.status:
                 return False
+            activating = before.status is SubscriptionStatus.PENDING_ACTIVATION and after.activated_at is not None
+            if activating and not (after.activated_at is not None and after.activated_at < stored.activation_deadline):
+                return False
             return after.seats_used <= stored.license_quantity and stored.admin.key == before.admin.key
 
         def write() -> None:
@@ -49,7 +74,7 @@ class FakeUnitOfWork:
 
         self._stage("subscription", still, write)
 
-    def queue(self, messages: Sequence[OutgoingEmail | OutboxMessage]) -> None:
+    def queue(self, messages: Sequence[OutboxMessage]) -> None:
         self._writes.append(lambda: self._table.outbox.extend(messages))
 
     def add_seat(self, subscription: Subscription, seat: Seat) -> None:
@@ -79,6 +104,34 @@ class FakeUnitOfWork:
 
         self._stage("new_admin_access", self._roles_are(new, new_roles), grant)
 
+    def keep_acceptance(self, activated: Subscription) -> None:
+        assert activated.evidence is not None
+
+        def write() -> None:
+            self._table.evidence[activated.id] = activated.evidence  # type: ignore[assignment]
+            self._table.visible_past_deadline.add(activated.id)
+
+        self._stage("evidence", lambda: activated.id not in self._table.evidence, write)
+
+    def replace_link(self, before: Subscription, token: ActivationToken) -> None:
+        def write() -> None:
+            self._table.tokens[token.token_hash] = token
+            if before.activation_token_hash:
+                self._table.tokens.pop(before.activation_token_hash, None)
+
+        self._stage("token", lambda: token.token_hash not in self._table.tokens, write)
+
+    def issue(self, document: Invoice, cause: Cause, series: str, expected_last: int) -> None:
+        guard, key = (document.subscription_id, cause), (document.subscription_id, document.id)
+
+        def write() -> None:
+            self._table.causes[guard] = document.id
+            self._table.documents[key] = document
+            self._table.series[series] = expected_last + 1
+
+        self._stage(INVOICE_LABEL, lambda: guard not in self._table.causes and key not in self._table.documents, write)
+        self._stage(COUNTER_LABEL, lambda: self._table.series.get(series, 0) == expected_last, lambda: None)
+
     def _roles_are(self, key: tuple[str, str], roles: frozenset[str]) -> Callable[[], bool]:
         return lambda: self._table.roles.get(key, frozenset()) == roles
 
@@ -98,12 +151,54 @@ class FakeUnitOfWork:
         self.committed = True
 
 
+class FakeUnitsOfWork:
+    """The unit-of-work factory a use case is given. `before_next`: what a concurrent writer commits just before the
+    next unit of work opens (one entry per unit of work, in order)."""
+
+    def __init__(self, table: FakeTable) -> None:
+        self._table = table
+        self.before_next: list[Callable[[], object]] = []
+
+    def __call__(self) -> FakeUnitOfWork:
+        if self.before_next:
+            self.before_next.pop(0)()
+        return FakeUnitOfWork(self._table)
+
+
 class FakeSubscriptions:
     def __init__(self, table: FakeTable) -> None:
         self._table = table
 
     def get_subscription(self, subscription_id: str) -> Subscription | None:
         return self._table.subscriptions.get(subscription_id)
+
+
+class FakeOrders:
+    def __init__(self, table: FakeTable) -> None:
+        self._table = table
+
+    def get_token(self, token_hash: str) -> ActivationToken | None:
+        return self._table.tokens.get(token_hash)
+
+
+class FakeInvoices:
+    """The invoice store's reads. `after_read` runs after each counter read: a test takes the number meanwhile."""
+
+    def __init__(self, table: FakeTable) -> None:
+        self._table = table
+        self.after_read: Callable[[], None] = lambda: None
+
+    def last_number(self, series: str) -> int:
+        last = self._table.series.get(series, 0)
+        self.after_read()
+        return last
+
+    def get_invoice(self, subscription_id: str, invoice_id: str) -> Invoice | None:
+        return self._table.documents.get((subscription_id, invoice_id))
+
+    def invoice_for_term(self, subscription_id: str, period_start: date) -> Invoice | None:
+        document_id = self._table.causes.get((subscription_id, TermCause(period_start)))
+        return None if document_id is None else self.get_invoice(subscription_id, document_id)
 
 
 class FakeAdministrationStore:
@@ -142,3 +237,26 @@ class FixedClock:
 
 def person(name: str) -> Person:
     return Person(email=f"{name}@example.fr", name=name.title())
+
+
+def subscription(**changes: Any) -> Subscription:
+    """Subscription sub-1, pending (ordered 1 March 2026), administered by Marie; `changes` replace any field."""
+    pending = Subscription(
+        id="sub-1",
+        order_id="SO-1",
+        status=SubscriptionStatus.PENDING_ACTIVATION,
+        product=Product(code="PROFIS-ENG", name="PROFIS Engineering Suite"),
+        country="FR",
+        locale="fr-FR",
+        customer=Customer(id="0000012345", name="Béton & Fils"),
+        admin=person("marie"),
+        license_quantity=2,
+        term_months=12,
+        unit_price=Decimal("450.00"),
+        currency="EUR",
+        payment_method=PaymentMethod(type="invoice"),
+        ordered_at=datetime(2026, 3, 1, tzinfo=UTC),
+        activation_deadline=datetime(2026, 5, 30, tzinfo=UTC),
+        agreement_version="FR-fr-2026.1",
+    )
+    return replace(pending, **changes)

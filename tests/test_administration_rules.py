@@ -5,15 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from decimal import Decimal
 
 import pytest
 
 from chalicelib.domain.errors import Conflict, PreconditionFailed, WriteConflict
 from chalicelib.domain.models import (
-    Customer,
-    PaymentMethod,
-    Product,
     Role,
     Subscription,
     SubscriptionStatus,
@@ -27,8 +23,10 @@ from tests.fakes import (
     FakeSubscriptions,
     FakeTable,
     FakeUnitOfWork,
+    FakeUnitsOfWork,
     FixedClock,
     person,
+    subscription,
 )
 
 NOW = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
@@ -36,25 +34,11 @@ ADMIN = person("marie")
 
 
 def _active(seats: int = 2) -> Subscription:
-    return Subscription(
-        id="sub-1",
-        order_id="SO-1",
+    return subscription(
         status=SubscriptionStatus.ACTIVE,
-        product=Product(code="PROFIS-ENG", name="PROFIS Engineering Suite"),
-        country="FR",
-        locale="fr-FR",
-        customer=Customer(id="0000012345", name="Béton & Fils"),
-        admin=ADMIN,
         license_quantity=seats,
-        term_months=12,
-        unit_price=Decimal("450.00"),
-        currency="EUR",
-        payment_method=PaymentMethod(type="invoice"),
-        ordered_at=datetime(2026, 3, 1, tzinfo=UTC),
-        activation_deadline=datetime(2026, 5, 30, tzinfo=UTC),
         activated_at=datetime(2026, 3, 2, tzinfo=UTC),
         next_renewal_date=date(2027, 3, 2),
-        agreement_version="FR-fr-2026.1",
         version=2,
     )
 
@@ -64,22 +48,16 @@ class World:
         self.table = FakeTable(subscriptions={subscription.id: subscription})
         self.table.roles[(subscription.id, subscription.admin.key)] = frozenset({"admin"})
         self.delivery = FakeDelivery()
-        self.before_commit: list[object] = []  # what a concurrent writer does before the next unit of work commits
+        units_of_work = FakeUnitsOfWork(self.table)
+        self.before_commit = units_of_work.before_next  # what a concurrent writer does before the next one commits
         self.administration = Administration(
             FakeSubscriptions(self.table),  # type: ignore[arg-type]
             FakeAdministrationStore(self.table),  # type: ignore[arg-type]
             FixedClock(NOW),
             None,  # type: ignore[arg-type]  # the agreement is not read by these rules
             self.delivery,  # type: ignore[arg-type]
-            self._unit_of_work,
+            units_of_work,
         )
-
-    def _unit_of_work(self) -> FakeUnitOfWork:
-        if self.before_commit:
-            change = self.before_commit.pop(0)
-            assert callable(change)
-            change()
-        return FakeUnitOfWork(self.table)
 
     @property
     def subscription(self) -> Subscription:

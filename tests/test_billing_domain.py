@@ -9,11 +9,11 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.adapters.sellers import BUNDLED_SELLERS, seller_catalog
-from chalicelib.domain.billing.document import Buyer, Invoice
+from chalicelib.domain.billing.document import Buyer, Invoice, Period
 from chalicelib.domain.billing.formatting import format_money
 from chalicelib.domain.billing.json import invoice_from_record, invoice_to_json, invoice_to_record
 from chalicelib.domain.billing.numbering import invoice_number, series_key
-from chalicelib.domain.billing.pricing import build_invoice, compute_amounts
+from chalicelib.domain.billing.pricing import build_invoice, price_term
 from chalicelib.domain.billing.sellers import iban_is_valid, load_sellers
 from chalicelib.domain.billing.tax import is_reverse_charge
 from chalicelib.domain.billing.terms import renewal_date, term_period
@@ -25,15 +25,29 @@ EXPECTED_RATES = {
 }  # fmt: skip
 
 
-def _strings(amounts):
-    return tuple(str(v) for v in (amounts.net, amounts.tax_rate, amounts.tax, amounts.total))
+def _strings(price):
+    return tuple(str(v) for v in (price.net, price.treatment.rate, price.tax, price.total))
+
+
+def price_one_line(quantity, unit_price, vat_rate, currency, reverse_charge):
+    """One line priced by `price_term` (the one pricing of a term), a French seller at `vat_rate` selling to a French
+    buyer, or to a Belgian one with a VAT id (reverse charge)."""
+    seller = _sellers().get("FR").model_copy(update={"vat_rate": vat_rate})
+    country, vat_id = ("BE", "BE0999123457") if reverse_charge else ("FR", None)
+    address = PostalAddress(lines=("1 rue",), postal_code="69002", city="Lyon", country=country)
+    buyer = Buyer(id="0001234567", name="Dupont BTP SARL", vat_id=vat_id, address=address, country="FR")
+    return price_term(
+        seller, buyer, product_code="PROFIS-ENG", product_name="PROFIS Engineering Suite", quantity=quantity,
+        unit_price=unit_price, currency=currency, term_months=12,
+        period=Period(start=date(2026, 12, 1), end=date(2027, 11, 30)), language="fr",
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------------- amounts
 
 
 def test_design_example_amounts():
-    assert _strings(compute_amounts(5, Decimal("450.00"), Decimal("20.00"), "EUR", False)) == (
+    assert _strings(price_one_line(5, Decimal("450.00"), Decimal("20.00"), "EUR", False)) == (
         "2250.00", "20.00", "450.00", "2700.00",
     )  # fmt: skip
 
@@ -51,27 +65,27 @@ def test_design_example_amounts():
     ],
 )
 def test_amounts_round_half_up_once_each(quantity, price, rate, expected_net, expected_tax):
-    amounts = compute_amounts(quantity, Decimal(price), Decimal(rate), "EUR", False)
+    amounts = price_one_line(quantity, Decimal(price), Decimal(rate), "EUR", False)
     assert (str(amounts.net), str(amounts.tax)) == (expected_net, expected_tax)
     assert amounts.total == amounts.net + amounts.tax
 
 
 def test_reverse_charge_has_zero_rate_and_tax():
-    assert _strings(compute_amounts(5, Decimal("450.00"), Decimal("20.00"), "EUR", True)) == (
+    assert _strings(price_one_line(5, Decimal("450.00"), Decimal("20.00"), "EUR", True)) == (
         "2250.00", "0.00", "0.00", "2250.00",
     )  # fmt: skip
 
 
 def test_zero_decimal_currency_rounds_to_whole_units_but_prints_two_decimals():
-    amounts = compute_amounts(3, Decimal("333.5"), Decimal("10.00"), "JPY", False)
+    amounts = price_one_line(3, Decimal("333.5"), Decimal("10.00"), "JPY", False)
     assert _strings(amounts) == ("1001.00", "10.00", "100.00", "1101.00")  # 1000.5 -> 1001; 100.1 -> 100
 
 
 def test_negative_inputs_are_refused():
     with pytest.raises(ValueError):
-        compute_amounts(-1, Decimal("1.00"), Decimal("20.00"), "EUR", False)
+        price_one_line(-1, Decimal("1.00"), Decimal("20.00"), "EUR", False)
     with pytest.raises(ValueError):
-        compute_amounts(1, Decimal("-1.00"), Decimal("20.00"), "EUR", False)
+        price_one_line(1, Decimal("-1.00"), Decimal("20.00"), "EUR", False)
 
 
 @pytest.mark.parametrize(
@@ -242,26 +256,23 @@ def make_invoice(
     address = PostalAddress(
         lines=("3 place Bellecour",), postal_code="69002", city="Lyon", country=buyer_address_country
     )
+    seller = _sellers().get(country)
+    buyer = Buyer(id="0001234567", name="Dupont BTP SARL", vat_id=buyer_vat_id, address=address, country=country)
+    price = price_term(
+        seller, buyer, product_code="PROFIS-ENG", product_name="PROFIS Engineering Suite", quantity=5,
+        unit_price=Decimal("450.00"), currency="EUR", term_months=kw.get("term_months", 12),
+        period=Period(start=date(2026, 12, 1), end=date(2027, 11, 30)), language=language,
+    )  # fmt: skip
     return build_invoice(
+        price,
         invoice_id="inv-0001",
         number=invoice_number(country, 2026, 1),
         subscription_id="sub-0001",
         order_id="ord-0001",
         kind=kw.get("kind", "initial"),
-        seller=_sellers().get(country),
-        buyer=Buyer(id="0001234567", name="Dupont BTP SARL", vat_id=buyer_vat_id, address=address, country=country),
-        product_code="PROFIS-ENG",
-        product_name="PROFIS Engineering Suite",
-        quantity=5,
-        unit_price=Decimal("450.00"),
-        currency="EUR",
-        term_months=kw.get("term_months", 12),
-        period_start=date(2026, 12, 1),
-        period_end=date(2027, 11, 30),
         issued_at=kw.get("issued_at", datetime(2026, 12, 1, 10, 0, 0, 123456, tzinfo=UTC)),
         po_number=po,
         payment_method=method or PaymentMethod(type="invoice"),
-        language=language,
     )
 
 

@@ -124,8 +124,7 @@ def test_invoices_of_the_legacy_layout_are_found_by_every_read(stack, client):
     issuer = stack.container.invoice_issuer
     with pytest.raises(WriteConflict) as conflict:
         issuer.issue(subscription, period_start=FIRST_TERM, period_end=date(2027, 11, 25), kind="initial",
-                     now=stack.clock.now(),
-                     commit=lambda issue: stack.container.table.unit_of_work().add(*issue.operations).commit())
+                     now=stack.clock.now())
     assert INVOICE_LABEL in conflict.value.failed
 
     # The next term is issued in the new layout; the list mixes both, newest period first.

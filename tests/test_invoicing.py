@@ -221,10 +221,6 @@ def test_the_issuer_reports_an_invoiced_term_as_already_issued(stack, pending):
     activate(stack, pending)
     subscription = stack.subscriptions.get_subscription(pending)
     issuer = stack.container.invoice_issuer
-    table = stack.container.table
-
-    def commit(issue):
-        table.unit_of_work().add(*issue.operations).commit()
 
     with pytest.raises(WriteConflict) as conflict:
         issuer.issue(
@@ -233,7 +229,6 @@ def test_the_issuer_reports_an_invoiced_term_as_already_issued(stack, pending):
             period_end=date(2027, 11, 25),
             kind="initial",
             now=stack.clock.now(),
-            commit=commit,
         )
     assert INVOICE_LABEL in conflict.value.failed
     assert issuer.invoice_for_term(pending, date(2026, 11, 26)).number == "FR-2026-000001"

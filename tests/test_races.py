@@ -94,8 +94,10 @@ def test_activation_racing_cleanup_at_the_deadline_never_activates_then_removes(
     unexpected: list[BaseException] = []
 
     access = SubscriptionAccess(c.subscriptions, just_before)
-    issuer = InvoiceIssuer(c.invoices, c.sellers, just_before)
-    activation = Activation(c.orders, c.subscriptions, just_before, c.agreements, c.link_secret, c.delivery, issuer)
+    issuer = InvoiceIssuer(c.invoices, c.sellers, just_before, c.unit_of_work)
+    activation = Activation(
+        c.orders, c.subscriptions, just_before, c.agreements, c.link_secret, c.delivery, issuer, c.unit_of_work
+    )
 
     def activate(n: int, barrier: threading.Barrier) -> None:
         barrier.wait()

@@ -13,7 +13,7 @@ import pytest
 from chalicelib import jobs
 from chalicelib.adapters.dynamodb.schema import shard_of
 from chalicelib.domain.errors import Conflict, WriteConflict
-from chalicelib.domain.models import Person
+from chalicelib.domain.models import Person, Subscription
 from chalicelib.services.renewals import Renewals
 from devstack.moto_lock import serialize_dynamodb
 from tests.support import SEAT, activate, as_admin, order, out_of_time_after_first_page, text_part
@@ -232,8 +232,7 @@ def test_a_run_out_of_time_or_a_worker_crashing_mid_way_is_completed_without_dup
     partial = stack.run_job("process_renewals", out_of_time_after_first_page(stack, monkeypatch), page_size=1)
     assert partial["complete"] is False and 0 < partial["queued"] < 5 and 0 < partial["invoices"] < 10
 
-    store = stack.container.renewal_store
-    real_renew, calls = store.renew, []
+    real_renew, calls = Subscription.renew, []
 
     def crash_on_third(*args, **kwargs):  # a worker fails after some commits: its message is delivered again
         calls.append(1)
@@ -241,7 +240,7 @@ def test_a_run_out_of_time_or_a_worker_crashing_mid_way_is_completed_without_dup
             raise RuntimeError("injected: worker failed")
         return real_renew(*args, **kwargs)
 
-    monkeypatch.setattr(store, "renew", crash_on_third)
+    monkeypatch.setattr(Subscription, "renew", crash_on_third)
     rest = _run(stack, page_size=2)
     assert rest["complete"] is True
     for sid in ids:

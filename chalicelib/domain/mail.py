@@ -9,44 +9,57 @@ from typing import Any
 from chalicelib.domain.outbox import EMAIL_CHANNEL, OutboxMessage
 
 
-@dataclass(frozen=True)
-class OutgoingEmail:
-    """An email waiting in the outbox: what to render, for whom, in which language."""
+class OutgoingEmail(OutboxMessage):
+    """An outbox message on the email channel: what to render (its kind), for whom, in which language. Its payload is
+    `to`, `locale`, `country` and the template's `params`; this class only builds and reads that payload by name."""
 
-    mail_id: str
-    kind: str
-    to: str
-    locale: str
-    country: str
-    params: dict[str, Any]
-    due_at: datetime
-    attempts: int = 0
+    def __init__(
+        self,
+        mail_id: str,
+        kind: str,
+        to: str,
+        locale: str,
+        country: str,
+        params: dict[str, Any],
+        due_at: datetime,
+        attempts: int = 0,
+    ) -> None:
+        payload = {"to": to, "locale": locale, "country": country, "params": params}
+        super().__init__(mail_id, EMAIL_CHANNEL, kind, payload, due_at, attempts)
 
-    def as_message(self) -> OutboxMessage:
-        return OutboxMessage(
-            message_id=self.mail_id,
-            channel=EMAIL_CHANNEL,
-            kind=self.kind,
-            payload={"to": self.to, "locale": self.locale, "country": self.country, "params": self.params},
-            due_at=self.due_at,
-            attempts=self.attempts,
-        )
+    @property
+    def mail_id(self) -> str:
+        return self.message_id
+
+    @property
+    def to(self) -> str:
+        return str(self.payload["to"])
+
+    @property
+    def locale(self) -> str:
+        return str(self.payload["locale"])
+
+    @property
+    def country(self) -> str:
+        return str(self.payload["country"])
+
+    @property
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = self.payload["params"]
+        return params
 
     @classmethod
     def from_message(cls, message: OutboxMessage) -> OutgoingEmail:
+        """The email a message on the email channel is (as the outbox item codec reads it back)."""
+        if isinstance(message, OutgoingEmail):
+            return message
         if message.channel != EMAIL_CHANNEL:
             raise ValueError(f"outbox message {message.message_id} is for channel {message.channel}, not email")
         payload = message.payload
         return cls(
-            mail_id=message.message_id,
-            kind=message.kind,
-            to=payload["to"],
-            locale=payload["locale"],
-            country=payload["country"],
-            params=payload["params"],
-            due_at=message.due_at,
-            attempts=message.attempts,
-        )
+            message.message_id, message.kind, payload["to"], payload["locale"], payload["country"],
+            payload["params"], message.due_at, message.attempts,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -154,10 +154,56 @@ class Subscription:
     def language(self) -> str:
         return language_of(self.locale)
 
-    # -- transitions of an active subscription: each returns the next state and the event that records it -----------
+    # -- transitions: each returns the next state and the event that records it (a version never moves without one) --
     def _next(self, actor: str, at: datetime, action: str, details: dict[str, Any], **changes: Any) -> Transition:
         after = replace(self, **changes, version=self.version + 1)
         return after, AuditEvent(subscription_id=self.id, at=at, actor=actor, action=action, details=details)
+
+    def _require(self, status: SubscriptionStatus) -> None:
+        if self.status is not status:
+            raise Conflict(f"The subscription is {self.status.value}, not {status.value}.")
+
+    def activate(self, evidence: ActivationEvidence, first_renewal: date) -> Transition:
+        """Pending -> active on the accepted agreement; `first_renewal` ends the first term (billing.terms)."""
+        self._require(SubscriptionStatus.PENDING_ACTIVATION)
+        details = {"channel": evidence.channel.value, "agreement_version": evidence.agreement_version}
+        return self._next(
+            evidence.accepted_by, evidence.accepted_at, "subscription.activated", details,
+            status=SubscriptionStatus.ACTIVE, activated_at=evidence.accepted_at, next_renewal_date=first_renewal,
+            agreement_version=evidence.agreement_version, evidence=evidence,
+        )  # fmt: skip
+
+    def replace_activation_link(self, token_hash: str, token_id: str, actor: str, at: datetime) -> Transition:
+        """A new link for the admin (the old one stops working); the history says to whom, never the link."""
+        self._require(SubscriptionStatus.PENDING_ACTIVATION)
+        details = {"to": self.admin.email}
+        return self._next(
+            actor, at, "activation_link.resent", details, activation_token_hash=token_hash,
+            activation_token_id=token_id,
+        )  # fmt: skip
+
+    def renew(self, following: date, actor: str, at: datetime) -> Transition:
+        """The term starting on the renewal date begins; `following` is the renewal date that will end it."""
+        self._require(SubscriptionStatus.ACTIVE)
+        renews_on = self._renewal_date()
+        details = {"term_start": renews_on.isoformat(), "next_renewal_date": following.isoformat()}
+        return self._next(actor, at, "subscription.renewed", details, next_renewal_date=following)
+
+    def end(self, actor: str, at: datetime) -> Transition:
+        """A cancellation takes effect on the renewal date: no next term."""
+        self._require(SubscriptionStatus.ACTIVE)
+        if not self.cancel_at_renewal:
+            raise Conflict("The subscription was not cancelled; it renews.")
+        ended_on = self._renewal_date()
+        return self._next(
+            actor, at, "subscription.ended", {"ended_on": ended_on.isoformat()}, status=SubscriptionStatus.ENDED,
+            ended_on=ended_on, next_renewal_date=None,
+        )  # fmt: skip
+
+    def _renewal_date(self) -> date:
+        if self.next_renewal_date is None:
+            raise Conflict("The subscription has no renewal date.")
+        return self.next_renewal_date
 
     def assign_seat(self, holder: Person, actor: str, at: datetime) -> Transition:
         if self.seats_used >= self.license_quantity:

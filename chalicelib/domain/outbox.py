@@ -1,4 +1,5 @@
-"""What the outbox holds: a message for one delivery channel (email today), of a kind, with what that channel needs."""
+"""What the outbox holds: a message for one delivery channel (an email, or any other channel a dispatcher is
+registered for), of a kind, with what that channel needs (`domain/mail.py`'s OutgoingEmail is the email channel's)."""
 
 from __future__ import annotations
 

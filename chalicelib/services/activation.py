@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib import metrics
-from chalicelib.domain.access import AuditEvent
 from chalicelib.domain.activation_links import issue_token, looks_like_token, new_token_id, token_hash
 from chalicelib.domain.agreements import AgreementText
 from chalicelib.domain.billing.terms import first_term
@@ -30,12 +29,13 @@ from chalicelib.domain.models import (
 from chalicelib.services import emails
 from chalicelib.services.access import Authorized
 from chalicelib.services.identity import RequestContext
-from chalicelib.services.invoicing import InvoiceIssuer, IssuedInvoice
+from chalicelib.services.invoicing import InvoiceIssuer
 from chalicelib.services.outbox import Delivery
 from chalicelib.services.ports.common import AgreementCatalog, Clock, LinkSecret
 from chalicelib.services.ports.orders import OrderStore
 from chalicelib.services.ports.subscriptions import SubscriptionStore
 from chalicelib.services.ports.telemetry import NoTelemetry, Telemetry
+from chalicelib.services.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class Activation:
         link_secret: LinkSecret,
         delivery: Delivery,
         issuer: InvoiceIssuer,
+        unit_of_work: UnitOfWorkFactory,
         telemetry: Telemetry | None = None,
     ) -> None:
         self._orders = orders
@@ -76,6 +77,7 @@ class Activation:
         self._delivery = delivery
         self._telemetry = telemetry or NoTelemetry()
         self._issuer = issuer
+        self._unit_of_work = unit_of_work
 
     # -- by the emailed link -------------------------------------------------------------------------------------
     def open_link(self, raw_token: str) -> AgreementPage:
@@ -157,25 +159,16 @@ class Activation:
         now = self._clock.now()
         token_id = new_token_id()
         token = issue_token(self._link_secret(), token_id, subscription)
-        after = replace(
-            subscription,
-            activation_token_hash=token.token_hash,
-            activation_token_id=token_id,
-            version=subscription.version + 1,
-        )
+        after, event = subscription.replace_activation_link(token.token_hash, token_id, admin.caller.email, now)
         email = emails.outgoing(
             emails.ACTIVATION_REQUEST, after, after.admin.email, now, f"token/{token.token_hash}", token_id=token_id
         )
-        # The new version needs its history event like any other change; the link itself is never recorded.
-        event = AuditEvent(
-            subscription_id=subscription.id,
-            at=now,
-            actor=admin.caller.email,
-            action="activation_link.resent",
-            details={"to": after.admin.email},
-        )
+        uow = self._unit_of_work()
+        uow.save(subscription, after, event)
+        uow.replace_link(subscription, token)
+        uow.queue([email])
         try:
-            self._orders.rotate_token(subscription, after, token, email, event)
+            uow.commit()
         except WriteConflict:
             raise Conflict("The subscription changed while the email was being prepared; please try again.") from None
         self._delivery.deliver_now([email])
@@ -221,30 +214,17 @@ class Activation:
             channel=channel,
         )
         term = first_term(now.date(), subscription.term_months)
-        after = replace(
-            subscription,
-            status=SubscriptionStatus.ACTIVE,
-            activated_at=now,
-            next_renewal_date=term.next_start,
-            agreement_version=current.version,
-            evidence=evidence,
-            version=subscription.version + 1,
-        )
+        after, event = subscription.activate(evidence, term.next_start)
         email = emails.outgoing(emails.ACTIVATION_CONFIRMED, after, after.admin.email, now, "activated")
-        event = AuditEvent(
-            subscription_id=subscription.id,
-            at=now,
-            actor=evidence.accepted_by,
-            action="subscription.activated",
-            details={"channel": evidence.channel.value, "agreement_version": evidence.agreement_version},
-        )
 
-        def commit(issue: IssuedInvoice) -> None:  # the first invoice commits with the activation, or neither does
-            self._subscriptions.activate(subscription, after, email, event, now, also=issue.operations)
+        def activation(uow: UnitOfWork) -> None:  # the first invoice commits with the activation, or neither does
+            uow.save(subscription, after, event)
+            uow.keep_acceptance(after)
+            uow.queue([email])
 
         try:
             issued = self._issuer.issue(
-                after, period_start=term.start, period_end=term.end, kind="initial", now=now, commit=commit
+                after, period_start=term.start, period_end=term.end, kind="initial", now=now, with_change=activation
             )
         except WriteConflict:
             return self._after_lost_race(subscription.id, now)

@@ -4,33 +4,31 @@ change that causes it (activation, renewal).
 
 API (the activation use case and the renewal job both use it):
 
-    issuer = InvoiceIssuer(invoice_store, seller_catalog, clock)
+    issuer = InvoiceIssuer(invoice_store, seller_catalog, clock, unit_of_work)
 
     issuer.issue(subscription, period_start=..., period_end=..., kind="initial"|"renewal", now=now,
-                 commit=lambda issue: <commit the change's unit of work with `issue.operations` added>)
-        -> IssuedInvoice (.invoice, .operations, .email) as committed
+                 with_change=lambda uow: <stage the change that causes the invoice on `uow`>)
+        -> IssuedInvoice (.invoice, .email) as committed
 
   `subscription` is the subscription as it will be after the change (its PO number, payment method, quantity, price
   and admin are what the invoice shows; the email goes to its admin). `period_end` is INCLUSIVE (the day before the
-  next renewal date; `domain.billing.term_period(anchor, k, term_months)` gives both ends of term k).
-  `issue` reads the last number n of the series `domain.billing.numbering.series_for(type, country, year)` gives,
-  builds the invoice numbered n+1 (id = uuid5 of subscription id + term start, stable), and calls `commit(issue)`,
-  where `issue: IssuedInvoice` carries `.invoice` and `.operations`: the cause's guard (put_new: one document per
-  cause), the document (put_new, stored once under its id), the series counter (n -> n+1, conditional on n) and the
-  `invoice_issued` outbox email. The caller's `commit` adds the operations to its unit of work (e.g.
-  `uow.add(*issue.operations)`; a store method taking `also: Sequence[WriteOperation]`) and commits; it must let
-  `WriteConflict` propagate.
+  next renewal date; `domain.billing.terms.term(anchor, k, term_months)` gives both ends of term k).
+  Each attempt opens one unit of work, lets the caller stage its change on it (`with_change`), reads the last number
+  n of the series `domain.billing.numbering.series_for(type, country, year)` gives, stages the invoice numbered n+1
+  (id = uuid5 of subscription id + term start, stable) with `UnitOfWork.issue` (the cause's guard: one document per
+  cause; the document, stored once under its id; the series counter n -> n+1, conditional on n) and its
+  `invoice_issued` email, and commits: the invoice and the change are committed together, or neither.
   - `WriteConflict` naming only the counter (or naming nothing: a concurrent transaction): the number was taken
-    meanwhile; `issue` re-reads the counter and calls `commit` again with the next number (bounded: MAX_ATTEMPTS).
-    A cancelled transaction consumed no number, so the series has no gap.
+    meanwhile; the next attempt re-reads the counter (bounded: MAX_ATTEMPTS). A cancelled transaction consumed no
+    number, so the series has no gap.
   - `WriteConflict` naming anything else (the caller's own condition, or INVOICE_LABEL: this term already has its
     invoice) is re-raised for the caller to interpret: `INVOICE_LABEL in conflict.failed` means the invoice exists
     (idempotent: `issuer.invoice_for_term(...)` returns it).
   - `CounterContended` (a WriteConflict) after MAX_ATTEMPTS attempts; nothing was committed.
   - `domain.errors.SellerMissing` (a Conflict, 409) when no seller is configured for the subscription's country.
-  After `commit` returned, deliver `issue.email` with `Delivery.deliver_now([...])` like any other email.
+  After `issue` returned, deliver `issue.email` with `Delivery.deliver_now([...])` like any other email.
 
-    issuer.prepare(subscription, ...) -> IssuedInvoice    one attempt's invoice and operations, without committing
+    issuer.prepare(subscription, ...) -> IssuedInvoice    one attempt's invoice, to stage on a unit of work
     issuer.invoice_for_term(subscription_id, period_start) -> Invoice | None
 """
 
@@ -42,17 +40,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from chalicelib.domain.billing.document import Invoice, InvoiceKind, TermCause
+from chalicelib.domain.billing.document import Cause, Invoice, InvoiceKind, Period, TermCause
 from chalicelib.domain.billing.money import money_str
 from chalicelib.domain.billing.numbering import series_for
-from chalicelib.domain.billing.pricing import build_invoice, buyer_of
+from chalicelib.domain.billing.pricing import build_invoice, price_subscription_term
 from chalicelib.domain.billing.sellers import SellerCatalog
 from chalicelib.domain.errors import SellerMissing, WriteConflict
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import Subscription
 from chalicelib.services import emails
 from chalicelib.services.ports.common import Clock
-from chalicelib.services.ports.invoices import COUNTER_LABEL, InvoiceStore, WriteOperation
+from chalicelib.services.ports.invoices import COUNTER_LABEL, InvoiceStore
+from chalicelib.services.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +65,18 @@ class CounterContended(WriteConflict):
 @dataclass(frozen=True)
 class IssuedInvoice:
     invoice: Invoice
-    operations: tuple[WriteOperation, ...]
     email: OutgoingEmail
+    cause: Cause
+    series: str
+    expected_last: int  # the series' last number the invoice's number follows
+
+    def stage(self, uow: UnitOfWork) -> None:
+        uow.issue(self.invoice, self.cause, self.series, self.expected_last)
+        uow.queue([self.email])
+
+
+def _no_change(uow: UnitOfWork) -> None:
+    """An invoice issued on its own (no state change causes it in the same transaction)."""
 
 
 def invoice_id(subscription_id: str, period_start: date) -> str:
@@ -76,10 +85,13 @@ def invoice_id(subscription_id: str, period_start: date) -> str:
 
 
 class InvoiceIssuer:
-    def __init__(self, invoices: InvoiceStore, sellers: SellerCatalog, clock: Clock) -> None:
+    def __init__(
+        self, invoices: InvoiceStore, sellers: SellerCatalog, clock: Clock, unit_of_work: UnitOfWorkFactory
+    ) -> None:
         self._invoices = invoices
         self._sellers = sellers
         self._clock = clock
+        self._unit_of_work = unit_of_work
 
     def prepare(
         self,
@@ -99,25 +111,15 @@ class InvoiceIssuer:
         series = series_for("invoice", seller.country, now.date().year)
         last = self._invoices.last_number(series.key)
         invoice = build_invoice(
+            price_subscription_term(seller, subscription, Period(start=period_start, end=period_end)),
             invoice_id=invoice_id(subscription.id, period_start),
             number=series.number(last + 1),
             subscription_id=subscription.id,
             order_id=subscription.order_id,
             kind=kind,
-            seller=seller,
-            buyer=buyer_of(subscription),
-            product_code=subscription.product.code,
-            product_name=subscription.product.name,
-            quantity=subscription.license_quantity,
-            unit_price=subscription.unit_price,
-            currency=subscription.currency,
-            term_months=subscription.term_months,
-            period_start=period_start,
-            period_end=period_end,
             issued_at=now,
             po_number=subscription.po_number,
             payment_method=subscription.payment_method,
-            language=subscription.language,
         )
         email = emails.outgoing(
             emails.INVOICE_ISSUED,
@@ -132,8 +134,7 @@ class InvoiceIssuer:
             total_amount=money_str(invoice.total_amount),
             currency=invoice.currency,
         )
-        operations = self._invoices.issue_operations(invoice, TermCause(period_start), series.key, last, email)
-        return IssuedInvoice(invoice, operations, email)
+        return IssuedInvoice(invoice, email, TermCause(period_start), series.key, last)
 
     def issue(
         self,
@@ -143,12 +144,15 @@ class InvoiceIssuer:
         period_end: date,
         kind: InvoiceKind,
         now: datetime,
-        commit: Callable[[IssuedInvoice], None],
+        with_change: Callable[[UnitOfWork], None] = _no_change,
     ) -> IssuedInvoice:
         for _ in range(MAX_ATTEMPTS):
+            uow = self._unit_of_work()
+            with_change(uow)
             issue = self.prepare(subscription, period_start=period_start, period_end=period_end, kind=kind, now=now)
+            issue.stage(uow)
             try:
-                commit(issue)
+                uow.commit()
             except WriteConflict as conflict:
                 if conflict.failed <= {COUNTER_LABEL}:
                     continue  # the number was taken meanwhile: read the next one

@@ -9,7 +9,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.outbox import OutboxMessage
 from chalicelib.services.ports.common import Clock, TimeLeft
 from chalicelib.services.ports.outbox import ChannelDispatcher, OutboxStore
@@ -55,10 +54,9 @@ class Delivery:
         self._clock = clock
         self._telemetry = telemetry or NoTelemetry()
 
-    def deliver_now(self, messages: Sequence[OutgoingEmail | OutboxMessage]) -> None:
+    def deliver_now(self, messages: Sequence[OutboxMessage]) -> None:
         """Best effort right after the state change committed; a failure leaves the message for the job."""
-        for queued in messages:
-            message = queued.as_message() if isinstance(queued, OutgoingEmail) else queued
+        for message in messages:
             channel = self._channels.get(message.channel)
             if channel is None:
                 log.error("%s %s has no channel to deliver it; it waits", message.channel, message.message_id)

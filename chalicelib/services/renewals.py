@@ -13,19 +13,19 @@ date (anchor) + k x term_months, clamped to the month's end, so they never drift
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 
-from chalicelib.domain.access import AuditEvent
 from chalicelib.domain.billing.terms import term_starting
 from chalicelib.domain.errors import WriteConflict
 from chalicelib.domain.models import Subscription, SubscriptionStatus
 from chalicelib.services import emails
 from chalicelib.services.fanout import DispatchSummary, Page, budget, dispatch
-from chalicelib.services.invoicing import InvoiceIssuer, IssuedInvoice
+from chalicelib.services.invoicing import InvoiceIssuer
 from chalicelib.services.outbox import Delivery
 from chalicelib.services.ports.common import Clock, TimeLeft
 from chalicelib.services.ports.renewals import RenewalStore
+from chalicelib.services.ports.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from chalicelib.services.ports.work import WorkItem, WorkQueue
 
 log = logging.getLogger(__name__)
@@ -54,9 +54,16 @@ class RenewalSummary:
 
 class Renewals:
     def __init__(
-        self, store: RenewalStore, issuer: InvoiceIssuer, clock: Clock, delivery: Delivery, queue: WorkQueue
+        self,
+        store: RenewalStore,
+        issuer: InvoiceIssuer,
+        clock: Clock,
+        delivery: Delivery,
+        queue: WorkQueue,
+        unit_of_work: UnitOfWorkFactory,
     ) -> None:
         self._store = store
+        self._unit_of_work = unit_of_work
         self._issuer = issuer
         self._clock = clock
         self._delivery = delivery
@@ -122,50 +129,27 @@ class Renewals:
     def _renew(self, subscription: Subscription, renews_on: date, now: datetime) -> Subscription:
         assert subscription.activated_at is not None
         term = term_starting(subscription.activated_at.date(), renews_on, subscription.term_months)
-        following = term.next_start
-        after = replace(subscription, next_renewal_date=following, version=subscription.version + 1)
-        event = AuditEvent(
-            subscription_id=subscription.id,
-            at=now,
-            actor=ACTOR,
-            action="subscription.renewed",
-            details={"term_start": renews_on.isoformat(), "next_renewal_date": following.isoformat()},
-        )
+        after, event = subscription.renew(term.next_start, ACTOR, now)
 
-        def commit(issue: IssuedInvoice) -> None:
-            self._store.renew(subscription, following, event, issue.operations)
+        def renewal(uow: UnitOfWork) -> None:
+            uow.save(subscription, after, event)
 
         issued = self._issuer.issue(
-            after,
-            period_start=renews_on,
-            period_end=term.end,
-            kind="renewal",
-            now=now,
-            commit=commit,
+            after, period_start=renews_on, period_end=term.end, kind="renewal", now=now, with_change=renewal
         )
         self._delivery.deliver_now([issued.email])
         log.info("subscription %s renewed from %s (invoice %s)", subscription.id, renews_on, issued.invoice.number)
         return after
 
     def _end(self, subscription: Subscription, renews_on: date, now: datetime) -> None:
-        after = replace(
-            subscription,
-            status=SubscriptionStatus.ENDED,
-            ended_on=renews_on,
-            next_renewal_date=None,
-            version=subscription.version + 1,
-        )
+        after, event = subscription.end(ACTOR, now)
         email = emails.outgoing(
             emails.SUBSCRIPTION_ENDED, after, after.admin.email, now, f"ended/{renews_on.isoformat()}",
             ended_on_date=renews_on.isoformat(),
         )  # fmt: skip
-        event = AuditEvent(
-            subscription_id=subscription.id,
-            at=now,
-            actor=ACTOR,
-            action="subscription.ended",
-            details={"ended_on": renews_on.isoformat()},
-        )
-        self._store.end(subscription, renews_on, email, event)
+        uow = self._unit_of_work()
+        uow.save(subscription, after, event)
+        uow.queue([email])
+        uow.commit()
         self._delivery.deliver_now([email])
         log.info("subscription %s ended on %s (cancelled at renewal)", subscription.id, renews_on)

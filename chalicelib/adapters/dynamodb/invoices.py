@@ -8,14 +8,34 @@ from datetime import date
 from chalicelib.adapters.dynamodb import invoice_schema as keys
 from chalicelib.adapters.dynamodb import schema
 from chalicelib.adapters.dynamodb.table import Table
-from chalicelib.adapters.dynamodb.unit_of_work import ABSENT, Condition, Operation, put_new, queue_email, update
+from chalicelib.adapters.dynamodb.unit_of_work import ABSENT, Condition, Operation, put_new, update
 from chalicelib.domain.billing.document import Cause, Invoice
-from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.services.ports.invoices import COUNTER_LABEL, INVOICE_LABEL
 
 
 def _cause_key(subscription_id: str, cause: Cause) -> schema.Key:
     return keys.term_cause_key(subscription_id, cause.start)
+
+
+def issue_operations(invoice: Invoice, cause: Cause, series: str, expected_last: int) -> tuple[Operation, ...]:
+    """What issuing `invoice` for `cause` adds to the transaction of the change that causes it (UnitOfWork.issue)."""
+    # The counter moves only from the value the number was computed from: a cancelled transaction consumed nothing,
+    # and a number taken in between fails this condition instead of being issued twice.
+    expected = (
+        ABSENT if expected_last == 0 else Condition("last_number = :expected", values={":expected": expected_last})
+    )
+    return (
+        # the cause's key is the term item of the earlier layout too: a term invoiced either way refuses a second
+        put_new(INVOICE_LABEL, keys.cause_item(_cause_key(invoice.subscription_id, cause), invoice)),
+        put_new(INVOICE_LABEL, keys.document_item(invoice)),
+        update(
+            COUNTER_LABEL,
+            keys.series_counter_key(series),
+            "SET last_number = :next, series = :series",
+            expected,
+            values={":next": expected_last + 1, ":series": series},
+        ),
+    )
 
 
 class DynamoInvoiceStore:
@@ -24,30 +44,6 @@ class DynamoInvoiceStore:
 
     def last_number(self, series: str) -> int:
         return keys.series_last_number(self._table.get(keys.series_counter_key(series)))
-
-    def issue_operations(
-        self, invoice: Invoice, cause: Cause, series: str, expected_last: int, email: OutgoingEmail
-    ) -> tuple[Operation, ...]:
-        # The counter moves only from the value the number was computed from: a cancelled transaction consumed nothing,
-        # and a number taken in between fails this condition instead of being issued twice.
-        expected = (
-            ABSENT
-            if expected_last == 0
-            else Condition("last_number = :expected", values={":expected": expected_last})
-        )
-        return (
-            # the cause's key is the term item of the earlier layout too: a term invoiced either way refuses a second
-            put_new(INVOICE_LABEL, keys.cause_item(_cause_key(invoice.subscription_id, cause), invoice)),
-            put_new(INVOICE_LABEL, keys.document_item(invoice)),
-            update(
-                COUNTER_LABEL,
-                keys.series_counter_key(series),
-                "SET last_number = :next, series = :series",
-                expected,
-                values={":next": expected_last + 1, ":series": series},
-            ),
-            queue_email(email),
-        )
 
     def get_invoice(self, subscription_id: str, invoice_id: str) -> Invoice | None:
         item = self._table.get(keys.document_key(subscription_id, invoice_id))

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from chalicelib.adapters.dynamodb import schema
 from chalicelib.adapters.dynamodb.table import Table
-from chalicelib.adapters.dynamodb.unit_of_work import ABSENT, Condition, delete, put, put_new
-from chalicelib.domain.access import AuditEvent
+from chalicelib.adapters.dynamodb.unit_of_work import put, put_new
 from chalicelib.domain.activation_links import ActivationToken
 from chalicelib.domain.errors import DuplicateOrder, WriteConflict
 from chalicelib.domain.mail import OutgoingEmail
-from chalicelib.domain.models import OrderRecord, Subscription, SubscriptionStatus
+from chalicelib.domain.models import OrderRecord, Subscription
 
 
 class DynamoOrderStore:
@@ -40,23 +39,3 @@ class DynamoOrderStore:
         item = self._table.get(schema.token_key(token_hash))
         return schema.token_from(token_hash, item) if item else None
 
-    def rotate_token(
-        self,
-        before: Subscription,
-        after: Subscription,
-        token: ActivationToken,
-        email: OutgoingEmail,
-        event: AuditEvent,
-    ) -> None:
-        still_pending = Condition(
-            "#v = :v AND #s = :pending",
-            {"#v": "version", "#s": "status"},
-            {":v": before.version, ":pending": SubscriptionStatus.PENDING_ACTIVATION.value},
-        )
-        uow = self._table.unit_of_work().add(
-            put("subscription", schema.subscription_item(after), still_pending),
-            put("token", schema.token_item(token), ABSENT),
-        )
-        if before.activation_token_hash:
-            uow.add(delete("old_token", schema.token_key(before.activation_token_hash)))
-        uow.record(event, after.version).queue([email]).commit()

@@ -70,7 +70,7 @@ def message_from(item: Item) -> OutboxMessage:
     """An item without `channel` was written before there were channels: it is an email."""
     channel = str(item.get("channel") or EMAIL_CHANNEL)
     if channel == EMAIL_CHANNEL:
-        return mail_from(item).as_message()
+        return mail_from(item)
     return OutboxMessage(
         message_id=item["mail_id"],
         channel=channel,

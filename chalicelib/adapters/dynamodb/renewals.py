@@ -1,4 +1,4 @@
-"""The renewal job's reads (the sparse renewal index up to today: only what is due) and its two transactions."""
+"""The renewal job's reads: the sparse renewal index up to today (only what is due) and each subscription by key."""
 
 from __future__ import annotations
 
@@ -9,11 +9,7 @@ from typing import Any
 
 from chalicelib.adapters.dynamodb import schema
 from chalicelib.adapters.dynamodb.table import Table
-from chalicelib.adapters.dynamodb.unit_of_work import Condition, operations, update
-from chalicelib.domain.access import AuditEvent
-from chalicelib.domain.mail import OutgoingEmail
-from chalicelib.domain.models import Subscription, SubscriptionStatus
-from chalicelib.services.ports.invoices import WriteOperation
+from chalicelib.domain.models import Subscription
 
 
 class DynamoRenewalStore:
@@ -41,46 +37,3 @@ class DynamoRenewalStore:
     def get_subscription(self, subscription_id: str) -> Subscription | None:
         item = self._table.get(schema.subscription_key(subscription_id))
         return schema.subscription_from(item) if item else None
-
-    @staticmethod
-    def _unchanged(before: Subscription) -> Condition:
-        assert before.next_renewal_date is not None
-        return Condition(
-            "#v = :v AND #s = :active AND next_renewal_date = :due",
-            {"#v": "version", "#s": "status"},
-            {
-                ":v": before.version,
-                ":active": SubscriptionStatus.ACTIVE.value,
-                ":due": before.next_renewal_date.isoformat(),
-            },
-        )
-
-    def renew(self, before: Subscription, following: date, event: AuditEvent, also: Sequence[WriteOperation]) -> None:
-        self._table.unit_of_work().add(
-            update(
-                "subscription",
-                schema.subscription_key(before.id),
-                "SET next_renewal_date = :next, RNSK = :rnsk, #v = #v + :one",
-                self._unchanged(before),
-                values={
-                    ":next": following.isoformat(),
-                    ":rnsk": schema.renewal_sort_key(following, before.id),
-                    ":one": 1,
-                },
-            ),
-            *operations(also),
-        ).record(event, before.version + 1).commit()
-
-    def end(self, before: Subscription, ended_on: date, email: OutgoingEmail, event: AuditEvent) -> None:
-        cancelled = self._unchanged(before)
-        cancelled = Condition(cancelled.expression + " AND cancel_at_renewal = :yes", cancelled.names,
-                              {**cancelled.values, ":yes": True})  # fmt: skip
-        self._table.unit_of_work().add(
-            update(
-                "subscription",
-                schema.subscription_key(before.id),
-                "SET #s = :ended, ended_on = :ended_on, #v = #v + :one REMOVE next_renewal_date, RNPK, RNSK",
-                cancelled,
-                values={":ended": SubscriptionStatus.ENDED.value, ":ended_on": ended_on.isoformat(), ":one": 1},
-            )
-        ).record(event, before.version + 1).queue([email]).commit()

@@ -4,15 +4,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.dynamodb import schema
 from chalicelib.adapters.dynamodb.table import Table
-from chalicelib.adapters.dynamodb.unit_of_work import ABSENT, PRESENT, Condition, Operation, delete, put, update
+from chalicelib.adapters.dynamodb.unit_of_work import (
+    ABSENT,
+    PRESENT,
+    Condition,
+    Operation,
+    delete,
+    put,
+    put_new,
+    update,
+)
 from chalicelib.domain.access import AuditEvent, Seat
-from chalicelib.domain.mail import OutgoingEmail
-from chalicelib.domain.models import Person, Subscription, normalize_email
+from chalicelib.domain.activation_links import ActivationToken
+from chalicelib.domain.models import Person, Subscription, SubscriptionStatus, normalize_email, utc_iso
 from chalicelib.domain.outbox import OutboxMessage
+
+if TYPE_CHECKING:
+    from chalicelib.domain.billing.document import Cause, Invoice
 
 
 class DynamoUnitOfWork:
@@ -35,11 +47,14 @@ class DynamoUnitOfWork:
             terms.append("#admin.#email = :old")
             names.update({"#admin": "admin", "#email": "email"})
             values[":old"] = before.admin.email
+        if before.status is SubscriptionStatus.PENDING_ACTIVATION and after.activated_at is not None:
+            terms.append("deadline_at > :activated")
+            values[":activated"] = utc_iso(after.activated_at)
         condition = Condition(" AND ".join([*terms, "#v = :v"]), names, values)
         self._work.add(put("subscription", schema.subscription_item(after), condition))
         self._work.record(event, after.version)
 
-    def queue(self, messages: Sequence[OutgoingEmail | OutboxMessage]) -> None:
+    def queue(self, messages: Sequence[OutboxMessage]) -> None:
         self._work.queue(messages)
 
     def add_seat(self, subscription: Subscription, seat: Seat) -> None:
@@ -93,6 +108,22 @@ class DynamoUnitOfWork:
         )
         if before.activation_token_hash:
             self._work.add(delete("old_token", schema.token_key(before.activation_token_hash)))
+
+    def keep_acceptance(self, activated: Subscription) -> None:
+        self._work.add(
+            update("access", schema.access_key(activated.id, activated.admin.key), "REMOVE visible_until", PRESENT),
+            put_new("evidence", schema.evidence_item(activated)),
+        )
+
+    def replace_link(self, before: Subscription, token: ActivationToken) -> None:
+        self._work.add(put("token", schema.token_item(token), ABSENT))
+        if before.activation_token_hash:
+            self._work.add(delete("old_token", schema.token_key(before.activation_token_hash)))
+
+    def issue(self, document: Invoice, cause: Cause, series: str, expected_last: int) -> None:
+        from chalicelib.adapters.dynamodb.invoices import issue_operations  # billing's codecs: not on other writes
+
+        self._work.add(*issue_operations(document, cause, series, expected_last))
 
     def commit(self) -> None:
         self._work.commit()

@@ -1,19 +1,15 @@
-"""Subscriptions and the reads behind visibility: the caller's access entries, subscriptions with the caller's roles,
-and activation."""
+"""Subscriptions and the reads behind visibility: the caller's access entries and subscriptions with the caller's
+roles."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from chalicelib.adapters.dynamodb import schema
 from chalicelib.adapters.dynamodb.table import Table
-from chalicelib.adapters.dynamodb.unit_of_work import PRESENT, Condition, operations, put, put_new, update
-from chalicelib.domain.access import AccessPage, AuditEvent
-from chalicelib.domain.mail import OutgoingEmail
-from chalicelib.domain.models import Subscription, SubscriptionStatus, utc_iso
-from chalicelib.services.ports.invoices import WriteOperation
+from chalicelib.domain.access import AccessPage
+from chalicelib.domain.models import Subscription, utc_iso
 
 
 class DynamoSubscriptionStore:
@@ -70,24 +66,3 @@ class DynamoSubscriptionStore:
         subscriptions = {i["PK"]: schema.subscription_from(i) for i in items if schema.is_subscription(i)}
         roles = {i["PK"]: schema.roles_from(i) for i in items if not schema.is_subscription(i)}
         return [(s, roles.get(pk, frozenset())) for pk, s in subscriptions.items()]
-
-    def activate(
-        self,
-        before: Subscription,
-        after: Subscription,
-        email: OutgoingEmail,
-        event: AuditEvent,
-        now: datetime,
-        also: Sequence[WriteOperation] = (),
-    ) -> None:
-        pending_in_time = Condition(
-            "#v = :v AND #s = :pending AND deadline_at > :now",
-            {"#v": "version", "#s": "status"},
-            {":v": before.version, ":pending": SubscriptionStatus.PENDING_ACTIVATION.value, ":now": utc_iso(now)},
-        )
-        self._table.unit_of_work().add(
-            put("subscription", schema.subscription_item(after), pending_in_time),
-            update("access", schema.access_key(after.id, after.admin.key), "REMOVE visible_until", PRESENT),
-            put_new("evidence", schema.evidence_item(after)),
-            *operations(also),
-        ).record(event, after.version).queue([email]).commit()

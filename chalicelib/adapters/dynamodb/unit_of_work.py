@@ -16,7 +16,6 @@ from botocore.exceptions import ClientError
 from chalicelib.adapters.dynamodb import outbox_items, schema
 from chalicelib.domain.access import AuditEvent
 from chalicelib.domain.errors import WriteConflict
-from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.outbox import OutboxMessage
 
 MAX_OPERATIONS = 100  # DynamoDB's limit per transaction
@@ -101,24 +100,10 @@ def record_event(event: AuditEvent, version: int) -> Operation:
     return put_new("event", schema.event_item(event, version))
 
 
-def queue_email(email: OutgoingEmail) -> Operation:
-    """The outbox entry, in the same transaction as the change it reports (invariant 6); its id names the change, so
-    a retried change can never queue a second copy."""
-    return put_new("email", outbox_items.mail_item(email))
-
-
 def queue_message(message: OutboxMessage) -> Operation:
-    """`queue_email` for a message on any outbox channel."""
+    """The outbox entry (an email or a message on any other channel), in the same transaction as the change it reports
+    (invariant 6); its id names the change, so a retried change can never queue a second copy. Labelled by channel."""
     return put_new(message.channel, outbox_items.message_item(message))
-
-
-def operations(staged: Sequence[object]) -> list[Operation]:
-    """Operations a use case passed on from another store (typed by the port as opaque WriteOperations)."""
-    built = list(staged)
-    for operation in built:
-        if not isinstance(operation, Operation):
-            raise TypeError(f"not an operation of this table: {operation!r}")
-    return built  # type: ignore[return-value]
 
 
 class UnitOfWork:
@@ -134,8 +119,8 @@ class UnitOfWork:
     def record(self, event: AuditEvent, version: int) -> UnitOfWork:
         return self.add(record_event(event, version))
 
-    def queue(self, messages: Sequence[OutgoingEmail | OutboxMessage]) -> UnitOfWork:
-        return self.add(*(queue_email(m) if isinstance(m, OutgoingEmail) else queue_message(m) for m in messages))
+    def queue(self, messages: Sequence[OutboxMessage]) -> UnitOfWork:
+        return self.add(*(queue_message(m) for m in messages))
 
     def commit(self) -> None:
         if not self._operations:

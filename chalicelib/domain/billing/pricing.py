@@ -8,7 +8,7 @@ used by the invoice of the term and by the renewal reminder that announces its t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from chalicelib.domain.billing.document import Buyer, Invoice, InvoiceKind, InvoiceLine, InvoicePaymentMethod, Period
@@ -21,17 +21,14 @@ from chalicelib.domain.models import PaymentMethod, Subscription
 
 
 @dataclass(frozen=True)
-class Amounts:
-    net: Decimal
-    tax_rate: Decimal
-    tax: Decimal
-    total: Decimal
-
-
-@dataclass(frozen=True)
 class TermPrice:
-    """A term's lines, VAT treatment, breakdown, totals and the mentions the document carries."""
+    """A term's lines, VAT treatment, breakdown, totals and the mentions the document carries, as `seller` sells it
+    to `buyer`: all a document of the term needs besides its identity, dates and payment terms."""
 
+    seller: Seller
+    buyer: Buyer
+    period: Period
+    currency: str
     treatment: VatTreatment
     lines: tuple[InvoiceLine, ...]
     breakdown: tuple[TaxSubtotal, ...]
@@ -40,18 +37,6 @@ class TermPrice:
     total: Decimal
     mentions: tuple[str, ...]
     language: str
-
-
-def compute_amounts(
-    quantity: int, unit_price: Decimal, vat_rate: Decimal, currency: str, reverse_charge: bool
-) -> Amounts:
-    """The amounts of one line alone (DESIGN 14.2's single-line formula)."""
-    if quantity < 0 or not unit_price.is_finite() or unit_price < 0:
-        raise ValueError("quantity and unit price must not be negative")
-    net = round_money(Decimal(quantity) * unit_price, currency)
-    rate = Decimal("0.00") if reverse_charge else vat_rate.quantize(TWO_PLACES)
-    tax = round_money(net * rate / Decimal(100), currency)
-    return Amounts(net=net, tax_rate=rate, tax=tax, total=(net + tax).quantize(TWO_PLACES))
 
 
 def price_term(
@@ -90,6 +75,10 @@ def price_term(
     tax = sum((entry.tax_amount for entry in breakdown), Decimal("0.00")).quantize(TWO_PLACES)
     reasons = tuple(entry.exemption.text for entry in breakdown if entry.exemption is not None)
     return TermPrice(
+        seller=seller,
+        buyer=buyer,
+        period=period,
+        currency=currency,
         treatment=treatment,
         lines=lines,
         breakdown=breakdown,
@@ -132,40 +121,23 @@ def price_subscription_term(seller: Seller, subscription: Subscription, period: 
 
 
 def build_invoice(
+    price: TermPrice,
     *,
     invoice_id: str,
     number: str,
     subscription_id: str,
     order_id: str,
     kind: InvoiceKind,
-    seller: Seller,
-    buyer: Buyer,
-    product_code: str,
-    product_name: str,
-    quantity: int,
-    unit_price: Decimal,
-    currency: str,
-    term_months: int,
-    period_start: date,
-    period_end: date,
     issued_at: datetime,
     po_number: str | None,
     payment_method: PaymentMethod | InvoicePaymentMethod,
-    language: str,
 ) -> Invoice:
-    """The invoice of one term. `issued_at` is kept to the second (as the JSON shows it); the issue date is its UTC
-    date; the due date adds the seller's payment terms."""
+    """The invoice of the term `price` priced. `issued_at` is kept to the second (as the JSON shows it); the issue
+    date is its UTC date; the due date adds the seller's payment terms."""
     if issued_at.tzinfo is None:
         raise ValueError("issued_at must carry a time zone")
-    if period_end < period_start:
-        raise ValueError("the period ends before it starts")
     moment = issued_at.astimezone(UTC).replace(microsecond=0)
     issue_date = moment.date()
-    period = Period(start=period_start, end=period_end)
-    price = price_term(
-        seller, buyer, product_code=product_code, product_name=product_name, quantity=quantity,
-        unit_price=unit_price, currency=currency, term_months=term_months, period=period, language=language,
-    )  # fmt: skip
     return Invoice(
         id=invoice_id,
         number=number,
@@ -175,13 +147,13 @@ def build_invoice(
         kind=kind,
         issue_date=issue_date,
         issued_at=moment,
-        due_date=issue_date + timedelta(days=seller.payment_terms_days),
-        period=period,
-        seller=seller,
-        buyer=buyer,
+        due_date=issue_date + timedelta(days=price.seller.payment_terms_days),
+        period=price.period,
+        seller=price.seller,
+        buyer=price.buyer,
         po_number=po_number or None,
         lines=price.lines,
-        currency=currency,
+        currency=price.currency,
         tax_breakdown=price.breakdown,
         net_amount=price.net,
         tax_amount=price.tax,

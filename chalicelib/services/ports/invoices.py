@@ -8,36 +8,21 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.domain.agreements import AgreementText
-from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import Subscription
 
 if TYPE_CHECKING:  # a pydantic model: the subscription reads never import it
-    from chalicelib.domain.billing.document import Cause, Invoice
+    from chalicelib.domain.billing.document import Invoice
 
-# The labels of the operations `issue_operations` returns, as a cancelled transaction's `WriteConflict.failed` names
-# them: "invoice" lost = this cause (e.g. this term) already has its document; "counter" lost = someone took the
-# number in between.
+# The labels of what `UnitOfWork.issue` stages, as a cancelled transaction's `WriteConflict.failed` names them:
+# "invoice" lost = this cause (e.g. this term) already has its document; "counter" lost = someone took the number in
+# between.
 INVOICE_LABEL = "invoice"
 COUNTER_LABEL = "counter"
-
-
-class WriteOperation(Protocol):
-    """One entry of a unit of work, built by a store; opaque to the use cases, which only pass it on."""
-
-    @property
-    def label(self) -> str: ...
 
 
 class InvoiceStore(Protocol):
     def last_number(self, series: str) -> int:
         """The last number issued in the series (0 before the first), read consistently."""
-
-    def issue_operations(
-        self, invoice: Invoice, cause: Cause, series: str, expected_last: int, email: OutgoingEmail
-    ) -> tuple[WriteOperation, ...]:
-        """What issuing `invoice` for `cause` adds to the transaction of the change that causes it: the cause's guard
-        (new: one document per cause), the document (stored once, by its id), the series counter moved from
-        `expected_last` to `expected_last + 1`, and its email."""
 
     def get_invoice(self, subscription_id: str, invoice_id: str) -> Invoice | None: ...
 

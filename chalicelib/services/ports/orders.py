@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from chalicelib.domain.access import AuditEvent
 from chalicelib.domain.activation_links import ActivationToken
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import OrderRecord, Subscription
@@ -19,14 +18,3 @@ class OrderStore(Protocol):
     def get_order(self, order_id: str) -> OrderRecord | None: ...
 
     def get_token(self, token_hash: str) -> ActivationToken | None: ...
-
-    def rotate_token(
-        self,
-        before: Subscription,
-        after: Subscription,
-        token: ActivationToken,
-        email: OutgoingEmail,
-        event: AuditEvent,
-    ) -> None:
-        """Raises WriteConflict when the subscription changed or is no longer pending. `event` takes the history place
-        of `after.version`."""

@@ -1,15 +1,12 @@
-"""Subscriptions, the access reads behind visibility, and activation (other changes are staged on a UnitOfWork)."""
+"""Subscriptions and the access reads behind visibility (changes are staged on a UnitOfWork)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from chalicelib.domain.access import AccessPage, AuditEvent
-from chalicelib.domain.mail import OutgoingEmail
+from chalicelib.domain.access import AccessPage
 from chalicelib.domain.models import Subscription
-from chalicelib.services.ports.invoices import WriteOperation
 
 
 class SubscriptionReader(Protocol):
@@ -25,14 +22,4 @@ class SubscriptionReader(Protocol):
 
 
 class SubscriptionStore(SubscriptionReader, Protocol):
-    def activate(
-        self,
-        before: Subscription,
-        after: Subscription,
-        email: OutgoingEmail,
-        event: AuditEvent,
-        now: datetime,
-        also: Sequence[WriteOperation] = (),
-    ) -> None:
-        """Raises WriteConflict unless `before` is still the stored, pending version and its deadline is ahead.
-        `also`: operations another store built for the same transaction (the first invoice)."""
+    """The subscription reads; its changes are staged on a UnitOfWork."""
