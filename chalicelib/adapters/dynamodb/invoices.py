@@ -3,19 +3,37 @@ per-seller, per-year number series. Layout in invoice_schema.py."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from chalicelib.adapters.dynamodb import invoice_schema as keys
 from chalicelib.adapters.dynamodb import schema
 from chalicelib.adapters.dynamodb.table import Table
 from chalicelib.adapters.dynamodb.unit_of_work import ABSENT, Condition, Operation, put_new, queue_email, update
-from chalicelib.domain.billing.document import Cause, Invoice
+from chalicelib.domain.billing.document import Cause, CorrectionCause, Invoice
 from chalicelib.domain.mail import OutgoingEmail
-from chalicelib.services.ports.invoices import COUNTER_LABEL, INVOICE_LABEL
+from chalicelib.services.ports.invoices import CORRECTION_LABEL, COUNTER_LABEL, INVOICE_LABEL
 
 
 def _cause_key(subscription_id: str, cause: Cause) -> schema.Key:
+    if isinstance(cause, CorrectionCause):
+        return keys.correction_cause_key(subscription_id, cause.period_start, cause.number)
     return keys.term_cause_key(subscription_id, cause.start)
+
+
+def _next_number(series: str, expected_last: int) -> Operation:
+    # The counter moves only from the value the number was computed from: a cancelled transaction consumed nothing,
+    # and a number taken in between fails this condition instead of being issued twice.
+    expected = (
+        ABSENT if expected_last == 0 else Condition("last_number = :expected", values={":expected": expected_last})
+    )
+    return update(
+        COUNTER_LABEL,
+        keys.series_counter_key(series),
+        "SET last_number = :next, series = :series",
+        expected,
+        values={":next": expected_last + 1, ":series": series},
+    )
 
 
 class DynamoInvoiceStore:
@@ -28,24 +46,39 @@ class DynamoInvoiceStore:
     def issue_operations(
         self, invoice: Invoice, cause: Cause, series: str, expected_last: int, email: OutgoingEmail
     ) -> tuple[Operation, ...]:
-        # The counter moves only from the value the number was computed from: a cancelled transaction consumed nothing,
-        # and a number taken in between fails this condition instead of being issued twice.
-        expected = (
-            ABSENT
-            if expected_last == 0
-            else Condition("last_number = :expected", values={":expected": expected_last})
-        )
         return (
             # the cause's key is the term item of the earlier layout too: a term invoiced either way refuses a second
             put_new(INVOICE_LABEL, keys.cause_item(_cause_key(invoice.subscription_id, cause), invoice)),
             put_new(INVOICE_LABEL, keys.document_item(invoice)),
-            update(
-                COUNTER_LABEL,
-                keys.series_counter_key(series),
-                "SET last_number = :next, series = :series",
-                expected,
-                values={":next": expected_last + 1, ":series": series},
+            _next_number(series, expected_last),
+            queue_email(email),
+        )
+
+    def correction_operations(
+        self,
+        corrected: Invoice,
+        credit_note: Invoice,
+        replacement: Invoice,
+        numbers: Sequence[tuple[str, int]],
+        email: OutgoingEmail,
+    ) -> tuple[Operation, ...]:
+        cause = CorrectionCause.of(corrected)
+        return (
+            put_new(
+                CORRECTION_LABEL,
+                keys.cause_item(_cause_key(corrected.subscription_id, cause), credit_note, replacement),
             ),
+            # the mark beside the immutable record; a document corrected meanwhile (or never stored) refuses a second
+            update(
+                CORRECTION_LABEL,
+                keys.document_key(corrected.subscription_id, corrected.id),
+                "SET corrected_by = :by",
+                Condition("attribute_exists(PK) AND attribute_not_exists(corrected_by)"),
+                values={":by": keys.corrected_by_value(credit_note, replacement)},
+            ),
+            put_new(CORRECTION_LABEL, keys.document_item(credit_note)),
+            put_new(CORRECTION_LABEL, keys.document_item(replacement)),
+            *(_next_number(series, expected_last) for series, expected_last in numbers),
             queue_email(email),
         )
 
@@ -80,6 +113,6 @@ class DynamoInvoiceStore:
             if keys.inline_document(item):
                 documents.append(keys.invoice_from(item))
                 continue
-            for document_id in keys.cause_documents(item):
+            for document_id in reversed(keys.cause_documents(item)):  # newest first within a cause too
                 documents.append(keys.invoice_from(found[keys.document_key(subscription_id, document_id)["SK"]]))
         return documents, next_cursor

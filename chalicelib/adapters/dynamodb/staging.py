@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.dynamodb import schema
+from chalicelib.adapters.dynamodb import schema, unit_of_work
 from chalicelib.adapters.dynamodb.table import Table
 from chalicelib.adapters.dynamodb.unit_of_work import ABSENT, PRESENT, Condition, Operation, delete, put, update
 from chalicelib.domain.access import AuditEvent, Seat
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import Person, Subscription, normalize_email
 from chalicelib.domain.outbox import OutboxMessage
+
+if TYPE_CHECKING:
+    from chalicelib.services.ports.invoices import WriteOperation
 
 
 class DynamoUnitOfWork:
@@ -41,6 +44,9 @@ class DynamoUnitOfWork:
 
     def queue(self, messages: Sequence[OutgoingEmail | OutboxMessage]) -> None:
         self._work.queue(messages)
+
+    def stage(self, operations: Sequence[WriteOperation]) -> None:
+        self._work.add(*unit_of_work.operations(operations))
 
     def add_seat(self, subscription: Subscription, seat: Seat) -> None:
         key = normalize_email(seat.email)

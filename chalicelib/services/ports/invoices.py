@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # a pydantic model: the subscription reads never import it
 # number in between.
 INVOICE_LABEL = "invoice"
 COUNTER_LABEL = "counter"
+# `correction_operations`' guard: lost = the document was corrected meanwhile (or is not stored as a document).
+CORRECTION_LABEL = "correction"
 
 
 class WriteOperation(Protocol):
@@ -38,6 +40,19 @@ class InvoiceStore(Protocol):
         """What issuing `invoice` for `cause` adds to the transaction of the change that causes it: the cause's guard
         (new: one document per cause), the document (stored once, by its id), the series counter moved from
         `expected_last` to `expected_last + 1`, and its email."""
+
+    def correction_operations(
+        self,
+        corrected: Invoice,
+        credit_note: Invoice,
+        replacement: Invoice,
+        numbers: Sequence[tuple[str, int]],
+        email: OutgoingEmail,
+    ) -> tuple[WriteOperation, ...]:
+        """What correcting `corrected` adds to the transaction that records it (DESIGN 15.2): the correction's guard
+        (new: one correction per document) and the `corrected_by` mark beside the corrected document (only while it
+        has none), both new documents, each series counter of `numbers` ((series, expected last)) moved on by one,
+        and the email."""
 
     def get_invoice(self, subscription_id: str, invoice_id: str) -> Invoice | None: ...
 

@@ -4,12 +4,15 @@ outbox emails that report it, and the other items the change touches, each throu
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.domain.access import AuditEvent, Seat
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import Subscription
 from chalicelib.domain.outbox import OutboxMessage
+
+if TYPE_CHECKING:
+    from chalicelib.services.ports.invoices import WriteOperation
 
 
 class UnitOfWork(Protocol):
@@ -20,6 +23,9 @@ class UnitOfWork(Protocol):
 
     def queue(self, messages: Sequence[OutgoingEmail | OutboxMessage]) -> None:
         """Outbox messages: emails, or a message on any other channel."""
+
+    def stage(self, operations: Sequence[WriteOperation]) -> None:
+        """Operations another store built for this change (an invoice store's documents and counters)."""
 
     def add_seat(self, subscription: Subscription, seat: Seat) -> None:
         """The seat, its holder's access and the customer's contact; conflicts when the person holds one."""
