@@ -358,3 +358,88 @@ def test_twenty_parallel_corrections_of_one_invoice_issue_one_credit_note_and_on
     assert len([m for m in stack.mails_to(ADMIN) if "corrigée" in m["Subject"]]) == 1
     history = _json(_get(client, stack, f"/subscriptions/{active}/history"))["items"]
     assert [e["action"] for e in history].count("invoice.corrected") == 1
+
+
+# -- the two documents, built by the domain, against the official rules (EN 16931 CII and Factur-X) --------------------
+def _domain_correction(**changes):
+    from chalicelib.domain.billing.correction import Correction
+
+    return Correction(reason="wrong legal entity", **changes)
+
+
+def test_a_german_credit_note_and_its_reverse_charged_replacement_pass_cen_and_factur_x():
+    from datetime import UTC, datetime
+
+    from chalicelib.adapters.einvoice import semantic_of, serialize
+    from chalicelib.domain.billing.correction import credit_note_for, replacement_for
+    from chalicelib.domain.models import PostalAddress
+    from devstack.einvoice_rules import blocking, rule_sets_for
+    from tests.test_billing_domain import make_invoice
+
+    original = make_invoice(country="DE", language="de", buyer_address_country="DE")
+    moment = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    note = credit_note_for(original, number="DE-2026-C000001", issued_at=moment)
+    abroad = PostalAddress(lines=("3 place Bellecour",), postal_code="69002", city="Lyon", country="FR")
+    correction = _domain_correction(buyer_address=abroad, buyer_vat_id="FR12345678901", po_number="PO-1")
+    replacement = replacement_for(original, correction, seller=original.seller, number="DE-2026-000002",
+                                  issued_at=moment)  # fmt: skip
+
+    assert (note.type_code, note.cancels.number) == ("381", original.number)
+    assert note.cancels.issue_date == original.issue_date
+    assert (note.lines, note.total_amount, note.buyer) == (original.lines, original.total_amount, original.buyer)
+    assert replacement.tax_breakdown[0].category == "AE" and replacement.total_amount == original.net_amount
+    assert replacement.replaces.number == original.number and replacement.period == original.period
+    for document in (note, replacement):
+        xml = serialize("cii", semantic_of(document))
+        assert blocking(xml, rule_sets_for("cii", french_seller=False)) == [], document.number
+    assert b"<ram:TypeCode>381</ram:TypeCode>" in serialize("cii", semantic_of(note))
+
+
+def test_a_credit_note_is_never_credited_again_by_the_domain():
+    from datetime import UTC, datetime
+
+    from chalicelib.domain.billing.correction import credit_note_for
+    from tests.test_billing_domain import make_invoice
+
+    note = credit_note_for(make_invoice(), number="FR-2026-C000001", issued_at=datetime(2026, 12, 3, tzinfo=UTC))
+    with pytest.raises(ValueError, match="credit note"):
+        credit_note_for(note, number="FR-2026-C000002", issued_at=datetime(2026, 12, 3, tzinfo=UTC))
+
+
+def test_parallel_corrections_of_many_invoices_number_both_series_without_a_gap(stack, client, active):
+    """Ten subscriptions of one seller corrected at once: every correction commits, and the counters they all take
+    a number from (credit notes and invoices) end with consecutive numbers, none twice."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib import jobs
+    from devstack.moto_lock import serialize_dynamodb
+    from tests.support import activate, order
+
+    serialize_dynamodb()
+    subscriptions = [active]
+    for n in range(9):
+        other = jobs.receive_order(order(order_id=f"PAR-{n}")).subscription_id
+        activate(stack, other)
+        subscriptions.append(other)
+    originals = [(s, _invoices(client, stack, s)[0]["id"]) for s in subscriptions]
+    barrier = threading.Barrier(len(originals))
+
+    def correct(target):
+        from chalicelib.domain.billing.correction import Correction
+
+        subscription_id, invoice_id = target
+        barrier.wait()
+        container = stack.container
+        return container.corrections.correct(
+            as_admin(container, ADMIN, subscription_id), invoice_id, Correction(reason="PO", po_number="PO-NEW")
+        )
+
+    with ThreadPoolExecutor(max_workers=len(originals)) as pool:
+        done = list(pool.map(correct, originals))
+
+    notes = sorted(d.credit_note.number for d in done)
+    replacements = sorted(d.replacement.number for d in done)
+    assert notes == [f"FR-2026-C{n:06d}" for n in range(1, 11)]
+    assert replacements == [f"FR-2026-{n:06d}" for n in range(11, 21)]  # 1..10 were the activations' invoices
+    assert (_counter(stack, "FR-2026"), _counter(stack, "FR-2026-C")) == (20, 10)

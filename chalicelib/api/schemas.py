@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
+from chalicelib.api.correction_schemas import InvoiceCorrectionIn as InvoiceCorrectionIn  # named by its route
 from chalicelib.api.history_schemas import HistoryOut as HistoryOut  # named by the history route (`schema_model`)
 from chalicelib.api.history_schemas import Omitted
-from chalicelib.domain import orders
 from chalicelib.domain.models import PaymentType, Person, SubscriptionStatus
 from chalicelib.domain.payment import BRANDS, MAX_TOKEN_LENGTH, TOKEN_PATTERN
 from chalicelib.domain.validators import (
     EMAIL_PATTERN,
-    MAX_ADDRESS_LINES,
-    MAX_ELECTRONIC_ADDRESS_LENGTH,
     MAX_EMAIL_LENGTH,
     MAX_NAME_LENGTH,
     MAX_PO_LENGTH,
-    MAX_POSTAL_CODE_LENGTH,
     clean_text,
-    validate_electronic_address,
     validate_email,
     validate_po_number,
-    validate_postal_code,
-    validate_siren,
-    validate_vat_id,
 )
-
-if TYPE_CHECKING:
-    from chalicelib.domain.billing.correction import Correction
 
 MAX_AGREEMENT_VERSION_LENGTH = 64  # versions are like "FR-fr-2026.1"
 
@@ -43,11 +33,6 @@ def _checked_by_the_server(**rules: Any) -> Any:
         target.update(rules)
 
     return Field(json_schema_extra=show)
-
-
-def _optional_checked_by_the_server(**rules: Any) -> Any:
-    """`_checked_by_the_server` for a key the body may leave out (None when it does)."""
-    return Field(default=None, json_schema_extra=_checked_by_the_server(**rules).json_schema_extra)
 
 
 class _Out(BaseModel):
@@ -379,93 +364,6 @@ class InvoiceListOut(_Out):
 class InvoiceCorrectionOut(_Out):
     credit_note: InvoiceOut
     replacement: InvoiceOut
-
-
-class CorrectionAddressIn(BaseModel):
-    """The buyer's postal address, checked as intake checks an order's."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
-    lines: list[str] = Field(default_factory=list, max_length=MAX_ADDRESS_LINES)
-    postal_code: str | None = _optional_checked_by_the_server(maxLength=MAX_POSTAL_CODE_LENGTH)
-    city: str | None = _optional_checked_by_the_server(maxLength=MAX_NAME_LENGTH)
-    country: str = _checked_by_the_server(pattern="^[A-Z]{2}$")
-
-    _lines = field_validator("lines")(lambda cls, v: [clean_text(line, "address line") for line in v])
-    _postal_code = field_validator("postal_code")(lambda cls, v: v if v is None else validate_postal_code(v))
-    _city = field_validator("city")(lambda cls, v: v if v is None else clean_text(v, "city"))
-    _country = field_validator("country")(lambda cls, v: orders._country(v))  # intake's own check
-
-
-class ElectronicAddressIn(BaseModel):
-    """Where the buyer receives e-invoices (EN 16931 BT-49): an EAS scheme and an identifier."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
-    scheme: str = _checked_by_the_server(description="EAS code: 0225 (France), 0208 (Belgium), 9930 (Germany), ...")
-    id: str = _checked_by_the_server(minLength=1, maxLength=MAX_ELECTRONIC_ADDRESS_LENGTH)
-
-    @model_validator(mode="after")
-    def _address(self) -> ElectronicAddressIn:
-        validate_electronic_address(self.scheme, self.id)
-        return self
-
-
-class CorrectionBuyerIn(BaseModel):
-    """The buyer's details that were wrong; a key left out keeps the invoice's value, null removes a VAT id or
-    SIREN."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
-    name: str = Omitted(minLength=1, maxLength=MAX_NAME_LENGTH)
-    address: CorrectionAddressIn = Omitted()
-    vat_id: str | None = None
-    siren: str | None = _optional_checked_by_the_server(pattern="^[0-9 ]{9,11}$")
-    electronic_address: ElectronicAddressIn | None = None
-
-    _name = field_validator("name")(lambda cls, v: clean_text(v, "name"))
-    _vat_id = field_validator("vat_id")(lambda cls, v: v if v is None else validate_vat_id(v))
-    _siren = field_validator("siren")(lambda cls, v: v if v is None else validate_siren(v))
-
-
-class InvoiceCorrectionIn(BaseModel):
-    """POST .../invoices/{invoice_id}/correction (DESIGN 15.2): why, and what the replacement states differently. A
-    key left out keeps the invoice's value; `po_number` null (or blank) removes the PO number."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
-    reason: str = _checked_by_the_server(minLength=1, maxLength=MAX_NAME_LENGTH)
-    po_number: str | None = _optional_checked_by_the_server(maxLength=MAX_PO_LENGTH)
-    buyer: CorrectionBuyerIn = Omitted()
-
-    _reason = field_validator("reason")(lambda cls, v: clean_text(v, "reason"))
-
-    @field_validator("po_number")
-    @classmethod
-    def _po(cls, value: str | None) -> str | None:
-        return validate_po_number(value.strip() if value else None) or None
-
-    def correction(self) -> Correction:
-        from chalicelib.domain.billing.correction import KEEP, Correction
-        from chalicelib.domain.einvoice import ElectronicAddress
-        from chalicelib.domain.models import PostalAddress
-
-        buyer = self.buyer if "buyer" in self.model_fields_set else None
-        given = buyer.model_fields_set if buyer is not None else set()
-        address = buyer.address if buyer is not None and "address" in given else None
-        electronic = buyer.electronic_address if buyer is not None else None
-        return Correction(
-            reason=self.reason,
-            po_number=self.po_number if "po_number" in self.model_fields_set else KEEP,
-            buyer_name=buyer.name if buyer is not None and "name" in given else KEEP,
-            buyer_address=KEEP if address is None else PostalAddress(
-                lines=tuple(address.lines), postal_code=address.postal_code, city=address.city,
-                country=address.country,
-            ),
-            buyer_vat_id=buyer.vat_id if buyer is not None and "vat_id" in given else KEEP,
-            buyer_siren=buyer.siren if buyer is not None and "siren" in given else KEEP,
-            buyer_electronic_address=(
-                KEEP if buyer is None or "electronic_address" not in given
-                else None if electronic is None
-                else ElectronicAddress(*validate_electronic_address(electronic.scheme, electronic.id))
-            ),
-        )  # fmt: skip
 
 
 class HealthOut(_Out):
