@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from chalicelib.api.history_schemas import Omitted
+from chalicelib.api.history_schemas import Omitted, omitted_when_absent
 from chalicelib.domain import orders
 from chalicelib.domain.validators import (
     MAX_ADDRESS_LINES,
@@ -36,6 +36,16 @@ def _checked_by_the_server(*, required: bool = True, **rules: Any) -> Any:
         target.update(rules)
 
     return Field(json_schema_extra=show) if required else Field(default=None, json_schema_extra=show)
+
+
+def _omitted_when_absent(**rules: Any) -> Any:
+    """A key the body may leave out but never send as null, with the rules its validator enforces."""
+
+    def show(schema: dict[str, Any]) -> None:
+        omitted_when_absent(schema)
+        schema.update(rules)
+
+    return Field(default=None, json_schema_extra=show)
 
 
 class CorrectionAddressIn(BaseModel):
@@ -71,7 +81,7 @@ class CorrectionBuyerIn(BaseModel):
     SIREN."""
 
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
-    name: str = Omitted(minLength=1, maxLength=MAX_NAME_LENGTH)
+    name: str = _omitted_when_absent(minLength=1, maxLength=MAX_NAME_LENGTH)
     address: CorrectionAddressIn = Omitted()
     vat_id: str | None = None
     siren: str | None = _checked_by_the_server(required=False, pattern="^[0-9 ]{9,11}$")

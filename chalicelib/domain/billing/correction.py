@@ -85,7 +85,8 @@ def corrected_po_number(po_number: str | None, correction: Correction) -> str | 
 
 
 def corrected_buyer(buyer: Buyer, correction: Correction) -> Buyer:
-    return buyer.model_copy(update=_settable(set(Buyer.model_fields), correction.customer_changes()))
+    changes = _settable(set(Buyer.model_fields), correction.customer_changes())
+    return Buyer.model_validate({**buyer.model_dump(), **changes})
 
 
 def document_id(kind: Literal["credit_note", "replacement"], corrected_id: str) -> str:
@@ -104,8 +105,9 @@ def credit_note_for(original: Invoice, *, number: str, issued_at: datetime) -> I
     if original.type != "invoice":
         raise ValueError(f"document {original.number} is a credit note: only an invoice is cancelled by one")
     moment = _moment(issued_at)
-    return original.model_copy(
-        update={
+    return Invoice.model_validate(  # validated again: a credit note whose figures do not add up never exists
+        {
+            **original.model_dump(),
             "id": document_id("credit_note", original.id),
             "number": number,
             "type": "credit_note",
@@ -115,7 +117,6 @@ def credit_note_for(original: Invoice, *, number: str, issued_at: datetime) -> I
             "due_date": moment.date() + timedelta(days=original.seller.payment_terms_days),
             "cancels": DocumentReference(id=original.id, number=original.number, issue_date=original.issue_date),
             "replaces": None,
-            "corrected_by": None,
         }
     )
 
