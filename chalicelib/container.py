@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from chalicelib.services.administration import Administration
     from chalicelib.services.billing import Billing
     from chalicelib.services.cleanup import Cleanup
+    from chalicelib.services.corrections import Corrections
     from chalicelib.services.fanout import Workers
     from chalicelib.services.intake import Intake
     from chalicelib.services.invoice_documents import InvoiceDocuments
@@ -204,9 +205,10 @@ class Container:
         """One dispatcher per outbox channel, by its name; an email kind's attachments by the kind."""
         from chalicelib.domain.outbox import EMAIL_CHANNEL
         from chalicelib.services.email_channel import EmailChannel
-        from chalicelib.services.emails import INVOICE_ISSUED
+        from chalicelib.services.emails import INVOICE_CORRECTED, INVOICE_ISSUED
 
-        return {EMAIL_CHANNEL: EmailChannel(self.mailer, self.renderer, {INVOICE_ISSUED: self.invoice_documents})}
+        attachments = {INVOICE_ISSUED: self.invoice_documents, INVOICE_CORRECTED: self.invoice_documents}
+        return {EMAIL_CHANNEL: EmailChannel(self.mailer, self.renderer, attachments)}
 
     @cached_property
     def delivery(self) -> Delivery:
@@ -257,6 +259,14 @@ class Container:
         from chalicelib.services.invoice_documents import InvoiceDocuments
 
         return InvoiceDocuments(self.invoices, self.invoice_files, render_invoice)
+
+    @cached_property
+    def corrections(self) -> Corrections:
+        from chalicelib.services.corrections import Corrections
+
+        return Corrections(
+            self.invoices, self.sellers, self.clock, self.delivery, self.unit_of_work, self.subscriptions
+        )
 
     @cached_property
     def billing(self) -> Billing:

@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib.domain.access import AuditEvent, Contact, Seat
 from chalicelib.domain.activation_links import ActivationToken
-from chalicelib.domain.billing.document import Cause, Invoice, TermCause
+from chalicelib.domain.billing.document import Cause, CorrectedBy, CorrectionCause, Invoice, TermCause
 from chalicelib.domain.errors import WriteConflict
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.models import (
@@ -28,7 +28,7 @@ from chalicelib.domain.models import (
     normalize_email,
 )
 from chalicelib.domain.outbox import OutboxMessage
-from chalicelib.services.ports.invoices import COUNTER_LABEL, INVOICE_LABEL
+from chalicelib.services.ports.invoices import CORRECTION_LABEL, COUNTER_LABEL, INVOICE_LABEL
 
 
 @dataclass
@@ -131,6 +131,32 @@ class FakeUnitOfWork:
 
         self._stage(INVOICE_LABEL, lambda: guard not in self._table.causes and key not in self._table.documents, write)
         self._stage(COUNTER_LABEL, lambda: self._table.series.get(series, 0) == expected_last, lambda: None)
+
+    def correct(
+        self, corrected: Invoice, credit_note: Invoice, replacement: Invoice, numbers: Sequence[tuple[str, int]]
+    ) -> None:
+        guard = (corrected.subscription_id, CorrectionCause.of(corrected))
+        key = (corrected.subscription_id, corrected.id)
+        link = {"credit_note": {"id": credit_note.id, "number": credit_note.number},
+                "replacement": {"id": replacement.id, "number": replacement.number}}  # fmt: skip
+        marked = corrected.model_copy(update={"corrected_by": CorrectedBy.model_validate(link)})
+
+        def write() -> None:
+            self._table.causes[guard] = credit_note.id
+            self._table.documents[key] = marked
+            for document in (credit_note, replacement):
+                self._table.documents[(document.subscription_id, document.id)] = document
+            for series, expected_last in numbers:
+                self._table.series[series] = expected_last + 1
+
+        def unmarked() -> bool:
+            stored = self._table.documents.get(key)
+            return guard not in self._table.causes and stored is not None and stored.corrected_by is None
+
+        self._stage(CORRECTION_LABEL, unmarked, write)
+        for series, expected_last in numbers:
+            unmoved = lambda s=series, e=expected_last: self._table.series.get(s, 0) == e  # noqa: E731
+            self._stage(COUNTER_LABEL, unmoved, lambda: None)
 
     def _roles_are(self, key: tuple[str, str], roles: frozenset[str]) -> Callable[[], bool]:
         return lambda: self._table.roles.get(key, frozenset()) == roles

@@ -53,8 +53,17 @@ def test_the_admin_lists_and_reads_the_invoice(stack, client, active):
     assert set(invoice) == {
         "id", "number", "subscription_id", "order_id", "kind", "issue_date", "issued_at", "due_date", "period",
         "seller", "buyer", "po_number", "lines", "currency", "net_amount", "tax_rate", "tax_amount", "total_amount",
-        "payment_method",
+        "payment_method", "type", "tax_breakdown", "corrects", "replaces", "corrected_by",
     }  # fmt: skip
+    assert (invoice["type"], invoice["corrects"], invoice["replaces"], invoice["corrected_by"]) == (
+        "invoice", None, None, None
+    )
+    assert invoice["tax_breakdown"] == [
+        {"category": "S", "rate": "20.00", "taxable_amount": "2250.00", "tax_amount": "450.00",
+         "exemption_reason": None}
+    ]  # fmt: skip
+    [line] = invoice["lines"]
+    assert (line["period"], line["tax_category"], line["tax_rate"]) == (invoice["period"], "S", "20.00")
 
     detail = _get(client, stack, f"/subscriptions/{active}/invoices/{invoice['id']}")
     assert detail.status_code == 200 and _json(detail) == invoice

@@ -83,6 +83,9 @@ SAMPLE_PARAMS = {
     "days_left": 7,
     "renewal_date": "2027-12-01",
     "ended_on_date": "2027-12-01",
+    "credit_note_number": "FR-2026-C000001",
+    "replacement_number": "FR-2026-000002",
+    "reason": "PO number corrected",
 }
 
 SETTINGS = Settings(
@@ -102,7 +105,9 @@ SETTINGS = Settings(
 )
 
 
-BILLING_PORTAL_KINDS = ["invoice_issued", "renewal_reminder", "renewal_reminder_ending", "subscription_ended"]
+BILLING_PORTAL_KINDS = [
+    "invoice_issued", "invoice_corrected", "renewal_reminder", "renewal_reminder_ending", "subscription_ended",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("locale", ["en-GB", "fr-FR", "de-DE"])

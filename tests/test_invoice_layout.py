@@ -33,7 +33,7 @@ RENEWAL_TERM = date(2027, 11, 26)
 def _legacy_record(invoice) -> dict:
     """The record the single-rate code wrote for the same invoice (header rate and reverse charge, bare lines)."""
     record = invoice_to_record(invoice)
-    for new_field in ("type", "tax_breakdown", "cancels"):
+    for new_field in ("type", "tax_breakdown", "cancels", "replaces"):
         del record[new_field]
     for new_field in SELLER_FIELDS_ADDED_SINCE:
         del record["seller"][new_field]

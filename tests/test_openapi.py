@@ -116,6 +116,7 @@ BODIES = {  # a valid body for each operation that takes one; a new one fails th
     "transfer_admin": {"email": "next.admin@example.fr", "name": "Next Admin"},
     "patch_subscription": {"po_number": "PO-9"},
     "put_payment_method": {"type": "invoice"},
+    "correct_invoice": {"reason": "the buyer's AP needs the new PO", "po_number": "PO-9"},
 }
 FORGER = TokenIssuer()  # same key id, another key: a forged signature
 

@@ -6,13 +6,16 @@ email worker has not yet)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Response
 
-from chalicelib.api.pipeline import PDF_RESPONSE, Call, PortalBlueprint, portal_route
+from chalicelib.api.pipeline import PDF_RESPONSE, Call, PortalBlueprint, command, portal_route
 from chalicelib.domain.models import Role
 from chalicelib.services.billing import Document
+
+if TYPE_CHECKING:  # a pydantic model: imported by the view that reads it
+    from chalicelib.api.schemas import InvoiceCorrectionIn
 
 billing_api = PortalBlueprint(__name__)
 
@@ -72,6 +75,38 @@ def get_invoice_pdf(call: Call[None]) -> Response:
     return _pdf(call.container.billing.invoice_pdf(call.subject, _invoice_id(call)))
 
 
+CORRECTION_BODY = command("InvoiceCorrectionIn")
+
+
+@portal_route(
+    billing_api,
+    "/subscriptions/{subscription_id}/invoices/{invoice_id}/correction",
+    ["POST"],
+    body=CORRECTION_BODY,
+    role=Role.ADMIN,
+    active=True,
+    mutation=True,
+    response="InvoiceCorrectionOut",
+    status=201,
+    more_errors={
+        400: "Invalid input, or the correction would change nothing on the invoice. Nothing was changed.",
+        404: "No such subscription visible to you, or no such invoice on it.",
+        409: "The document is a credit note or was already corrected, or the subscription is not active.",
+    },
+)
+def correct_invoice(call: Call[InvoiceCorrectionIn]) -> Response:
+    """Correct an issued invoice: a credit note cancels it and a replacement invoice states the corrected PO number
+    or buyer; the subscription keeps them for later invoices, and the admin gets both PDFs by email."""
+    from chalicelib.domain.billing.json import invoice_to_json
+
+    corrected = call.container.corrections.correct(call.subject, _invoice_id(call), call.body.correction())
+    body = {
+        "credit_note": invoice_to_json(corrected.credit_note),
+        "replacement": invoice_to_json(corrected.replacement),
+    }
+    return Response(body=body, status_code=201)
+
+
 @portal_route(
     billing_api, "/subscriptions/{subscription_id}/agreement/pdf", ["GET"], role=Role.ADMIN, response=PDF_RESPONSE,
     more_errors=NEEDS_PDF_ACCEPT,
@@ -80,5 +115,5 @@ def get_agreement_pdf(call: Call[None]) -> Response:
     return _pdf(call.container.billing.agreement_pdf(call.subject))
 
 
-def _invoice_id(call: Call[None]) -> str:
+def _invoice_id(call: Call[Any]) -> str:
     return str((call.request.uri_params or {}).get("invoice_id", ""))

@@ -88,6 +88,29 @@ class ActivationLinkResentDetails(_Out):
     to: str = Field(description="the administrator the new link was sent to (the link itself is never recorded)")
 
 
+class DocumentRefOut(_Out):
+    id: str
+    number: str
+
+
+class CorrectedTermOut(_Out):
+    old: Any
+    new: Any
+
+
+class InvoiceCorrectedDetails(_Out):
+    invoice: DocumentRefOut
+    credit_note: DocumentRefOut
+    replacement: DocumentRefOut
+    reason: str
+    changes: dict[str, CorrectedTermOut] = Field(
+        description="what the replacement states differently: `po_number`, `buyer.name`, `buyer.address`, ..."
+    )
+    customer: dict[str, Any] = Field(
+        description="the customer's values the correction set for later invoices (siren, electronic_address included)"
+    )
+
+
 class _Event(_Out):
     at: str
     actor: str
@@ -160,10 +183,16 @@ class HistoryActivationLinkResent(_Event):
     details: ActivationLinkResentDetails
 
 
+class HistoryInvoiceCorrected(_Event):
+    action: Literal["invoice.corrected"]
+    details: InvoiceCorrectedDetails
+
+
 HistoryEventOut = Annotated[
     HistoryActivated | HistorySeatAssigned | HistorySeatRemoved | HistoryAdminTransferred | HistoryPoNumberChanged
     | HistoryPaymentMethodChanged | HistoryCancellationScheduled | HistoryCancellationWithdrawn | HistoryRenewed
-    | HistoryEnded | HistoryEmailBounced | HistoryEmailComplained | HistoryActivationLinkResent,
+    | HistoryEnded | HistoryEmailBounced | HistoryEmailComplained | HistoryActivationLinkResent
+    | HistoryInvoiceCorrected,
     Field(discriminator="action"),
 ]
 

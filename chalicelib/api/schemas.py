@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
+from chalicelib.api.correction_schemas import InvoiceCorrectionIn as InvoiceCorrectionIn  # named by its route
 from chalicelib.api.history_schemas import HistoryOut as HistoryOut  # named by the history route (`schema_model`)
 from chalicelib.api.history_schemas import Omitted
 from chalicelib.domain.models import PaymentType, Person, SubscriptionStatus
@@ -283,6 +284,38 @@ class InvoiceLineOut(_Out):
     quantity: int
     unit_price: str
     amount: str
+    period: InvoicePeriodOut
+    tax_category: str = Field(description="UNTDID 5305 as EN 16931 uses it: S standard, AE reverse charge, O outside "
+                              "the scope of VAT, ...")
+    tax_rate: str
+
+
+class TaxBreakdownOut(_Out):
+    """One entry per VAT category and rate (EN 16931 BG-23), the tax rounded once per entry."""
+
+    category: str
+    rate: str
+    taxable_amount: str
+    tax_amount: str
+    exemption_reason: str | None
+
+
+class DocumentLinkOut(_Out):
+    id: str
+    number: str
+
+
+class CorrectsOut(_Out):
+    """The invoice a credit note cancels (EN 16931 BG-3)."""
+
+    id: str
+    number: str
+    issue_date: str
+
+
+class CorrectedByOut(_Out):
+    credit_note: DocumentLinkOut
+    replacement: DocumentLinkOut
 
 
 class InvoicePaymentMethodOut(_Out):
@@ -292,13 +325,15 @@ class InvoicePaymentMethodOut(_Out):
 
 
 class InvoiceOut(_Out):
-    """An issued invoice (DESIGN 14.3): immutable; money as decimal strings, dates YYYY-MM-DD."""
+    """An issued document (DESIGN 14.3, 15.1), an invoice or a credit note: immutable, but for `corrected_by`;
+    money as decimal strings, dates YYYY-MM-DD."""
 
     id: str
     number: str
+    type: Literal["invoice", "credit_note"]
     subscription_id: str
     order_id: str
-    kind: Literal["initial", "renewal"]
+    kind: Literal["initial", "renewal", "correction"]
     issue_date: str
     issued_at: str
     due_date: str
@@ -312,12 +347,23 @@ class InvoiceOut(_Out):
     tax_rate: str
     tax_amount: str
     total_amount: str
+    tax_breakdown: list[TaxBreakdownOut]
     payment_method: InvoicePaymentMethodOut
+    corrects: CorrectsOut | None = Field(description="a credit note: the invoice it cancels")
+    replaces: DocumentLinkOut | None = Field(description="a replacement invoice: the invoice it replaces")
+    corrected_by: CorrectedByOut | None = Field(
+        description="set once the invoice is corrected: its credit note and its replacement"
+    )
 
 
 class InvoiceListOut(_Out):
     items: list[InvoiceOut]
     next_cursor: str | None
+
+
+class InvoiceCorrectionOut(_Out):
+    credit_note: InvoiceOut
+    replacement: InvoiceOut
 
 
 class HealthOut(_Out):

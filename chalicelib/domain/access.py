@@ -52,6 +52,7 @@ AUDIT_ACTIONS = (
     "email.bounced",
     "email.complained",
     "activation_link.resent",
+    "invoice.corrected",
 )
 
 

@@ -230,6 +230,12 @@ class Subscription:
             details.update(brand=method.brand, last4=method.last4)  # never the token: history must hold nothing secret
         return self._next(actor, at, "payment_method.changed", details, payment_method=method)
 
+    def correct_invoice(
+        self, customer: Customer, po_number: str | None, actor: str, at: datetime, details: dict[str, Any]
+    ) -> Transition:
+        """An invoice was corrected (DESIGN 15.2): the corrected customer and PO number stay for later invoices."""
+        return self._next(actor, at, "invoice.corrected", details, customer=customer, po_number=po_number)
+
     def set_cancellation(self, cancel: bool, actor: str, at: datetime) -> Transition:
         action = "cancellation.scheduled" if cancel else "cancellation.withdrawn"
         details = {"renewal_date": str(self.next_renewal_date)}

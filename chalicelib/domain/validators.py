@@ -65,3 +65,46 @@ def validate_postal_code(value: str) -> str:
     if not value or len(value) > MAX_POSTAL_CODE_LENGTH or not is_printable(value):
         raise ValueError(f"postal code must be 1 to {MAX_POSTAL_CODE_LENGTH} printable characters")
     return value
+
+
+_SIREN = re.compile(r"^[0-9]{9}$")
+_EAS_SCHEME = re.compile(r"^(?:[0-9]{4}|EM)$")  # the CEF EAS code list: ISO 6523 ICDs (0002, 0208, 0225, ...), EM
+MAX_ELECTRONIC_ADDRESS_LENGTH = 100
+
+
+def luhn_is_valid(digits: str) -> bool:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if position % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def validate_siren(value: str) -> str:
+    """A French SIREN: 9 digits with a valid Luhn key (spaces people type are dropped)."""
+    compact = re.sub(r"\s", "", value)
+    if not _SIREN.fullmatch(compact) or not luhn_is_valid(compact):
+        raise ValueError("SIREN must be the 9 digits of a French company number, with a valid check digit (Luhn)")
+    return compact
+
+
+def validate_electronic_address(scheme: str, identifier: str) -> tuple[str, str]:
+    """An e-invoicing address (EN 16931 BT-34/BT-49): an EAS scheme and an identifier under it. Scheme 0225 (the
+    French directory) starts with the SIREN it belongs to."""
+    scheme, identifier = scheme.strip(), identifier.strip()
+    if not _EAS_SCHEME.fullmatch(scheme):
+        raise ValueError("electronic address scheme must be an EAS code: 4 digits (e.g. 0225, 0208, 9930) or EM")
+    if (
+        not identifier
+        or len(identifier) > MAX_ELECTRONIC_ADDRESS_LENGTH
+        or not identifier.isascii()
+        or not identifier.isprintable()
+        or any(char.isspace() for char in identifier)
+    ):
+        raise ValueError(
+            f"electronic address id must be 1 to {MAX_ELECTRONIC_ADDRESS_LENGTH} printable ASCII characters "
+            "without spaces"
+        )
+    if scheme == "0225":
+        validate_siren(identifier[:9])
+    return scheme, identifier

@@ -24,6 +24,11 @@ _INVOICE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 INVOICE_ID_PATTERN = _INVOICE_ID.pattern
 
 
+def is_invoice_id(value: str) -> bool:
+    """The shape of a document id (a malformed one is the same 404 as an unknown one)."""
+    return bool(_INVOICE_ID.fullmatch(value))
+
+
 @dataclass(frozen=True)
 class Document:
     filename: str

@@ -41,6 +41,10 @@ KIND_PARAMS: Mapping[str, frozenset[str]] = {
     "cancellation_withdrawn": frozenset(),
     # DESIGN 14.2: number, period, total, the PDF attached ({number}.pdf).
     "invoice_issued": frozenset({"invoice_number", "period_start_date", "period_end_date", "total_amount", "currency"}),
+    # DESIGN 15.2: the corrected invoice, its credit note and its replacement (with its total), both PDFs attached.
+    "invoice_corrected": frozenset(
+        {"invoice_number", "credit_note_number", "replacement_number", "reason", "total_amount", "currency"}
+    ),
     # DESIGN 14.6; its action_url must be a working activation link (like activation_request's).
     "activation_reminder": frozenset({"days_left"}),
     "renewal_reminder": frozenset({"renewal_date", "total_amount", "currency"}),

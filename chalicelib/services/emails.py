@@ -26,6 +26,7 @@ RENEWAL_REMINDER = "renewal_reminder"
 RENEWAL_REMINDER_ENDING = "renewal_reminder_ending"
 SUBSCRIPTION_ENDED = "subscription_ended"
 INVOICE_ISSUED = "invoice_issued"
+INVOICE_CORRECTED = "invoice_corrected"
 
 
 def subscription_params(subscription: Subscription) -> dict[str, Any]:

@@ -55,9 +55,16 @@ class InvoiceDocuments:
         return self.document(invoice, readable_format(invoice))
 
     def attachments_for(self, email: OutgoingEmail) -> tuple[Attachment, ...]:
-        """The invoice PDF of an `invoice_issued` email (the email channel's attachment rule for that kind)."""
-        invoice = self._invoices.get_invoice(email.params["subscription_id"], email.params["invoice_id"])
-        if invoice is None:  # never: the email and its invoice commit together
-            raise NotFound(f"invoice {email.params['invoice_id']} of email {email.mail_id} is missing")
-        fmt = readable_format(invoice)
-        return (Attachment(document_filename(invoice, fmt), fmt.media_type, self.pdf_of(invoice)),)
+        """The PDFs an email carries (the email channel's attachment rule for its kind): the invoice of an
+        `invoice_issued` email; the credit note and the replacement of an `invoice_corrected` one
+        (`attached_invoice_ids`, in that order)."""
+        subscription_id = email.params["subscription_id"]
+        wanted = email.params.get("attached_invoice_ids") or [email.params["invoice_id"]]
+        attachments = []
+        for document_id in wanted:
+            invoice = self._invoices.get_invoice(subscription_id, document_id)
+            if invoice is None:  # never: the email and its documents commit together
+                raise NotFound(f"invoice {document_id} of email {email.mail_id} is missing")
+            fmt = readable_format(invoice)
+            attachments.append(Attachment(document_filename(invoice, fmt), fmt.media_type, self.pdf_of(invoice)))
+        return tuple(attachments)

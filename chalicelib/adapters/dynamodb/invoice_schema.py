@@ -32,6 +32,16 @@ def term_cause_key(subscription_id: str, period_start: date) -> Key:
     return {"PK": subscription_partition(subscription_id), "SK": CAUSE_PREFIX + period_start.isoformat()}
 
 
+def correction_cause_key(subscription_id: str, period_start: date, corrected_number: str) -> Key:
+    """The guard of one document's correction, after its term's own cause: the list (newest first) shows the
+    correction's documents before what they correct, and successive corrections of a term in the order of the numbers
+    they corrected (numbers follow the order of issue)."""
+    return {
+        "PK": subscription_partition(subscription_id),
+        "SK": f"{CAUSE_PREFIX}{period_start.isoformat()}#correction#{corrected_number}",
+    }
+
+
 def document_key(subscription_id: str, document_id: str) -> Key:
     return {"PK": subscription_partition(subscription_id), "SK": DOCUMENT_PREFIX + document_id}
 
@@ -40,8 +50,22 @@ def series_counter_key(series: str) -> Key:
     return {"PK": f"SERIES#{series}", "SK": "SERIES"}
 
 
-def cause_item(key: Key, invoice: Invoice) -> Item:
-    return {**key, "type": "invoice_cause", "documents": [invoice.id], "numbers": [invoice.number]}
+def cause_item(key: Key, *documents: Invoice) -> Item:
+    """`documents` in issue order (a correction: its credit note, then its replacement)."""
+    return {
+        **key,
+        "type": "invoice_cause",
+        "documents": [document.id for document in documents],
+        "numbers": [document.number for document in documents],
+    }
+
+
+def corrected_by_value(credit_note: Invoice, replacement: Invoice) -> Item:
+    """The `corrected_by` attribute set on the corrected document's item, beside its immutable record."""
+    return {
+        "credit_note": {"id": credit_note.id, "number": credit_note.number},
+        "replacement": {"id": replacement.id, "number": replacement.number},
+    }
 
 
 def document_item(invoice: Invoice) -> Item:
@@ -70,9 +94,14 @@ def cause_documents(item: Item) -> tuple[str, ...]:
 
 def invoice_from(item: Item) -> Invoice:
     # The record holds strings (amounts and rates too), whole numbers, booleans, lists and maps.
+    from chalicelib.domain.billing.document import CorrectedBy
     from chalicelib.domain.billing.json import invoice_from_record
 
-    return invoice_from_record(plain(item["invoice"]))
+    document = invoice_from_record(plain(item["invoice"]))
+    corrected_by = item.get("corrected_by")
+    if corrected_by is None:
+        return document
+    return document.model_copy(update={"corrected_by": CorrectedBy.model_validate(plain(corrected_by))})
 
 
 def series_last_number(item: Item | None) -> int:

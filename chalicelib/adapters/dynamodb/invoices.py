@@ -3,38 +3,69 @@ per-seller, per-year number series. Layout in invoice_schema.py."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from chalicelib.adapters.dynamodb import invoice_schema as keys
 from chalicelib.adapters.dynamodb import schema
 from chalicelib.adapters.dynamodb.table import Table
 from chalicelib.adapters.dynamodb.unit_of_work import ABSENT, Condition, Operation, put_new, update
-from chalicelib.domain.billing.document import Cause, Invoice
-from chalicelib.services.ports.invoices import COUNTER_LABEL, INVOICE_LABEL
+from chalicelib.domain.billing.document import Cause, CorrectionCause, Invoice
+from chalicelib.services.ports.invoices import CORRECTION_LABEL, COUNTER_LABEL, INVOICE_LABEL
 
 
 def _cause_key(subscription_id: str, cause: Cause) -> schema.Key:
+    if isinstance(cause, CorrectionCause):
+        return keys.correction_cause_key(subscription_id, cause.period_start, cause.number)
     return keys.term_cause_key(subscription_id, cause.start)
 
 
-def issue_operations(invoice: Invoice, cause: Cause, series: str, expected_last: int) -> tuple[Operation, ...]:
-    """What issuing `invoice` for `cause` adds to the transaction of the change that causes it (UnitOfWork.issue)."""
+def _next_number(series: str, expected_last: int) -> Operation:
     # The counter moves only from the value the number was computed from: a cancelled transaction consumed nothing,
     # and a number taken in between fails this condition instead of being issued twice.
     expected = (
         ABSENT if expected_last == 0 else Condition("last_number = :expected", values={":expected": expected_last})
     )
+    return update(
+        COUNTER_LABEL,
+        keys.series_counter_key(series),
+        "SET last_number = :next, series = :series",
+        expected,
+        values={":next": expected_last + 1, ":series": series},
+    )
+
+
+def issue_operations(invoice: Invoice, cause: Cause, series: str, expected_last: int) -> tuple[Operation, ...]:
+    """What issuing `invoice` for `cause` adds to the transaction of the change that causes it (UnitOfWork.issue)."""
     return (
         # the cause's key is the term item of the earlier layout too: a term invoiced either way refuses a second
         put_new(INVOICE_LABEL, keys.cause_item(_cause_key(invoice.subscription_id, cause), invoice)),
         put_new(INVOICE_LABEL, keys.document_item(invoice)),
-        update(
-            COUNTER_LABEL,
-            keys.series_counter_key(series),
-            "SET last_number = :next, series = :series",
-            expected,
-            values={":next": expected_last + 1, ":series": series},
+        _next_number(series, expected_last),
+    )
+
+
+def correction_operations(
+    corrected: Invoice, credit_note: Invoice, replacement: Invoice, numbers: Sequence[tuple[str, int]]
+) -> tuple[Operation, ...]:
+    """What correcting `corrected` adds to the transaction that records it (UnitOfWork.correct, DESIGN 15.2)."""
+    cause = CorrectionCause.of(corrected)
+    return (
+        put_new(
+            CORRECTION_LABEL,
+            keys.cause_item(_cause_key(corrected.subscription_id, cause), credit_note, replacement),
         ),
+        # the mark beside the immutable record; a document corrected meanwhile (or never stored) refuses a second
+        update(
+            CORRECTION_LABEL,
+            keys.document_key(corrected.subscription_id, corrected.id),
+            "SET corrected_by = :by",
+            Condition("attribute_exists(PK) AND attribute_not_exists(corrected_by)"),
+            values={":by": keys.corrected_by_value(credit_note, replacement)},
+        ),
+        put_new(CORRECTION_LABEL, keys.document_item(credit_note)),
+        put_new(CORRECTION_LABEL, keys.document_item(replacement)),
+        *(_next_number(series, expected_last) for series, expected_last in numbers),
     )
 
 

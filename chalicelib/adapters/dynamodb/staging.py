@@ -125,6 +125,13 @@ class DynamoUnitOfWork:
 
         self._work.add(*issue_operations(document, cause, series, expected_last))
 
+    def correct(
+        self, corrected: Invoice, credit_note: Invoice, replacement: Invoice, numbers: Sequence[tuple[str, int]]
+    ) -> None:
+        from chalicelib.adapters.dynamodb.invoices import correction_operations  # billing's codecs, as in `issue`
+
+        self._work.add(*correction_operations(corrected, credit_note, replacement, numbers))
+
     def commit(self) -> None:
         self._work.commit()
 

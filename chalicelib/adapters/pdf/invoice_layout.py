@@ -25,10 +25,12 @@ def invoice_layout_pdf(invoice: Invoice, document: SemanticInvoice) -> bytes:
     payment) is read from `document`, the semantic invoice the e-invoice is serialized from."""
     lang = invoice.language
     text = labels(lang)["invoice"]
+    credit_note = invoice.type == "credit_note"
+    title = text["credit_note_title"] if credit_note else text["title"]
     seller, buyer = invoice.seller, invoice.buyer
     pdf = PdfDocument(lang, text["page"], compliance="PDF/A-3B")
     pdf.set_creation_date(invoice.issued_at)
-    pdf.set_title(f"{text['title']} {invoice.number}")
+    pdf.set_title(f"{title} {invoice.number}")
     pdf.set_author(seller.name)
     pdf.set_creator("subscription-portal")
     pdf.add_page()
@@ -43,7 +45,7 @@ def invoice_layout_pdf(invoice: Invoice, document: SemanticInvoice) -> bytes:
     seller_bottom = pdf.get_y()
     pdf.set_xy(120, top)
     pdf.set_font(FONT, "B", 18)
-    pdf.cell(75, 9, text["title"], align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.cell(75, 9, title, align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_font(FONT, "B", 11)
     pdf.cell(75, 6, invoice.number, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_y(max(seller_bottom, pdf.get_y()) + 6)
@@ -66,8 +68,17 @@ def invoice_layout_pdf(invoice: Invoice, document: SemanticInvoice) -> bytes:
         start=format_date(invoice.period.start, lang), end=format_date(invoice.period.end, lang)
     )
     facts = [
-        (text["number"], invoice.number),
-        (text["issue_date"], format_date(invoice.issue_date, lang)),
+        (text["credit_note_number" if credit_note else "number"], invoice.number),
+        (text["credit_note_date" if credit_note else "issue_date"], format_date(invoice.issue_date, lang)),
+    ]
+    if invoice.cancels is not None:  # BG-3: the invoice this credit note cancels, by number and date
+        cited = text["cancels_value"].format(
+            number=invoice.cancels.number, date=format_date(invoice.cancels.issue_date, lang)
+        )
+        facts.append((text["cancels"], cited))
+    if invoice.replaces is not None:
+        facts.append((text["replaces"], invoice.replaces.number))
+    facts += [
         (text["due_date"], format_date(invoice.due_date, lang)),
         (text["period"], period),
     ]

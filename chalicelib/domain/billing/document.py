@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from chalicelib.domain.billing.formatting import DEFAULT_LANGUAGE
 from chalicelib.domain.billing.frozen import Frozen
@@ -32,7 +32,7 @@ from chalicelib.domain.billing.tax import (
 from chalicelib.domain.identifiers import ElectronicAddress
 from chalicelib.domain.models import PaymentMethod, PostalAddress
 
-InvoiceKind = Literal["initial", "renewal"]
+InvoiceKind = Literal["initial", "renewal", "correction"]
 DOCUMENT_TYPE_CODES: dict[DocumentType, str] = {"invoice": "380", "credit_note": "381"}  # UNTDID 1001
 
 
@@ -45,7 +45,22 @@ class TermCause:
     start: date
 
 
-Cause = TermCause
+@dataclass(frozen=True)
+class CorrectionCause:
+    """Why a credit note and its replacement are issued: the document `document_id` is corrected (DESIGN 15.2: once,
+    whatever the retries and races). `period_start` and `number` are the corrected document's: the store keys the
+    guard beside the term it corrects, in the order successive corrections of that term were made."""
+
+    document_id: str
+    period_start: date
+    number: str
+
+    @classmethod
+    def of(cls, document: Invoice) -> CorrectionCause:
+        return cls(document.id, document.period.start, document.number)
+
+
+Cause = TermCause | CorrectionCause
 
 
 class Buyer(Frozen):
@@ -119,6 +134,20 @@ class DocumentReference(Frozen):
     issue_date: date
 
 
+class DocumentLink(Frozen):
+    """Another document, by id and number: the invoice a replacement replaces, the documents that corrected one."""
+
+    id: str
+    number: str
+
+
+class CorrectedBy(Frozen):
+    """What corrected an invoice (DESIGN 15.1): the credit note that cancels it and the invoice that replaces it."""
+
+    credit_note: DocumentLink
+    replacement: DocumentLink
+
+
 class Invoice(Frozen):
     """An issued document (DESIGN 14.3) plus what rendering needs: the full seller snapshot and the language."""
 
@@ -144,6 +173,10 @@ class Invoice(Frozen):
     payment_method: InvoicePaymentMethod
     language: str = DEFAULT_LANGUAGE
     cancels: DocumentReference | None = None
+    replaces: DocumentLink | None = None  # a replacement invoice: the invoice its credit note cancelled
+    # What happened to the document since it was issued, read from beside its record (DESIGN 15.1): never part of the
+    # record, of its PDF or of its XML, which stay as issued.
+    corrected_by: CorrectedBy | None = Field(default=None, exclude=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -177,6 +210,8 @@ class Invoice(Frozen):
             raise ValueError(f"total amount {self.total_amount} is not net + tax ({net + tax})")
         if (self.type == "credit_note") != (self.cancels is not None):
             raise ValueError("a credit note, and only a credit note, cites the document it cancels")
+        if self.type == "credit_note" and self.replaces is not None:
+            raise ValueError("a credit note replaces nothing: its replacement is an invoice")
         return self
 
     @property

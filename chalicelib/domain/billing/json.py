@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain.billing.document import Invoice
+from chalicelib.domain.billing.document import DocumentLink, Invoice, Period
 from chalicelib.domain.billing.money import money_str, price_str
 from chalicelib.domain.models import PostalAddress
 
@@ -35,13 +35,14 @@ def invoice_to_json(invoice: Invoice) -> dict[str, Any]:
     return {
         "id": invoice.id,
         "number": invoice.number,
+        "type": invoice.type,
         "subscription_id": invoice.subscription_id,
         "order_id": invoice.order_id,
         "kind": invoice.kind,
         "issue_date": invoice.issue_date.isoformat(),
         "issued_at": iso_z(invoice.issued_at),
         "due_date": invoice.due_date.isoformat(),
-        "period": {"start": invoice.period.start.isoformat(), "end": invoice.period.end.isoformat()},
+        "period": _period_json(invoice.period),
         "seller": {
             "name": invoice.seller.name,
             "address": _address_json(invoice.seller.address),
@@ -63,6 +64,9 @@ def invoice_to_json(invoice: Invoice) -> dict[str, Any]:
                 "quantity": line.quantity,
                 "unit_price": price_str(line.unit_price),
                 "amount": money_str(line.amount),
+                "period": _period_json(line.period),
+                "tax_category": line.tax_category,
+                "tax_rate": money_str(line.tax_rate),
             }
             for line in invoice.lines
         ],
@@ -71,8 +75,36 @@ def invoice_to_json(invoice: Invoice) -> dict[str, Any]:
         "tax_rate": money_str(invoice.tax_rate),
         "tax_amount": money_str(invoice.tax_amount),
         "total_amount": money_str(invoice.total_amount),
+        "tax_breakdown": [
+            {
+                "category": entry.category,
+                "rate": money_str(entry.rate),
+                "taxable_amount": money_str(entry.taxable_amount),
+                "tax_amount": money_str(entry.tax_amount),
+                "exemption_reason": entry.exemption.text if entry.exemption else None,
+            }
+            for entry in invoice.tax_breakdown
+        ],
         "payment_method": method,
+        "corrects": None if invoice.cancels is None else {
+            "id": invoice.cancels.id,
+            "number": invoice.cancels.number,
+            "issue_date": invoice.cancels.issue_date.isoformat(),
+        },
+        "replaces": _link_json(invoice.replaces),
+        "corrected_by": None if invoice.corrected_by is None else {
+            "credit_note": _link_json(invoice.corrected_by.credit_note),
+            "replacement": _link_json(invoice.corrected_by.replacement),
+        },
     }
+
+
+def _link_json(link: DocumentLink | None) -> dict[str, str] | None:
+    return None if link is None else {"id": link.id, "number": link.number}
+
+
+def _period_json(period: Period) -> dict[str, str]:
+    return {"start": period.start.isoformat(), "end": period.end.isoformat()}
 
 
 def invoice_to_record(invoice: Invoice) -> dict[str, Any]:

@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # a pydantic model: the subscription reads never import it
 # between.
 INVOICE_LABEL = "invoice"
 COUNTER_LABEL = "counter"
+# `UnitOfWork.correct`'s guard: lost = the document was corrected meanwhile (or is not stored as a document).
+CORRECTION_LABEL = "correction"
 
 
 class InvoiceStore(Protocol):

@@ -47,6 +47,13 @@ class UnitOfWork(Protocol):
         """The cause's guard (new: one document per cause, label INVOICE_LABEL), the document stored once by its id,
         and the series counter moved from `expected_last` to `expected_last + 1` (label COUNTER_LABEL)."""
 
+    def correct(
+        self, corrected: Invoice, credit_note: Invoice, replacement: Invoice, numbers: Sequence[tuple[str, int]]
+    ) -> None:
+        """DESIGN 15.2: the correction's guard and the `corrected_by` mark beside `corrected` (only while it has none;
+        label CORRECTION_LABEL), both new documents, and each series counter of `numbers` ((series, expected last))
+        moved on by one (label COUNTER_LABEL)."""
+
     def commit(self) -> None:
         """All or nothing; raises WriteConflict when a condition no longer held."""
 
