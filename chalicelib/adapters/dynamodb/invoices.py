@@ -107,6 +107,6 @@ class DynamoInvoiceStore:
             if keys.inline_document(item):
                 documents.append(keys.invoice_from(item))
                 continue
-            for document_id in keys.cause_documents(item):
+            for document_id in reversed(keys.cause_documents(item)):  # newest first within a cause too
                 documents.append(keys.invoice_from(found[keys.document_key(subscription_id, document_id)["SK"]]))
         return documents, next_cursor
