@@ -247,8 +247,10 @@ def test_a_siren_and_an_electronic_address_are_validated_and_recorded(stack, cli
     assert response.status_code == 201, response.body
     details = _json(_get(client, stack, f"/subscriptions/{active}/history"))["items"][0]["details"]
     assert details["customer"] == {
-        "siren": "732829320", "electronic_address": {"scheme": "0225", "identifier": "732829320"},
+        "siren": "732829320", "electronic_address": {"scheme": "0225", "id": "732829320"},
     }  # fmt: skip
+    customer = stack.subscriptions.get_subscription(active).customer  # kept for later invoices
+    assert (customer.siren, customer.electronic_address.id) == ("732829320", "732829320")
 
 
 def test_an_idempotent_retry_replays_the_first_answer_and_issues_nothing_more(stack, client, active, original):
@@ -266,16 +268,23 @@ def test_a_correction_racing_a_renewal_loses_neither(stack, client, active, orig
     """The renewal reads the subscription, then the correction commits, then the renewal tries to commit: it loses
     its version condition, reads again and invoices the corrected PO number; nothing is lost or numbered twice."""
     stack.clock.advance(days=366)  # the renewal is due; both documents are issued in 2027
-    store = stack.container.renewal_store
-    real_renew = store.renew
+    issuer = stack.container.renewals._issuer
+    real_factory = issuer._unit_of_work
     corrected = []
 
-    def renew_after_a_correction(*args, **kwargs):
-        if not corrected:
-            corrected.append(_correct(client, stack, active, original["id"]))
-        return real_renew(*args, **kwargs)
+    def unit_of_work():
+        uow = real_factory()
+        real_commit = uow.commit
 
-    store.renew = renew_after_a_correction
+        def commit():  # the renewal's first attempt read the subscription before the correction committed
+            if not corrected:
+                corrected.append(_correct(client, stack, active, original["id"]))
+            real_commit()
+
+        uow.commit = commit
+        return uow
+
+    issuer._unit_of_work = unit_of_work
     stack.container.renewals.settle({"subscription_id": active})
 
     assert corrected[0].status_code == 201, corrected[0].body

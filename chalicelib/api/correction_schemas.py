@@ -110,7 +110,7 @@ class InvoiceCorrectionIn(BaseModel):
 
     def correction(self) -> Correction:
         from chalicelib.domain.billing.correction import KEEP, Correction
-        from chalicelib.domain.einvoice import ElectronicAddress
+        from chalicelib.domain.identifiers import ElectronicAddress
         from chalicelib.domain.models import PostalAddress
 
         buyer = self.buyer if "buyer" in self.model_fields_set else None
@@ -130,6 +130,6 @@ class InvoiceCorrectionIn(BaseModel):
             buyer_electronic_address=(
                 KEEP if buyer is None or "electronic_address" not in given
                 else None if electronic is None
-                else ElectronicAddress(*validate_electronic_address(electronic.scheme, electronic.id))
+                else ElectronicAddress(scheme=electronic.scheme, id=electronic.id)
             ),
         )  # fmt: skip

@@ -29,7 +29,7 @@ from chalicelib.domain.billing.document import (
 from chalicelib.domain.billing.money import TWO_PLACES
 from chalicelib.domain.billing.sellers import Seller
 from chalicelib.domain.billing.tax import vat_breakdown, vat_treatment
-from chalicelib.domain.einvoice import ElectronicAddress
+from chalicelib.domain.identifiers import ElectronicAddress
 from chalicelib.domain.models import Customer, PostalAddress
 
 
