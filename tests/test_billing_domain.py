@@ -281,6 +281,7 @@ def test_invoice_json_has_exactly_the_design_shape():
     assert body == {
         "id": "inv-0001",
         "number": "FR-2026-000001",
+        "type": "invoice",
         "subscription_id": "sub-0001",
         "order_id": "ord-0001",
         "kind": "initial",
@@ -309,6 +310,9 @@ def test_invoice_json_has_exactly_the_design_shape():
                 "quantity": 5,
                 "unit_price": "450.00",
                 "amount": "2250.00",
+                "period": {"start": "2026-12-01", "end": "2027-11-30"},
+                "tax_category": "S",
+                "tax_rate": "20.00",
             }
         ],
         "currency": "EUR",
@@ -316,8 +320,15 @@ def test_invoice_json_has_exactly_the_design_shape():
         "tax_rate": "20.00",
         "tax_amount": "450.00",
         "total_amount": "2700.00",
+        "tax_breakdown": [
+            {"category": "S", "rate": "20.00", "taxable_amount": "2250.00", "tax_amount": "450.00",
+             "exemption_reason": None},
+        ],
         "payment_method": {"type": "invoice"},
-    }
+        "corrects": None,
+        "replaces": None,
+        "corrected_by": None,
+    }  # fmt: skip
 
 
 def test_card_shows_only_brand_and_last4():

@@ -73,6 +73,9 @@ def test_portal_activation_issues_the_first_invoice_for_the_first_term(stack, cl
             "quantity": 5,
             "unit_price": "450.00",
             "amount": "2250.00",
+            "period": {"start": "2026-11-26", "end": "2027-11-25"},
+            "tax_category": "S",
+            "tax_rate": "20.00",
         }
     ]
     assert shown["buyer"] == {

@@ -3,7 +3,7 @@ intake uses for an order's customer and PO number (split from schemas.py, which 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -32,6 +32,7 @@ def _checked_by_the_server(*, required: bool = True, **rules: Any) -> Any:
     a key that is not `required` is None when the body leaves it out."""
 
     def show(schema: dict[str, Any]) -> None:
+        schema.pop("default", None)  # left out is "unchanged", never a null default
         target = next((branch for branch in schema.get("anyOf", []) if branch.get("type") == "string"), schema)
         target.update(rules)
 
@@ -48,14 +49,28 @@ def _omitted_when_absent(**rules: Any) -> Any:
     return Field(default=None, json_schema_extra=show)
 
 
+MAX_VAT_ID_INPUT_LENGTH = 32  # a VAT id as people type it, with spaces, dots or hyphens (15 characters once compact)
+
+
+MAX_SIREN_INPUT_LENGTH = 11  # "732 829 320"
+
+
+def _bounded(value: str, what: str, limit: int) -> str:
+    if len(value) > limit:
+        raise ValueError(f"{what} is longer than {limit} characters")
+    return value
+
+
 class CorrectionAddressIn(BaseModel):
     """The buyer's postal address, checked as intake checks an order's."""
 
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
-    lines: list[str] = Field(default_factory=list, max_length=MAX_ADDRESS_LINES)
+    lines: list[Annotated[str, _checked_by_the_server(maxLength=MAX_NAME_LENGTH)]] = Field(
+        default_factory=list, max_length=MAX_ADDRESS_LINES
+    )
     postal_code: str | None = _checked_by_the_server(required=False, maxLength=MAX_POSTAL_CODE_LENGTH)
     city: str | None = _checked_by_the_server(required=False, maxLength=MAX_NAME_LENGTH)
-    country: str = _checked_by_the_server(pattern="^[A-Z]{2}$")
+    country: str = _checked_by_the_server(pattern="^[A-Z]{2}$", maxLength=2)
 
     _lines = field_validator("lines")(lambda cls, v: [clean_text(line, "address line") for line in v])
     _postal_code = field_validator("postal_code")(lambda cls, v: v if v is None else validate_postal_code(v))
@@ -67,7 +82,9 @@ class ElectronicAddressIn(BaseModel):
     """Where the buyer receives e-invoices (EN 16931 BT-49): an EAS scheme and an identifier."""
 
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
-    scheme: str = _checked_by_the_server(description="EAS code: 0225 (France), 0208 (Belgium), 9930 (Germany), ...")
+    scheme: str = _checked_by_the_server(
+        pattern="^(?:[0-9]{4}|EM)$", maxLength=4, description="EAS code: 0225 (France), 0208 (Belgium), 9930 (Germany)"
+    )
     id: str = _checked_by_the_server(minLength=1, maxLength=MAX_ELECTRONIC_ADDRESS_LENGTH)
 
     @model_validator(mode="after")
@@ -83,13 +100,19 @@ class CorrectionBuyerIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
     name: str = _omitted_when_absent(minLength=1, maxLength=MAX_NAME_LENGTH)
     address: CorrectionAddressIn = Omitted()
-    vat_id: str | None = None
-    siren: str | None = _checked_by_the_server(required=False, pattern="^[0-9 ]{9,11}$")
-    electronic_address: ElectronicAddressIn | None = None
+    vat_id: str | None = _checked_by_the_server(required=False, maxLength=MAX_VAT_ID_INPUT_LENGTH)
+    siren: str | None = _checked_by_the_server(
+        required=False, pattern="^[0-9 ]{9,11}$", maxLength=MAX_SIREN_INPUT_LENGTH
+    )
+    electronic_address: ElectronicAddressIn | None = _checked_by_the_server(required=False)
 
     _name = field_validator("name")(lambda cls, v: clean_text(v, "name"))
-    _vat_id = field_validator("vat_id")(lambda cls, v: v if v is None else validate_vat_id(v))
-    _siren = field_validator("siren")(lambda cls, v: v if v is None else validate_siren(v))
+    _vat_id = field_validator("vat_id")(
+        lambda cls, v: v if v is None else validate_vat_id(_bounded(v, "VAT id", MAX_VAT_ID_INPUT_LENGTH))
+    )
+    _siren = field_validator("siren")(
+        lambda cls, v: v if v is None else validate_siren(_bounded(v, "SIREN", MAX_SIREN_INPUT_LENGTH))
+    )
 
 
 class InvoiceCorrectionIn(BaseModel):
