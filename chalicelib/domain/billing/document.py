@@ -26,7 +26,7 @@ from chalicelib.domain.billing.tax import (
     TaxSubtotal,
     VatCategory,
     check_treatment,
-    reverse_charge_exemption,
+    legacy_reverse_charge_exemption,
     vat_breakdown,
 )
 from chalicelib.domain.identifiers import ElectronicAddress
@@ -119,6 +119,15 @@ class DocumentReference(Frozen):
     issue_date: date
 
 
+class TaxCurrency(Frozen):
+    """The VAT total in the seller's accounting currency for a document in another currency (BT-6, BT-111), at the
+    seller's rate in force on the issue date: kept with the document, as issued."""
+
+    code: str  # BT-6
+    rate: Decimal  # units of `code` for one unit of the document's currency
+    tax_amount: Decimal  # BT-111: the document's VAT total x rate, rounded to `code`'s minor unit
+
+
 class Invoice(Frozen):
     """An issued document (DESIGN 14.3) plus what rendering needs: the full seller snapshot and the language."""
 
@@ -144,6 +153,7 @@ class Invoice(Frozen):
     payment_method: InvoicePaymentMethod
     language: str = DEFAULT_LANGUAGE
     cancels: DocumentReference | None = None
+    tax_currency: TaxCurrency | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -175,6 +185,12 @@ class Invoice(Frozen):
             raise ValueError(f"tax amount {self.tax_amount} is not the sum of the VAT breakdown ({tax})")
         if self.total_amount != net + tax:
             raise ValueError(f"total amount {self.total_amount} is not net + tax ({net + tax})")
+        if self.tax_currency is not None:
+            converted = self.tax_currency
+            if converted.code == self.currency:
+                raise ValueError("the VAT is stated in another currency only when the document's differs")
+            if converted.tax_amount != round_money(tax * converted.rate, converted.code):
+                raise ValueError(f"tax_currency.tax_amount {converted.tax_amount} is not the VAT x {converted.rate}")
         if (self.type == "credit_note") != (self.cancels is not None):
             raise ValueError("a credit note, and only a credit note, cites the document it cancels")
         return self
@@ -196,6 +212,11 @@ class Invoice(Frozen):
         return any(entry.category == "AE" for entry in self.tax_breakdown)
 
     @property
+    def outside_scope(self) -> bool:
+        """EN 16931 BR-O-02: a document with category O states no VAT identifier (BT-31, BT-48)."""
+        return any(entry.category == "O" for entry in self.tax_breakdown)
+
+    @property
     def legal_notes(self) -> tuple[str, ...]:
         """What the document states as notes: the seller's legal mentions, then each exemption's reason."""
         reasons = tuple(entry.exemption.text for entry in self.tax_breakdown if entry.exemption is not None)
@@ -212,7 +233,7 @@ def upgrade_single_rate_record(record: dict[str, Any]) -> dict[str, Any]:
     rate = Decimal(str(upgraded.pop("tax_rate")))
     reverse = bool(upgraded.pop("reverse_charge", False))
     language = str(upgraded.get("language", DEFAULT_LANGUAGE))
-    exemption = reverse_charge_exemption(language) if reverse else None
+    exemption = legacy_reverse_charge_exemption(language) if reverse else None
     treatment: dict[str, Any] = {
         "period": upgraded["period"],
         "tax_category": "AE" if reverse else ("S" if rate > 0 else "Z"),
