@@ -31,6 +31,17 @@ from tests.test_billing_domain import make_invoice
 ROOT = Path(__file__).resolve().parent.parent
 LEGACY = json.loads((ROOT / "tests" / "fixtures" / "legacy_invoices.json").read_text(encoding="utf-8"))
 LEGACY_CASES = sorted(name for name in LEGACY if not name.startswith("_"))
+FIELDS_SHOWN_SINCE = {"tax_currency": None}  # what the JSON gained since the fixture, as a record of then shows it
+
+
+def shown_as_then(body: dict, then: dict) -> dict:
+    """The JSON without the fields added since `then` was captured, once they are checked to hold their default."""
+    for name, default in FIELDS_SHOWN_SINCE.items():
+        if name not in then:
+            assert body.pop(name) == default, name
+    return body
+
+
 TERM = Period(start=date(2026, 12, 1), end=date(2027, 11, 30))
 AE = reverse_charge_exemption("en")
 
@@ -224,7 +235,7 @@ def test_a_single_rate_record_keeps_the_reverse_charge_reason_it_was_issued_with
 def test_a_record_written_by_the_single_rate_code_loads_as_the_same_document(case):
     legacy = LEGACY[case]
     document = invoice_from_record(legacy["record"])
-    assert invoice_to_json(document) == legacy["json"]
+    assert shown_as_then(invoice_to_json(document), legacy["json"]) == legacy["json"]
     assert (str(document.tax_rate), document.reverse_charge) == (legacy["record"]["tax_rate"],
                                                                    legacy["record"]["reverse_charge"])  # fmt: skip
     assert all(line.period == document.period for line in document.lines)

@@ -306,6 +306,7 @@ def test_invoice_json_has_exactly_the_design_shape():
         "tax_amount": "450.00",
         "total_amount": "2700.00",
         "payment_method": {"type": "invoice"},
+        "tax_currency": None,
     }
 
 

@@ -291,6 +291,12 @@ class InvoicePaymentMethodOut(_Out):
     last4: str | None = Omitted()
 
 
+class InvoiceTaxCurrencyOut(_Out):
+    code: str = Field(description="the seller's accounting currency (EN 16931 BT-6)")
+    rate: str = Field(description="units of `code` for one unit of the invoice's currency, in force on the issue date")
+    tax_amount: str = Field(description="the VAT total in `code` (BT-111)")
+
+
 class InvoiceOut(_Out):
     """An issued invoice (DESIGN 14.3): immutable; money as decimal strings, dates YYYY-MM-DD."""
 
@@ -313,6 +319,9 @@ class InvoiceOut(_Out):
     tax_amount: str
     total_amount: str
     payment_method: InvoicePaymentMethodOut
+    tax_currency: InvoiceTaxCurrencyOut | None = Field(
+        description="the VAT in the seller's accounting currency, for an invoice in another currency; else null"
+    )
 
 
 class InvoiceListOut(_Out):

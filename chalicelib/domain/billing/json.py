@@ -72,6 +72,14 @@ def invoice_to_json(invoice: Invoice) -> dict[str, Any]:
         "tax_amount": money_str(invoice.tax_amount),
         "total_amount": money_str(invoice.total_amount),
         "payment_method": method,
+        # DESIGN 15.3: the VAT total in the seller's accounting currency when the invoice is in another one
+        "tax_currency": None
+        if invoice.tax_currency is None
+        else {
+            "code": invoice.tax_currency.code,
+            "rate": str(invoice.tax_currency.rate),
+            "tax_amount": money_str(invoice.tax_currency.tax_amount),
+        },
     }
 
 
