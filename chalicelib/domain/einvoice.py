@@ -6,8 +6,10 @@ invoice states and how they derive from the invoice record are billing rules, in
 of the PDF that prints them, and they are tested without the XML and PDF libraries. A serializer (in
 `chalicelib.adapters.einvoice`) only spells these terms in its syntax; it decides nothing about them.
 
-Pure: no I/O and no XML library. The wording in the invoice's language (payment terms, payment means, the reverse-charge
-mention) is given by the caller, which reads it from the billing texts.
+Pure: no I/O and no XML library. The wording in the invoice's language (payment terms, payment means, the
+VAT-on-debits option, a renewal's note) is given by the caller, which reads it from the billing texts; the VAT
+exemption reasons are the domain's own (domain/billing/tax.py), the seller's mentions and their subject codes the
+seller's configuration.
 
 The derivations the domain record does not own yet (type code, VAT breakdown, line VAT, BT-106, preceding invoice)
 are each one small function below, so that switching them to the record's own fields is a few lines.
