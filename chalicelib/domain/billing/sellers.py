@@ -194,12 +194,18 @@ class Seller(Frozen):
     def _mentions_by_language(cls, value: Any) -> Any:
         # The sellers file and the records of issued invoices write {"fr": ["...", {"subject", "text"}], ...}; the
         # records written before subject codes hold plain strings.
-        pairs = value.items() if isinstance(value, Mapping) else value
-        if not isinstance(pairs, (list, tuple)) and not isinstance(value, Mapping):
-            return value
+        if isinstance(value, Mapping):
+            value = tuple(value.items())
+        if not isinstance(value, (list, tuple)):
+            return value  # pydantic says what is wrong
+
+        def coded(mentions: Any) -> Any:
+            if not isinstance(mentions, (list, tuple)):
+                return mentions
+            return tuple({"text": item} if isinstance(item, str) else item for item in mentions)
+
         return tuple(
-            (language, tuple({"text": item} if isinstance(item, str) else item for item in mentions))
-            for language, mentions in pairs
+            (pair[0], coded(pair[1])) if isinstance(pair, (list, tuple)) and len(pair) == 2 else pair for pair in value
         )
 
     @field_serializer("legal_mentions")
