@@ -406,3 +406,19 @@ def test_the_sellers_subject_codes_survive_the_invoice_record():
     again = invoice_from_record(invoice_to_record(invoice))
     assert again == invoice
     assert [m.subject for m in again.seller.coded_mentions("fr")] == ["REG", "PMD", "PMT", "AAB"]
+
+
+@pytest.mark.parametrize(
+    ("seller", "buyer", "currency", "category"),
+    [("CH", "DE", "EUR", "O"), ("CH", "CH", "EUR", "S"), ("GB", "FR", "EUR", "O"), ("AT", "US", "EUR", "O")],
+)
+def test_swiss_british_and_other_eu_sellers_documents_pass_cen_and_factur_x(seller, buyer, currency, category):
+    from chalicelib.adapters.einvoice import semantic_of, serialize
+
+    locale = {"CH": "de-CH", "GB": "en-GB", "AT": "de-AT"}[seller]
+    invoice = issue(subscription_for(seller, buyer, currency, locale=locale))
+    assert invoice.tax_breakdown[0].category == category
+    # a Swiss or British seller invoicing in EUR states the VAT in its accounting currency too
+    assert (invoice.tax_currency is not None) is (seller in ("CH", "GB"))
+    xml = serialize("cii", semantic_of(invoice))
+    assert einvoice_rules.blocking(xml, einvoice_rules.rule_sets_for("cii", french_seller=False)) == []
