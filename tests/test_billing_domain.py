@@ -328,6 +328,7 @@ def test_invoice_json_has_exactly_the_design_shape():
         "corrects": None,
         "replaces": None,
         "corrected_by": None,
+        "tax_currency": None,
     }  # fmt: skip
 
 

@@ -53,7 +53,7 @@ def test_the_admin_lists_and_reads_the_invoice(stack, client, active):
     assert set(invoice) == {
         "id", "number", "subscription_id", "order_id", "kind", "issue_date", "issued_at", "due_date", "period",
         "seller", "buyer", "po_number", "lines", "currency", "net_amount", "tax_rate", "tax_amount", "total_amount",
-        "payment_method", "type", "tax_breakdown", "corrects", "replaces", "corrected_by",
+        "payment_method", "type", "tax_breakdown", "corrects", "replaces", "corrected_by", "tax_currency",
     }  # fmt: skip
     assert (invoice["type"], invoice["corrects"], invoice["replaces"], invoice["corrected_by"]) == (
         "invoice", None, None, None

@@ -89,7 +89,7 @@ def test_a_credit_note_citing_its_invoice_passes_cen_and_factur_x():
     assert blocking(xml, einvoice_rules.rule_sets_for("cii", french_seller=False)) == []
 
 
-def test_a_term_the_cii_does_not_write_yet_is_refused_never_left_out():
+def test_every_reform_term_of_the_model_is_written_and_a_seller_without_a_vat_number_is_refused():
     import dataclasses
 
     from chalicelib.adapters.einvoice import semantic_of, serialize
@@ -100,5 +100,7 @@ def test_a_term_the_cii_does_not_write_yet_is_refused_never_left_out():
     with_address = dataclasses.replace(
         document, buyer=dataclasses.replace(document.buyer, electronic_address=ElectronicAddress("9930", "DE1"))
     )
-    with pytest.raises(ValueError, match="does not write BT-49 yet"):
-        serialize("cii", with_address)
+    assert b'<ram:URIID schemeID="9930">DE1</ram:URIID>' in serialize("cii", with_address)
+    without_vat_number = dataclasses.replace(document, seller=dataclasses.replace(document.seller, vat_id=None))
+    with pytest.raises(ValueError, match="neither BT-31 nor BT-32"):
+        serialize("cii", without_vat_number)

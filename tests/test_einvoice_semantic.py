@@ -15,7 +15,7 @@ import pytest
 from chalicelib.adapters.billing_labels import labels
 from chalicelib.domain.billing.document import Invoice
 from chalicelib.domain.billing.json import invoice_to_json
-from chalicelib.domain.einvoice import PrecedingInvoice, semantic_invoice
+from chalicelib.domain.einvoice import Identifier, PrecedingInvoice, semantic_invoice
 from chalicelib.domain.models import PaymentMethod
 from tests.test_billing_domain import make_invoice
 
@@ -40,9 +40,10 @@ def test_a_domestic_invoice_states_what_its_json_states():
     assert document.buyer_reference == document.purchase_order == body["po_number"] == "PO-7781"
     assert (document.period.start.isoformat(), document.period.end.isoformat()) == tuple(body["period"].values())
     assert document.preceding_invoice is None
-    assert (document.seller.name, document.seller.vat_id, document.seller.legal_registration) == (
-        body["seller"]["name"], body["seller"]["vat_id"], body["seller"]["registration"],
-    )  # fmt: skip
+    assert (document.seller.name, document.seller.vat_id) == (body["seller"]["name"], body["seller"]["vat_id"])
+    # a French seller's BT-30 is its SIREN under scheme 0002 (BR-FR-10), not the registration's free text
+    assert document.seller.legal_registration == invoice.seller.siren == "999000003"
+    assert document.seller.legal_registration_id == Identifier("999000003", "0002")
     buyer = document.buyer
     assert (buyer.name, buyer.identifier, buyer.vat_id) == ("Dupont BTP SARL", "0001234567", None)
     assert document.buyer.address.lines == ("3 place Bellecour",) and document.buyer.address.country == "FR"
@@ -66,6 +67,7 @@ def test_a_domestic_invoice_states_what_its_json_states():
     assert sum((item.net_amount for item in document.lines), Decimal(0)) == totals.line_net_total
     assert document.payment_terms == "Payable within 30 days, by 2026-12-31."
     assert tuple(note.text for note in document.notes) == invoice.seller.mentions("en")
+    assert [note.subject_code for note in document.notes] == ["REG", "PMD", "PMT", "AAB"]
     payment = document.payment
     assert (payment.means_code, payment.means_text, payment.remittance_information) == (
         "58", "Bank transfer", "FR-2026-000001",
@@ -77,7 +79,7 @@ def test_a_domestic_invoice_states_what_its_json_states():
 def test_a_reverse_charged_invoice_is_category_ae_with_its_exemption_reason_and_mention():
     invoice = make_invoice(language="en", buyer_address_country="BE", buyer_vat_id="BE0999123457")
     document = _semantic(invoice)
-    mention = labels("en")["invoice"]["reverse_charge"]
+    mention = labels("en")["invoice"]["vat_exemption_FR_AE"]
 
     [vat] = document.vat_breakdown
     assert (vat.category, str(vat.rate), str(vat.tax_amount)) == ("AE", "0.00", "0.00")

@@ -33,10 +33,14 @@ RENEWAL_TERM = date(2027, 11, 26)
 def _legacy_record(invoice) -> dict:
     """The record the single-rate code wrote for the same invoice (header rate and reverse charge, bare lines)."""
     record = invoice_to_record(invoice)
-    for new_field in ("type", "tax_breakdown", "cancels", "replaces"):
+    for new_field in ("type", "tax_breakdown", "cancels", "replaces", "tax_currency"):
         del record[new_field]
     for new_field in SELLER_FIELDS_ADDED_SINCE:
         del record["seller"][new_field]
+    record["seller"]["legal_mentions"] = {  # plain strings: the subject codes came later
+        language: [mention if isinstance(mention, str) else mention["text"] for mention in mentions]
+        for language, mentions in record["seller"]["legal_mentions"].items()
+    }
     for new_field in BUYER_FIELDS_ADDED_SINCE:
         del record["buyer"][new_field]
     record["lines"] = [
@@ -49,7 +53,12 @@ def _legacy_record(invoice) -> dict:
 
 def _as_a_legacy_record_holds_it(invoice):
     """The invoice as read back from a legacy record: its seller without the settings added since (their defaults)."""
-    defaults = {name: Seller.model_fields[name].default for name in SELLER_FIELDS_ADDED_SINCE}
+    defaults: dict = {name: Seller.model_fields[name].default for name in SELLER_FIELDS_ADDED_SINCE}
+    # the legacy writer wrote the mentions as plain strings: their subject codes came later
+    defaults["legal_mentions"] = tuple(
+        (language, tuple(mention.model_copy(update={"subject": None}) for mention in mentions))
+        for language, mentions in invoice.seller.legal_mentions
+    )
     buyer_defaults = {name: Buyer.model_fields[name].default for name in BUYER_FIELDS_ADDED_SINCE}
     return invoice.model_copy(
         update={

@@ -111,7 +111,11 @@ def test_embedded_xml_validates_and_states_what_the_json_states(rendered, case):
     assert _one(root, f"{settlement}/ram:ApplicableTradeTax/ram:CalculatedAmount") == body["tax_amount"]
     assert _one(root, f"{settlement}/ram:ApplicableTradeTax/ram:BasisAmount") == body["net_amount"]
     assert _one(root, f"{totals}/ram:TaxBasisTotalAmount") == body["net_amount"]
-    assert _one(root, f"{totals}/ram:TaxTotalAmount") == body["tax_amount"]
+    assert _one(root, f"{totals}/ram:TaxTotalAmount[@currencyID='{body['currency']}']") == body["tax_amount"]
+    converted = body["tax_currency"]  # BT-111: the VAT again in the seller's accounting currency, when it differs
+    assert _values(root, f"{totals}/ram:TaxTotalAmount[@currencyID!='{body['currency']}']") == (
+        [converted["tax_amount"]] if converted else []
+    )
     assert _one(root, f"{totals}/ram:GrandTotalAmount") == body["total_amount"]
     assert _one(root, f"{totals}/ram:DuePayableAmount") == body["total_amount"]
 

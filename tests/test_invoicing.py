@@ -300,3 +300,39 @@ def test_intake_refuses_a_malformed_buyer_vat_id_or_address(stack):
     assert any(r.startswith("customer.vat_id: VAT identifier must be") for r in rejected.value.reasons)
     assert any(r.startswith("customer.address.country:") for r in rejected.value.reasons)
     assert stack.container.orders.get_order("BAD-1") is None
+
+
+@pytest.mark.parametrize(
+    ("customer", "currency", "category", "tax_currency"),
+    [
+        (  # a Swiss business: outside the scope of French VAT (CGI art. 259-1)
+            {"id": "CH-12", "name": "Bau Zürich AG", "vat_id": "CHE-116.281.710",
+             "address": {"lines": ["Bahnhofstrasse 1"], "postal_code": "8001", "city": "Zürich", "country": "CH"}},
+            "EUR", "O", None,
+        ),
+        (  # a French business invoiced in USD: the VAT is stated in EUR too, at the seller's rate of the issue date
+            {"id": "FR-12", "name": "Dupont BTP SARL", "vat_id": "FR44732829320",
+             "address": {"lines": ["3 place Bellecour"], "postal_code": "69002", "city": "Lyon", "country": "FR"}},
+            "USD", "S", {"code": "EUR", "rate": "0.8600", "tax_amount": "387.00"},
+        ),
+    ],
+)  # fmt: skip
+def test_an_order_through_intake_gets_the_vat_and_reform_data_the_french_rules_require(
+    stack, customer, currency, category, tax_currency
+):
+    from chalicelib.adapters.einvoice import semantic_of, serialize
+    from devstack import einvoice_rules
+
+    subscription_id = jobs.receive_order(
+        order(order_id=f"REFORM-{customer['id']}", customer=customer, currency=currency)
+    ).subscription_id
+    _activate_as(stack, subscription_id, ADMIN)
+    [invoice] = _invoices(stack, subscription_id)
+    shown = invoice_to_json(invoice)
+    assert (invoice.tax_breakdown[0].category, shown["currency"], shown["tax_currency"]) == (
+        category, currency, tax_currency,
+    )  # fmt: skip
+    if category == "O":
+        assert (shown["tax_amount"], shown["total_amount"]) == ("0.00", shown["net_amount"])
+    xml = serialize("cii", semantic_of(invoice))
+    assert einvoice_rules.blocking(xml, einvoice_rules.rule_sets_for("cii", french_seller=True)) == []

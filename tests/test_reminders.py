@@ -254,3 +254,29 @@ def test_renewal_reminder_announces_the_total_the_renewal_then_invoices_reverse_
     stack.run_job("process_renewals", 900.0)
     renewal = stack.container.invoice_issuer.invoice_for_term(subscription_id, RENEWS_ON.date())
     assert renewal is not None and str(renewal.total_amount) == "2250.00" and renewal.reverse_charge
+
+
+def test_renewal_reminder_announces_the_vat_treatment_the_renewal_invoice_states(stack):
+    """DESIGN 15.3: one VAT decision for the invoice and the reminder; a French seller's Swiss business buyer is told
+    it pays no French VAT, with the mention the renewal invoice then carries."""
+    customer = {
+        "id": "CH-12",
+        "name": "Bau Zürich AG",
+        "vat_id": "CHE-116.281.710",
+        "address": {"lines": ["Bahnhofstrasse 1"], "postal_code": "8001", "city": "Zürich", "country": "CH"},
+    }
+    subscription_id = _pending(stack, order_id="O-CH-1", customer=customer)
+    activate(stack, subscription_id)
+    stack.clock.moment = RENEWS_ON - timedelta(days=30)
+    assert _run(stack)["renewal_reminders"] == 1
+    (reminder,) = _reminders(stack, "renews on")
+    text = " ".join(text_part(reminder).split())
+    assert "2,250.00 EUR, including VAT of 0.00 EUR" in text, text
+    assert "Not subject to French VAT (Article 259-1 of the French General Tax Code)" in text
+
+    stack.clock.moment = RENEWS_ON
+    stack.run_job("process_renewals", 900.0)
+    renewal = stack.container.invoice_issuer.invoice_for_term(subscription_id, RENEWS_ON.date())
+    assert renewal is not None and str(renewal.total_amount) == "2250.00"
+    [entry] = renewal.tax_breakdown
+    assert entry.category == "O" and entry.exemption is not None and entry.exemption.text in text

@@ -86,7 +86,8 @@ class EmailRenderer:
             "subject": strings["subject"].format_map(values),
             "heading": strings["heading"].format_map(values),
             "greeting": catalog["greeting"].format_map(values),
-            "paragraphs": [p.format_map(values) for p in strings["paragraphs"]],
+            # a paragraph that is only an optional value (a renewal's VAT mention) is left out when it has none
+            "paragraphs": [text for p in strings["paragraphs"] if (text := p.format_map(values))],
             "action_label": strings["action"],
             "action_url": values["action_url"],
             "action_text": strings["action_text"].format_map(values),  # the text part's link: it has no button

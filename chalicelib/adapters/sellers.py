@@ -7,7 +7,9 @@
   as `chalicelib/sellers/prod.json` is `SELLERS_JSON=sellers/prod.json`), or absolute.
 The format is the bundled file's: `{"sellers": [{"country": "FR", "name": ..., "address": {...}, "vat_id": ...,
 "registration": ..., "vat_rate": "20.00", "payment_terms_days": 30, "iban": ..., "bic": ..., "legal_mentions":
-{"fr": [...], "en": [...]}}]}`. A wrong file fails loudly at first use with the seller and field named.
+{"fr": [...], "en": [...]}}]}`; a mention is a string, or `{"subject": "PMD", "text": ...}` when the e-invoice
+qualifies it (UNTDID 4451: a French seller gives PMD, PMT and AAB in every language, BR-FR-05). A wrong file fails
+loudly at first use with the seller and field named.
 Read once per container (first use, never at import), and once per process for one setting.
 """
 

@@ -324,6 +324,12 @@ class InvoicePaymentMethodOut(_Out):
     last4: str | None = Omitted()
 
 
+class InvoiceTaxCurrencyOut(_Out):
+    code: str = Field(description="the seller's accounting currency (EN 16931 BT-6)")
+    rate: str = Field(description="units of `code` for one unit of the invoice's currency, in force on the issue date")
+    tax_amount: str = Field(description="the VAT total in `code` (BT-111)")
+
+
 class InvoiceOut(_Out):
     """An issued document (DESIGN 14.3, 15.1), an invoice or a credit note: immutable, but for `corrected_by`;
     money as decimal strings, dates YYYY-MM-DD."""
@@ -353,6 +359,9 @@ class InvoiceOut(_Out):
     replaces: DocumentLinkOut | None = Field(description="a replacement invoice: the invoice it replaces")
     corrected_by: CorrectedByOut | None = Field(
         description="set once the invoice is corrected: its credit note and its replacement"
+    )
+    tax_currency: InvoiceTaxCurrencyOut | None = Field(
+        description="the VAT in the seller's accounting currency, for an invoice in another currency; else null"
     )
 
 

@@ -6,8 +6,10 @@ invoice states and how they derive from the invoice record are billing rules, in
 of the PDF that prints them, and they are tested without the XML and PDF libraries. A serializer (in
 `chalicelib.adapters.einvoice`) only spells these terms in its syntax; it decides nothing about them.
 
-Pure: no I/O and no XML library. The wording in the invoice's language (payment terms, payment means, the reverse-charge
-mention) is given by the caller, which reads it from the billing texts.
+Pure: no I/O and no XML library. The wording in the invoice's language (payment terms, payment means, the
+VAT-on-debits option, a renewal's note) is given by the caller, which reads it from the billing texts; the VAT
+exemption reasons are the domain's own (domain/billing/tax.py), the seller's mentions and their subject codes the
+seller's configuration.
 
 The derivations the domain record does not own yet (type code, VAT breakdown, line VAT, BT-106, preceding invoice)
 are each one small function below, so that switching them to the record's own fields is a few lines.
@@ -22,6 +24,8 @@ from decimal import Decimal
 
 from chalicelib.domain.billing.document import Invoice, InvoiceLine
 from chalicelib.domain.billing.formatting import format_date
+from chalicelib.domain.identifiers import SIREN_SCHEME
+from chalicelib.domain.identifiers import ElectronicAddress as DomainElectronicAddress
 from chalicelib.domain.models import PostalAddress
 
 SEPA_CREDIT_TRANSFER = "58"  # UNTDID 4461 payment means
@@ -170,7 +174,7 @@ class Line:
     period: Period  # BG-26
     net_price: Decimal  # BT-146, the order's precision kept
     vat_category: str  # BT-151
-    vat_rate: Decimal  # BT-152
+    vat_rate: Decimal | None  # BT-152; none for category O ("not subject to VAT", EN 16931 BR-O-05)
     name: str  # BT-153
     seller_item_id: str  # BT-155
 
@@ -198,15 +202,22 @@ class SemanticInvoice:
     business_process: str | None = None  # BT-23 (BR-FR: the billing framework, e.g. S1 for services)
     tax_currency: str | None = None  # BT-6: the accounting currency when the VAT is also stated in it
     vat_in_tax_currency: Decimal | None = None  # BT-111
+    vat_point_date_code: str | None = None  # BT-8 (UNTDID 2005: 3 = the invoice date; France: VAT on debits)
+    tax_currency_rate: Decimal | None = None  # the rate BT-111 was computed at (printed; no EN 16931 term)
+
+
+FRENCH_BUSINESS_PROCESS = "S1"  # BR-FR-08: "dépôt d'une facture de services" (the portal sells services)
+INVOICE_DATE_CODE = "3"  # UNTDID 2005 (BT-8): the VAT is due on the invoice date (the VAT-on-debits option)
 
 
 def semantic_invoice(invoice: Invoice, wording: Mapping[str, str]) -> SemanticInvoice:
     """The invoice's EN 16931 terms. `wording` is the invoice's billing texts in its language (the `invoice` section
     of `templates/i18n/billing_<language>.json`)."""
-    seller = invoice.seller
-    notes = [Note(text) for text in seller.mentions(invoice.language)]
-    if invoice.reverse_charge:
-        notes.append(Note(wording["reverse_charge"]))
+    seller, buyer = invoice.seller, invoice.buyer
+    french = seller.country == "FR"
+    # EN 16931 BR-O-02: a document of category O states no VAT identifier; the seller's goes to BT-32
+    outside_scope = invoice.outside_scope
+    converted = invoice.tax_currency
     return SemanticInvoice(
         number=invoice.number,
         issue_date=invoice.issue_date,
@@ -218,20 +229,25 @@ def semantic_invoice(invoice: Invoice, wording: Mapping[str, str]) -> SemanticIn
         payment_terms=wording["payment_terms"].format(
             days=seller.payment_terms_days, due_date=format_date(invoice.due_date, invoice.language)
         ),
-        notes=tuple(notes),
+        notes=document_notes(invoice, wording),
         preceding_invoice=preceding_invoice(invoice),
         seller=SellerParty(
             name=seller.name,
-            legal_registration=seller.registration,
-            vat_id=seller.vat_id,
+            legal_registration=seller.siren if french and seller.siren else seller.registration,
+            vat_id=None if outside_scope else seller.vat_id,
             address=_address(seller.address, seller.country),
-            contact=Contact(phone=seller.phone, email=seller.email) if seller.email or seller.phone else None,
+            contact=_seller_contact(invoice),
+            legal_registration_id=Identifier(seller.siren, SIREN_SCHEME) if french and seller.siren else None,
+            tax_registration=seller.vat_id if outside_scope else None,
+            electronic_address=_electronic(seller.electronic_address),
         ),
         buyer=BuyerParty(
-            name=invoice.buyer.name,
-            identifier=invoice.buyer.id,
-            vat_id=invoice.buyer.vat_id or None,
-            address=_address(invoice.buyer.address, invoice.buyer.country),
+            name=buyer.name,
+            identifier=buyer.id,
+            vat_id=None if outside_scope else (buyer.vat_id or None),
+            address=_address(buyer.address, buyer.country),
+            legal_registration_id=Identifier(buyer.siren, SIREN_SCHEME) if buyer.siren else None,
+            electronic_address=_electronic(buyer.electronic_address),
         ),
         # A subscription term is delivered from its first day on
         delivery_date=invoice.period.start,
@@ -246,7 +262,48 @@ def semantic_invoice(invoice: Invoice, wording: Mapping[str, str]) -> SemanticIn
         ),
         vat_breakdown=vat_breakdown(invoice, wording),
         lines=tuple(_line(invoice, position, line) for position, line in enumerate(invoice.lines, start=1)),
+        business_process=FRENCH_BUSINESS_PROCESS if french else None,
+        tax_currency=converted.code if converted else None,
+        vat_in_tax_currency=converted.tax_amount if converted else None,
+        vat_point_date_code=INVOICE_DATE_CODE if seller.vat_on_debits else None,
+        tax_currency_rate=converted.rate if converted else None,
     )
+
+
+def document_notes(invoice: Invoice, wording: Mapping[str, str]) -> tuple[Note, ...]:
+    """BG-1, in the order the PDF prints them: the seller's legal mentions with their subject codes (BR-FR-05: PMD,
+    PMT, AAB), the VAT-on-debits option, what a renewal is, the buyer's VAT number where BT-48 may not carry it, then
+    each VAT exemption's reason."""
+    notes = [Note(mention.text, mention.subject) for mention in invoice.seller.coded_mentions(invoice.language)]
+    if invoice.seller.vat_on_debits:
+        notes.append(Note(wording["vat_on_debits"]))
+    if invoice.kind == "renewal":
+        notes.append(Note(wording["renewal_note"].format(**_period_words(invoice))))
+    if invoice.outside_scope and invoice.buyer.vat_id:
+        notes.append(Note(wording["buyer_tax_id_note"].format(vat_id=invoice.buyer.vat_id)))
+    notes.extend(Note(entry.exemption.text) for entry in invoice.tax_breakdown if entry.exemption is not None)
+    return tuple(notes)
+
+
+def _period_words(invoice: Invoice) -> dict[str, str]:
+    return {
+        "start": format_date(invoice.period.start, invoice.language),
+        "end": format_date(invoice.period.end, invoice.language),
+    }
+
+
+def _seller_contact(invoice: Invoice) -> Contact | None:
+    """BG-6: the configured contact (BT-41..43), else what the older records knew (the seller's email and phone)."""
+    seller = invoice.seller
+    if seller.contact is not None:
+        return Contact(phone=seller.contact.phone, email=seller.contact.email or seller.email, name=seller.contact.name)
+    if seller.email or seller.phone:
+        return Contact(phone=seller.phone, email=seller.email)
+    return None
+
+
+def _electronic(address: DomainElectronicAddress | None) -> ElectronicAddress | None:
+    return None if address is None else ElectronicAddress(scheme=address.scheme, identifier=address.id)
 
 
 # ------------------------------------------------------------------ derivations the domain record will own (issue 13)
@@ -344,7 +401,7 @@ def _line(invoice: Invoice, position: int, line: InvoiceLine) -> Line:
         period=line_period(invoice, line),
         net_price=line.unit_price,
         vat_category=category,
-        vat_rate=rate,
+        vat_rate=None if category == "O" else rate,
         name=line.description,
         seller_item_id=line.product_code,
     )

@@ -47,7 +47,8 @@ KIND_PARAMS: Mapping[str, frozenset[str]] = {
     ),
     # DESIGN 14.6; its action_url must be a working activation link (like activation_request's).
     "activation_reminder": frozenset({"days_left"}),
-    "renewal_reminder": frozenset({"renewal_date", "total_amount", "currency"}),
+    # DESIGN 15.3: the VAT treatment the renewal invoice will have (its VAT, and the mention of an AE or O document)
+    "renewal_reminder": frozenset({"renewal_date", "total_amount", "tax_amount", "currency", "vat_note"}),
     "renewal_reminder_ending": frozenset({"renewal_date"}),
     # DESIGN 14.5: ended_on = the renewal date the cancellation took effect.
     "subscription_ended": frozenset({"ended_on_date"}),
@@ -61,7 +62,7 @@ LOCALIZED_DATES = frozenset(
 
 # Amounts the texts show; the outbox keeps the invoice's decimal string ("2700.00"), the renderer should show it in
 # the reader's convention (en 2,700.00; fr 2 700,00; de 2.700,00).
-LOCALIZED_AMOUNTS = frozenset({"total_amount"})
+LOCALIZED_AMOUNTS = frozenset({"total_amount", "tax_amount"})
 
 
 def params_for(kind: str) -> frozenset[str]:

@@ -216,7 +216,10 @@ class Reminders:
         price = price_subscription_term(seller, subscription, Period(start=term.start, end=term.end))
         return emails.outgoing(
             emails.RENEWAL_REMINDER, subscription, to, now, key,
-            renewal_date=renews_on.isoformat(), total_amount=money_str(price.total), currency=subscription.currency,
+            renewal_date=renews_on.isoformat(), total_amount=money_str(price.total), tax_amount=money_str(price.tax),
+            currency=subscription.currency,
+            # the treatment the renewal invoice will state (AE, O): its mention, in the subscription's language
+            vat_note=price.treatment.exemption.text if price.treatment.exemption else "",
         )  # fmt: skip
 
     def _commit(

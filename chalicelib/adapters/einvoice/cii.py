@@ -14,6 +14,9 @@ from chalicelib.domain.billing.money import money_str, price_str
 from chalicelib.domain.einvoice import Address, Note, SemanticInvoice, VatBreakdown
 
 FACTURX_LEVEL = "en16931"
+# BT-8: EN 16931 names the VAT point by UNTDID 2005 (3 invoice date, 35 delivery, 432 paid to date); CII spells it
+# with UNTDID 2475 (5, 29, 72).
+VAT_POINT_CODES_CII = {"3": "5", "35": "29", "432": "72"}
 
 
 def cii_xml(document: SemanticInvoice) -> bytes:
@@ -39,16 +42,28 @@ def cii_data(document: SemanticInvoice) -> dict[str, Any]:
     """The semantic invoice as factur-x's BT-keyed dict."""
     _refuse_terms_not_written_yet(document)
     seller, buyer = document.seller, document.buyer
-    seller_party: dict[str, Any] = {
-        "name": seller.name,
-        "vat_identifier": seller.vat_id,
-        "legal_identifier": seller.legal_registration,
-        **_address(seller.address),
-    }
-    if seller.contact is not None:
+    seller_party: dict[str, Any] = {"name": seller.name, **_address(seller.address)}
+    if seller.vat_id:
+        seller_party["vat_identifier"] = seller.vat_id  # BT-31
+    if seller.tax_registration:
+        seller_party["tax_identifier"] = seller.tax_registration  # BT-32 (scheme FC)
+    if seller.legal_registration_id is not None:  # BT-30 with its ISO 6523 scheme (0002: the SIREN)
+        seller_party["legal_identifier"] = seller.legal_registration_id.value
+        if seller.legal_registration_id.scheme:
+            seller_party["legal_identifier_schemeid"] = seller.legal_registration_id.scheme
+    else:
+        seller_party["legal_identifier"] = seller.legal_registration
+    if seller.electronic_address is not None:  # BT-34
+        seller_party["einvoicing_addr"] = seller.electronic_address.identifier
+        seller_party["einvoicing_addr_schemeid"] = seller.electronic_address.scheme
+    if seller.contact is not None:  # BG-6: BT-41 name, BT-42 phone, BT-43 email
         contact = seller.contact
         seller_party["contacts"] = [
-            {key: value for key, value in (("email", contact.email), ("phone", contact.phone)) if value}
+            {
+                key: value
+                for key, value in (("name", contact.name), ("email", contact.email), ("phone", contact.phone))
+                if value
+            }
         ]
     buyer_party: dict[str, Any] = {
         "name": buyer.name,
@@ -56,7 +71,14 @@ def cii_data(document: SemanticInvoice) -> dict[str, Any]:
         **_address(buyer.address),
     }
     if buyer.vat_id:
-        buyer_party["vat_identifier"] = buyer.vat_id
+        buyer_party["vat_identifier"] = buyer.vat_id  # BT-48
+    if buyer.legal_registration_id is not None:  # BT-47 (the SIREN of a French buyer, scheme 0002)
+        buyer_party["legal_identifier"] = buyer.legal_registration_id.value
+        if buyer.legal_registration_id.scheme:
+            buyer_party["legal_identifier_schemeid"] = buyer.legal_registration_id.scheme
+    if buyer.electronic_address is not None:  # BT-49
+        buyer_party["einvoicing_addr"] = buyer.electronic_address.identifier
+        buyer_party["einvoicing_addr_schemeid"] = buyer.electronic_address.scheme
     totals = document.totals
     data: dict[str, Any] = {
         "BT-1": document.number,
@@ -87,13 +109,22 @@ def cii_data(document: SemanticInvoice) -> dict[str, Any]:
                 "BT-135": line.period.end,
                 "BT-146": price_str(line.net_price),
                 "BT-151": line.vat_category,
-                "BT-152": money_str(line.vat_rate),
+                **({} if line.vat_rate is None else {"BT-152": money_str(line.vat_rate)}),
                 "BT-153": line.name,
                 "BT-155": line.seller_item_id,
             }
             for line in document.lines
         ],
     }
+    if document.business_process:
+        data["BT-23"] = document.business_process
+    if document.tax_currency is not None:
+        if document.vat_in_tax_currency is None:
+            raise ValueError("BT-6 is stated without the VAT total in that currency (BT-111)")
+        data["BT-6"] = document.tax_currency
+        data["BT-111"] = money_str(document.vat_in_tax_currency)
+    if document.vat_point_date_code is not None:
+        data["BT-8"] = VAT_POINT_CODES_CII[document.vat_point_date_code]
     if document.notes:
         data["BG-1"] = [_note(note) for note in document.notes]
     if document.buyer_reference:
@@ -142,20 +173,9 @@ def _note(note: Note) -> dict[str, Any]:
 
 
 def _refuse_terms_not_written_yet(document: SemanticInvoice) -> None:
-    """The model has room for the reform's terms before this serializer writes them: a document carrying one must
-    fail loudly here rather than leave the term out of the XML."""
-    seller, buyer = document.seller, document.buyer
-    unwritten = {
-        "BT-30 scheme": seller.legal_registration_id,
-        "BT-32": seller.tax_registration,
-        "BT-34": seller.electronic_address,
-        "BT-41": seller.contact.name if seller.contact else None,
-        "BT-47": buyer.legal_registration_id,
-        "BT-49": buyer.electronic_address,
-        "BT-23": document.business_process,
-        "BT-6": document.tax_currency,
-        "BT-111": document.vat_in_tax_currency,
-    }
-    given = sorted(term for term, value in unwritten.items() if value is not None)
-    if given or seller.vat_id is None:
-        raise ValueError(f"the CII serializer does not write {', '.join(given) or 'a document without BT-31'} yet")
+    """A document this serializer cannot state in full must fail loudly here rather than leave a term out. Every term
+    of the model is written today; what stays refused is a seller without a VAT number in either place (BT-31, or
+    BT-32 on a document of category O): every seller the portal configures is registered for VAT."""
+    seller = document.seller
+    if seller.vat_id is None and seller.tax_registration is None:
+        raise ValueError("the CII serializer does not write a document whose seller has neither BT-31 nor BT-32")

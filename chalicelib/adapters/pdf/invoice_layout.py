@@ -8,8 +8,8 @@ from fpdf.fonts import FontFace
 from chalicelib.adapters.billing_labels import labels
 from chalicelib.adapters.pdf.document import FONT, GREY, PAGE_WIDTH, PdfDocument
 from chalicelib.domain.billing.document import Invoice
-from chalicelib.domain.billing.formatting import format_date, format_money, format_rate
-from chalicelib.domain.einvoice import SemanticInvoice
+from chalicelib.domain.billing.formatting import format_amount, format_date, format_money, format_rate
+from chalicelib.domain.einvoice import ElectronicAddress, SemanticInvoice
 from chalicelib.domain.models import PostalAddress
 
 
@@ -38,8 +38,18 @@ def invoice_layout_pdf(invoice: Invoice, document: SemanticInvoice) -> bytes:
     # Seller (left) and the invoice's identity (right)
     top = pdf.get_y()
     pdf.line_of_text(seller.name, size=11, bold=True, height=5.5)
-    seller_lines = [*_address_lines(seller.address), f"{text['vat_id']}: {seller.vat_id}", seller.registration]
-    seller_lines += [value for value in (seller.email, seller.phone) if value]
+    party = document.seller
+    # BT-31, or BT-32 on a document of category O (EN 16931 BR-O-02): the seller's VAT number is printed either way
+    seller_lines = [*_address_lines(seller.address), f"{text['vat_id']}: {party.vat_id or party.tax_registration}"]
+    if party.legal_registration_id is not None:  # BT-30 with its scheme (a French seller's SIREN)
+        seller_lines.append(f"{text['siren']}: {party.legal_registration_id.value}")
+    seller_lines.append(seller.registration)
+    if party.electronic_address is not None:
+        seller_lines.append(f"{text['electronic_address']}: {_electronic(party.electronic_address)}")
+    contact = party.contact
+    if contact is not None:  # BG-6: BT-41 name, BT-42 phone, BT-43 email
+        named = [value for value in (contact.name, contact.phone, contact.email) if value]
+        seller_lines.append(f"{text['contact']}: {', '.join(named)}")
     for line in seller_lines:
         pdf.line_of_text(line, size=8.5, height=4.2)
     seller_bottom = pdf.get_y()
@@ -60,6 +70,10 @@ def invoice_layout_pdf(invoice: Invoice, document: SemanticInvoice) -> bytes:
         pdf.line_of_text(line, size=9)
     if buyer.vat_id:
         pdf.line_of_text(f"{text['vat_id']}: {buyer.vat_id}", size=9)
+    if document.buyer.legal_registration_id is not None:  # BT-47
+        pdf.line_of_text(f"{text['siren']}: {document.buyer.legal_registration_id.value}", size=9)
+    if document.buyer.electronic_address is not None:  # BT-49
+        pdf.line_of_text(f"{text['electronic_address']}: {_electronic(document.buyer.electronic_address)}", size=9)
     pdf.line_of_text(f"{text['customer_id']}: {buyer.id}", size=9)
     pdf.ln(5)
 
@@ -128,8 +142,19 @@ def invoice_layout_pdf(invoice: Invoice, document: SemanticInvoice) -> bytes:
         pdf.set_font(FONT, "B" if bold else "", 10 if bold else 9)
         pdf.cell(60, 6, label, align="R")
         pdf.cell(40, 6, format_money(amount, document.currency, lang), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if document.tax_currency is not None and document.vat_in_tax_currency is not None:  # BT-6, BT-111
+        conversion = document.tax_currency_rate
+        rate = format_amount(conversion, lang, keep_precision=True) if conversion is not None else ""
+        pdf.set_x(15 + PAGE_WIDTH - 130)
+        pdf.set_font(FONT, "", 9)
+        pdf.cell(90, 6, text["tax_currency"].format(code=document.tax_currency, rate=rate), align="R")
+        pdf.cell(
+            40, 6, format_money(document.vat_in_tax_currency, document.tax_currency, lang), align="R",
+            new_x=XPos.LMARGIN, new_y=YPos.NEXT,
+        )  # fmt: skip
     pdf.ln(3)
-    for reason in (entry.exemption_reason for entry in document.vat_breakdown if entry.exemption_reason):
+    reasons = [entry.exemption_reason for entry in document.vat_breakdown if entry.exemption_reason]
+    for reason in reasons:
         pdf.line_of_text(reason, size=9, bold=True)
         pdf.ln(2)
 
@@ -147,8 +172,9 @@ def invoice_layout_pdf(invoice: Invoice, document: SemanticInvoice) -> bytes:
         pdf.pairs(bank, label_width=20)
         pdf.line_of_text(text["transfer_reference"].format(number=document.payment.remittance_information), size=9)
 
-    # Legal mentions
-    mentions = seller.mentions(lang)
+    # The notes (BG-1) the e-invoice states, as it states them: the legal mentions, the VAT-on-debits option, a
+    # renewal's period; the exemption reasons are printed in bold above
+    mentions = [note.text for note in document.notes if note.text not in reasons]
     if mentions:
         pdf.ln(4)
         pdf.set_text_color(*GREY)
@@ -156,6 +182,11 @@ def invoice_layout_pdf(invoice: Invoice, document: SemanticInvoice) -> bytes:
             pdf.line_of_text(mention, size=7.5, height=3.8)
         pdf.set_text_color(0, 0, 0)
     return pdf.to_bytes()
+
+
+def _electronic(address: ElectronicAddress) -> str:
+    """BT-34 / BT-49 as the platforms' directories write it: scheme, colon, identifier (0225:999000003)."""
+    return f"{address.scheme}:{address.identifier}"
 
 
 def _heading_style() -> FontFace:

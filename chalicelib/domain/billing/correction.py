@@ -27,9 +27,10 @@ from chalicelib.domain.billing.document import (
     InvoiceLine,
 )
 from chalicelib.domain.billing.money import TWO_PLACES
+from chalicelib.domain.billing.pricing import tax_currency_of
 from chalicelib.domain.billing.sellers import Seller
 from chalicelib.domain.billing.tax import vat_breakdown, vat_treatment
-from chalicelib.domain.identifiers import ElectronicAddress
+from chalicelib.domain.identifiers import ElectronicAddress, derived_electronic_address, french_siren_of_vat_id
 from chalicelib.domain.models import Customer, PostalAddress
 
 
@@ -86,7 +87,16 @@ def corrected_po_number(po_number: str | None, correction: Correction) -> str | 
 
 def corrected_buyer(buyer: Buyer, correction: Correction) -> Buyer:
     changes = _settable(set(Buyer.model_fields), correction.customer_changes())
-    return Buyer.model_validate({**buyer.model_dump(), **changes})
+    corrected = Buyer.model_validate({**buyer.model_dump(), **changes})
+    # DESIGN 15.3's derivations, from the corrected identifiers, where the correction gave none itself
+    country = corrected.address.country if corrected.address else corrected.country
+    siren = corrected.siren
+    if siren is None and country == "FR" and "siren" not in changes:
+        siren = french_siren_of_vat_id(corrected.vat_id)
+    address = corrected.electronic_address
+    if "electronic_address" not in changes and {"vat_id", "siren", "address"} & set(changes):
+        address = derived_electronic_address(country, corrected.vat_id, siren) or address
+    return corrected.model_copy(update={"siren": siren, "electronic_address": address})
 
 
 def document_id(kind: Literal["credit_note", "replacement"], corrected_id: str) -> str:
@@ -172,6 +182,7 @@ def replacement_for(
         payment_method=original.payment_method,
         language=original.language,
         replaces=DocumentLink(id=original.id, number=original.number),
+        tax_currency=tax_currency_of(seller, original.currency, tax, moment.date()),  # at the replacement's date
     )
 
 

@@ -26,7 +26,7 @@ from chalicelib.domain.billing.tax import (
     TaxSubtotal,
     VatCategory,
     check_treatment,
-    reverse_charge_exemption,
+    legacy_reverse_charge_exemption,
     vat_breakdown,
 )
 from chalicelib.domain.identifiers import ElectronicAddress
@@ -146,6 +146,13 @@ class CorrectedBy(Frozen):
 
     credit_note: DocumentLink
     replacement: DocumentLink
+class TaxCurrency(Frozen):
+    """The VAT total in the seller's accounting currency for a document in another currency (BT-6, BT-111), at the
+    seller's rate in force on the issue date: kept with the document, as issued."""
+
+    code: str  # BT-6
+    rate: Decimal  # units of `code` for one unit of the document's currency
+    tax_amount: Decimal  # BT-111: the document's VAT total x rate, rounded to `code`'s minor unit
 
 
 class Invoice(Frozen):
@@ -177,6 +184,7 @@ class Invoice(Frozen):
     # What happened to the document since it was issued, read from beside its record (DESIGN 15.1): never part of the
     # record, of its PDF or of its XML, which stay as issued.
     corrected_by: CorrectedBy | None = Field(default=None, exclude=True)
+    tax_currency: TaxCurrency | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -208,6 +216,12 @@ class Invoice(Frozen):
             raise ValueError(f"tax amount {self.tax_amount} is not the sum of the VAT breakdown ({tax})")
         if self.total_amount != net + tax:
             raise ValueError(f"total amount {self.total_amount} is not net + tax ({net + tax})")
+        if self.tax_currency is not None:
+            converted = self.tax_currency
+            if converted.code == self.currency:
+                raise ValueError("the VAT is stated in another currency only when the document's differs")
+            if converted.tax_amount != round_money(tax * converted.rate, converted.code):
+                raise ValueError(f"tax_currency.tax_amount {converted.tax_amount} is not the VAT x {converted.rate}")
         if (self.type == "credit_note") != (self.cancels is not None):
             raise ValueError("a credit note, and only a credit note, cites the document it cancels")
         if self.type == "credit_note" and self.replaces is not None:
@@ -231,6 +245,11 @@ class Invoice(Frozen):
         return any(entry.category == "AE" for entry in self.tax_breakdown)
 
     @property
+    def outside_scope(self) -> bool:
+        """EN 16931 BR-O-02: a document with category O states no VAT identifier (BT-31, BT-48)."""
+        return any(entry.category == "O" for entry in self.tax_breakdown)
+
+    @property
     def legal_notes(self) -> tuple[str, ...]:
         """What the document states as notes: the seller's legal mentions, then each exemption's reason."""
         reasons = tuple(entry.exemption.text for entry in self.tax_breakdown if entry.exemption is not None)
@@ -247,7 +266,7 @@ def upgrade_single_rate_record(record: dict[str, Any]) -> dict[str, Any]:
     rate = Decimal(str(upgraded.pop("tax_rate")))
     reverse = bool(upgraded.pop("reverse_charge", False))
     language = str(upgraded.get("language", DEFAULT_LANGUAGE))
-    exemption = reverse_charge_exemption(language) if reverse else None
+    exemption = legacy_reverse_charge_exemption(language) if reverse else None
     treatment: dict[str, Any] = {
         "period": upgraded["period"],
         "tax_category": "AE" if reverse else ("S" if rate > 0 else "Z"),

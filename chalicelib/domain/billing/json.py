@@ -96,6 +96,14 @@ def invoice_to_json(invoice: Invoice) -> dict[str, Any]:
             "credit_note": _link_json(invoice.corrected_by.credit_note),
             "replacement": _link_json(invoice.corrected_by.replacement),
         },
+        # DESIGN 15.3: the VAT total in the seller's accounting currency when the invoice is in another one
+        "tax_currency": None
+        if invoice.tax_currency is None
+        else {
+            "code": invoice.tax_currency.code,
+            "rate": str(invoice.tax_currency.rate),
+            "tax_amount": money_str(invoice.tax_currency.tax_amount),
+        },
     }
 
 

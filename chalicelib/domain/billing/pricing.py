@@ -8,10 +8,18 @@ used by the invoice of the term and by the renewal reminder that announces its t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from chalicelib.domain.billing.document import Buyer, Invoice, InvoiceKind, InvoiceLine, InvoicePaymentMethod, Period
+from chalicelib.domain.billing.document import (
+    Buyer,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoicePaymentMethod,
+    Period,
+    TaxCurrency,
+)
 from chalicelib.domain.billing.formatting import invoice_language, line_description
 from chalicelib.domain.billing.money import TWO_PLACES, round_money
 from chalicelib.domain.billing.sellers import Seller
@@ -55,9 +63,9 @@ def price_term(
     if quantity < 0 or not unit_price.is_finite() or unit_price < 0:
         raise ValueError("quantity and unit price must not be negative")
     lang = invoice_language(language)
-    treatment = vat_treatment(
-        seller.country, seller.vat_rate, buyer.address.country if buyer.address else None, buyer.vat_id, lang
-    )
+    # where the buyer is established: its address; a record without one (before DESIGN 15) is the subscription's
+    buyer_country = buyer.address.country if buyer.address else buyer.country
+    treatment = vat_treatment(seller.country, seller.vat_rate, buyer_country, buyer.vat_id, lang)
     line = InvoiceLine(
         product_code=product_code,
         description=line_description(product_name, term_months, lang),
@@ -88,6 +96,21 @@ def price_term(
         mentions=(*seller.mentions(lang), *reasons),
         language=lang,
     )
+
+
+def tax_currency_of(seller: Seller, currency: str, tax: Decimal, issue_date: date) -> TaxCurrency | None:
+    """BT-6/BT-111: a document in another currency than the seller's accounting currency also states its VAT in the
+    accounting currency, at the seller's rate in force on the issue date (DESIGN 15.3)."""
+    if currency == seller.accounting_currency:
+        return None
+    rate = seller.exchange_rate(currency, issue_date)
+    if rate is None:
+        raise ValueError(
+            f"seller {seller.country} has no {currency} to {seller.accounting_currency} exchange rate in force on "
+            f"{issue_date.isoformat()}"
+        )
+    code = seller.accounting_currency
+    return TaxCurrency(code=code, rate=rate.rate, tax_amount=round_money(tax * rate.rate, code))
 
 
 def buyer_of(subscription: Subscription) -> Buyer:
@@ -160,4 +183,5 @@ def build_invoice(
         total_amount=price.total,
         payment_method=InvoicePaymentMethod.of(payment_method),
         language=price.language,
+        tax_currency=tax_currency_of(price.seller, price.currency, price.tax, issue_date),
     )

@@ -17,7 +17,34 @@ from chalicelib.domain.billing.money import TWO_PLACES
 from chalicelib.domain.identifiers import ElectronicAddress, siren_problem
 from chalicelib.domain.models import PostalAddress
 
-LegalMentions = tuple[tuple[str, tuple[str, ...]], ...]
+# UNTDID 4451 subject codes a note may carry (BT-21), as the French reform uses them (BR-FR-05: every French invoice
+# states PMD, PMT and AAB): late-payment penalties, the recovery indemnity, early-payment discount.
+NOTE_SUBJECTS = {
+    "PMD": "late-payment penalties",
+    "PMT": "fixed recovery indemnity",
+    "AAB": "early-payment discount (or its absence)",
+    "REG": "regulatory information (company capital, register)",
+    "AAI": "general information",
+}
+FRENCH_REQUIRED_SUBJECTS = ("PMD", "PMT", "AAB")
+
+
+class LegalMention(Frozen):
+    """A legal mention as the document states it: its text (BT-22) and, where the mention is one the e-invoice
+    qualifies, its subject code (BT-21). The sellers file writes a plain string or {"subject", "text"}."""
+
+    text: str = Field(min_length=1)
+    subject: str | None = None
+
+    @field_validator("subject")
+    @classmethod
+    def _known_subject(cls, value: str | None) -> str | None:
+        if value is not None and value not in NOTE_SUBJECTS:
+            raise ValueError(f"subject {value!r} is not one of {', '.join(NOTE_SUBJECTS)}")
+        return value
+
+
+LegalMentions = tuple[tuple[str, tuple[LegalMention, ...]], ...]
 """(language, mentions) pairs in the configured order: a frozen `Seller` holds no mutable dict."""
 
 
@@ -121,6 +148,15 @@ class Seller(Frozen):
             )
         return self
 
+    @model_validator(mode="after")
+    def _each_subject_once(self) -> Seller:
+        for language, mentions in self.legal_mentions:
+            subjects = [mention.subject for mention in mentions if mention.subject is not None]
+            repeated = sorted({code for code in subjects if subjects.count(code) > 1})
+            if repeated:  # BR-FR-06: one note per subject code
+                raise ValueError(f"legal_mentions.{language} gives the subject {', '.join(repeated)} twice")
+        return self
+
     def invoices_in(self, currency: str) -> bool:
         return currency in (self.currencies or (self.accounting_currency,))
 
@@ -156,20 +192,44 @@ class Seller(Frozen):
     @field_validator("legal_mentions", mode="before")
     @classmethod
     def _mentions_by_language(cls, value: Any) -> Any:
-        # The sellers file and the records of issued invoices write {"fr": [...], ...}.
-        return tuple(value.items()) if isinstance(value, Mapping) else value
+        # The sellers file and the records of issued invoices write {"fr": ["...", {"subject", "text"}], ...}; the
+        # records written before subject codes hold plain strings.
+        if isinstance(value, Mapping):
+            value = tuple(value.items())
+        if not isinstance(value, (list, tuple)):
+            return value  # pydantic says what is wrong
+
+        def coded(mentions: Any) -> Any:
+            if not isinstance(mentions, (list, tuple)):
+                return mentions
+            return tuple({"text": item} if isinstance(item, str) else item for item in mentions)
+
+        return tuple(
+            (pair[0], coded(pair[1])) if isinstance(pair, (list, tuple)) and len(pair) == 2 else pair for pair in value
+        )
 
     @field_serializer("legal_mentions")
-    def _mentions_as_mapping(self, value: LegalMentions) -> dict[str, list[str]]:
-        return {language: list(mentions) for language, mentions in value}  # the record keeps the file's shape
+    def _mentions_as_mapping(self, value: LegalMentions) -> dict[str, list[Any]]:
+        # the record keeps the file's shape: a mention without a subject stays a plain string
+        return {
+            language: [
+                mention.text if mention.subject is None else {"subject": mention.subject, "text": mention.text}
+                for mention in mentions
+            ]
+            for language, mentions in value
+        }
 
-    def mentions(self, language: str) -> tuple[str, ...]:
+    def coded_mentions(self, language: str) -> tuple[LegalMention, ...]:
         """The legal mentions in the invoice's language, else English, else the first language configured."""
         by_language = dict(self.legal_mentions)
         for candidate in (language, DEFAULT_LANGUAGE):
             if candidate in by_language:
                 return by_language[candidate]
         return next(iter(by_language.values()), ())
+
+    def mentions(self, language: str) -> tuple[str, ...]:
+        """The texts of `coded_mentions`, as the PDF prints them."""
+        return tuple(mention.text for mention in self.coded_mentions(language))
 
 
 def iban_is_valid(iban: str) -> bool:
@@ -231,6 +291,16 @@ def _missing_reform_data(seller: Seller) -> str | None:
         return "currencies (what it invoices in) is required"
     if seller.country == "FR" and seller.siren is None:
         return "siren is required for a French seller (BT-30)"
+    if seller.country == "FR":
+        for language, mentions in seller.legal_mentions:
+            stated = {mention.subject for mention in mentions}
+            missing = [code for code in FRENCH_REQUIRED_SUBJECTS if code not in stated]
+            if missing:
+                return (
+                    f"legal_mentions.{language} needs a mention with each subject {', '.join(missing)} (BR-FR-05: "
+                    + "; ".join(f"{code} {NOTE_SUBJECTS[code]}" for code in missing)
+                    + ")"
+                )
     if seller.electronic_address is None and (seller.country == "FR" or seller.einvoice.syntax == "ubl"):
         return "electronic_address is required (BT-34) for a French seller and for UBL (Peppol)"
     return None
