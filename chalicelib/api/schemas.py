@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
+from chalicelib.api.history_schemas import Day, Omitted, Timestamp
 from chalicelib.api.history_schemas import HistoryOut as HistoryOut  # named by the history route (`schema_model`)
-from chalicelib.api.history_schemas import Omitted
 from chalicelib.domain.models import PaymentType, Person, SubscriptionStatus
 from chalicelib.domain.payment import BRANDS, MAX_TOKEN_LENGTH, TOKEN_PATTERN
 from chalicelib.domain.validators import (
@@ -65,7 +65,7 @@ class PaymentMethodOut(_Out):
 
 class AgreementStateOut(_Out):
     version: str
-    accepted_at: str | None
+    accepted_at: Timestamp | None
     accepted_by: str | None
 
 
@@ -92,7 +92,7 @@ class _SubscriptionBase(_Out):
     country: str
     customer: CustomerOut
     admin: PersonOut
-    next_renewal_date: str | None
+    next_renewal_date: Day | None
     capabilities: CapabilitiesOut
 
 
@@ -111,11 +111,11 @@ class SubscriptionAdminOut(_SubscriptionBase):
     seats_used: int
     po_number: str | None
     payment_method: PaymentMethodOut
-    ordered_at: str
-    activation_deadline: str
-    activated_at: str | None
+    ordered_at: Timestamp
+    activation_deadline: Timestamp
+    activated_at: Timestamp | None
     cancel_at_renewal: bool
-    ended_on: str | None
+    ended_on: Day | None
     agreement: AgreementStateOut
     version: int
 
@@ -193,13 +193,13 @@ class SubscriptionListOut(_Out):
 
 class ActivationEmailOut(_Out):
     message: str
-    activation_deadline: str
+    activation_deadline: Timestamp
 
 
 class SeatOut(_Out):
     email: str
     name: str
-    assigned_at: str
+    assigned_at: Timestamp
 
 
 class SeatCountOut(_Out):
@@ -234,7 +234,7 @@ class AgreementOut(_Out):
     version: str
     title: str
     text: str
-    accepted_at: str | None
+    accepted_at: Timestamp | None
     accepted_by: str | None
 
 
@@ -242,7 +242,7 @@ class EntitlementOut(_Out):
     subscription_id: str
     product: ProductOut
     customer: CustomerOut
-    valid_until: str | None
+    valid_until: Day | None
 
 
 class EntitlementListOut(_Out):
@@ -258,8 +258,8 @@ class AddressOut(_Out):
 
 
 class InvoicePeriodOut(_Out):
-    start: str = Field(description="first day of the term (YYYY-MM-DD)")
-    end: str = Field(description="last day of the term, inclusive (YYYY-MM-DD)")
+    start: Day = Field(description="first day of the term (YYYY-MM-DD)")
+    end: Day = Field(description="last day of the term, inclusive (YYYY-MM-DD)")
 
 
 class InvoiceSellerOut(_Out):
@@ -299,9 +299,9 @@ class InvoiceOut(_Out):
     subscription_id: str
     order_id: str
     kind: Literal["initial", "renewal"]
-    issue_date: str
-    issued_at: str
-    due_date: str
+    issue_date: Day
+    issued_at: Timestamp
+    due_date: Day
     period: InvoicePeriodOut
     seller: InvoiceSellerOut
     buyer: InvoiceBuyerOut
