@@ -263,8 +263,9 @@ def _unauthenticated(operation_id: str, summary: str, schema: dict[str, Any], ca
     return {"get": {"operationId": operation_id, "summary": summary, "tags": [SERVICE_TAG[0]], "security": [],
                     "description": "No token needed.",
                     "responses": {"200": {"description": cache, "content": {"application/json": {"schema": schema}}},
-                                  "500": {"description": ERROR_MEANING[500], "content": {
-                                      "application/json": {"schema": {"$ref": REF.format(model="Error")}}}},
+                                  **{str(status): {"description": ERROR_MEANING[status], "content": {
+                                      "application/json": {"schema": {"$ref": REF.format(model="Error")}}}}
+                                     for status in (413, 415, 500)},  # the edge's, before any route
                                   **_gateway_responses()}}}
 
 
