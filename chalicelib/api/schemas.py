@@ -34,6 +34,13 @@ def _checked_by_the_server(**rules: Any) -> Any:
     return Field(json_schema_extra=show)
 
 
+# What the server writes into these answer fields, shown so a generated client can check them too.
+SubscriptionId = Annotated[str, Field(json_schema_extra={"format": "uuid"})]
+CountryCode = Annotated[str, Field(json_schema_extra={"pattern": "^[A-Z]{2}$"})]
+CurrencyCode = Annotated[str, Field(json_schema_extra={"pattern": "^[A-Z]{3}$"})]
+EmailAddress = Annotated[str, Field(json_schema_extra={"format": "email"})]
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(frozen=True, defer_build=True)
 
@@ -49,7 +56,7 @@ class CustomerOut(_Out):
 
 
 class PersonOut(_Out):
-    email: str
+    email: EmailAddress
     name: str
 
 
@@ -85,11 +92,11 @@ class _SubscriptionBase(_Out):
     """The fields both views carry, in the order the server writes them. Neither view extends the other: a client
     tells them apart by `role` alone (each view's `role` is a constant), never by which keys happen to be there."""
 
-    id: str
+    id: SubscriptionId
     status: SubscriptionStatus
     role: str
     product: ProductOut
-    country: str
+    country: CountryCode
     customer: CustomerOut
     admin: PersonOut
     next_renewal_date: Day | None
@@ -197,7 +204,7 @@ class ActivationEmailOut(_Out):
 
 
 class SeatOut(_Out):
-    email: str
+    email: EmailAddress
     name: str
     assigned_at: Timestamp
 
@@ -214,7 +221,7 @@ class SeatListOut(_Out):
 
 
 class CandidateOut(_Out):
-    email: str
+    email: EmailAddress
     name: str
     sources: list[Literal["seat_holder", "customer_contact"]]
 
@@ -225,7 +232,7 @@ class CandidateListOut(_Out):
 
 
 class AdminTransferOut(_Out):
-    id: str
+    id: SubscriptionId
     admin: PersonOut
     message: str
 
@@ -239,7 +246,7 @@ class AgreementOut(_Out):
 
 
 class EntitlementOut(_Out):
-    subscription_id: str
+    subscription_id: SubscriptionId
     product: ProductOut
     customer: CustomerOut
     valid_until: Day | None
@@ -254,7 +261,7 @@ class AddressOut(_Out):
     lines: list[str]
     postal_code: str
     city: str
-    country: str
+    country: CountryCode
 
 
 class InvoicePeriodOut(_Out):
@@ -274,7 +281,7 @@ class InvoiceBuyerOut(_Out):
     name: str
     vat_id: str | None
     address: AddressOut | None
-    country: str
+    country: CountryCode
 
 
 class InvoiceLineOut(_Out):
@@ -307,7 +314,7 @@ class InvoiceOut(_Out):
     buyer: InvoiceBuyerOut
     po_number: str | None
     lines: list[InvoiceLineOut]
-    currency: str
+    currency: CurrencyCode
     net_amount: str
     tax_rate: str
     tax_amount: str
