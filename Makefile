@@ -8,8 +8,11 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-3.3.30
 STACK_STAMP := $(VENV)/.installed-stack
 APT_PACKAGES := chromium chromium-driver
+# The generated TypeScript client and the OpenAPI linters (tests/test_generated_client.py, tests/test_openapi_lint.py).
+NODE_DIR := tests/portal_client
+NODE_STAMP := $(NODE_DIR)/node_modules/.package-lock.json
 
-.PHONY: dev test browser lint typecheck docs bench package clean checkov-venv
+.PHONY: dev test browser lint typecheck docs bench package clean checkov-venv node-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +36,16 @@ checkov-venv: $(CHECKOV_STAMP)
 dev: $(STACK_STAMP)
 	PORT=$${PORT:-8000} $(BIN)/python -m devstack
 
-test: $(STAMP) $(CHECKOV_STAMP) browser lint typecheck
+test: $(STAMP) $(CHECKOV_STAMP) $(NODE_STAMP) browser lint typecheck
 	$(BIN)/python -m pytest
+
+# Exactly the lock file's packages (npm ci), again whenever the lock file changes.
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "The TypeScript client check needs Node.js 20+ and npm." >&2; exit 1; }
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
+node-packages: $(NODE_STAMP)
 
 # The browser test drives Debian's Chromium through its chromedriver (no downloads at run time).
 browser:
@@ -69,4 +80,4 @@ package: $(STAMP)
 		--merge-template infra/resources.json build/$${STAGE:-prod}
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) build .pytest_cache .mypy_cache .ruff_cache $(NODE_DIR)/node_modules $(NODE_DIR)/build

@@ -286,7 +286,7 @@ def test_invoice_json_has_exactly_the_design_shape():
         "order_id": "ord-0001",
         "kind": "initial",
         "issue_date": "2026-12-01",
-        "issued_at": "2026-12-01T10:00:00Z",
+        "issued_at": "2026-12-01T10:00:00.000Z",
         "due_date": "2026-12-31",
         "period": {"start": "2026-12-01", "end": "2027-11-30"},
         "seller": {
@@ -351,7 +351,7 @@ def test_issue_date_is_the_utc_date_and_due_date_adds_payment_terms():
     invoice = make_invoice(issued_at=late_evening_paris)
     assert invoice_to_json(invoice)["issue_date"] == "2026-12-31"
     assert invoice_to_json(invoice)["due_date"] == "2027-01-30"
-    assert invoice_to_json(invoice)["issued_at"] == "2026-12-31T23:30:00Z"
+    assert invoice_to_json(invoice)["issued_at"] == "2026-12-31T23:30:00.000Z"
 
 
 def test_reverse_charged_invoice_for_an_eu_business_in_another_country():

@@ -57,7 +57,7 @@ def test_portal_activation_issues_the_first_invoice_for_the_first_term(stack, cl
     shown = invoice_to_json(invoice)
     assert shown["number"] == "FR-2026-000001"
     assert shown["kind"] == "initial"
-    assert shown["issue_date"] == "2026-11-26" and shown["issued_at"] == "2026-11-26T10:00:00Z"
+    assert shown["issue_date"] == "2026-11-26" and shown["issued_at"] == "2026-11-26T10:00:00.000Z"
     assert shown["due_date"] == "2026-12-26"  # the FR sample seller's 30 days
     assert shown["period"] == {"start": "2026-11-26", "end": "2027-11-25"}  # the day before the first renewal date
     assert (shown["net_amount"], shown["tax_rate"], shown["tax_amount"], shown["total_amount"]) == (

@@ -44,6 +44,7 @@ def _pdf(document: Document) -> Response:
     paginated=True,
 )
 def list_invoices(call: Call[None]) -> dict[str, Any]:
+    """The subscription's invoices, newest first (none while it is pending; still there once it ended)."""
     items, next_cursor = call.container.billing.list_invoices(call.subject, call.limit, call.cursor)
     from chalicelib.domain.billing.json import invoice_to_json  # pydantic models: not on the subscription reads
 
@@ -58,6 +59,7 @@ def list_invoices(call: Call[None]) -> dict[str, Any]:
     response="InvoiceOut",
 )
 def get_invoice(call: Call[None]) -> dict[str, Any]:
+    """One invoice of the subscription (404 for an id of another subscription)."""
     from chalicelib.domain.billing.json import invoice_to_json
 
     return invoice_to_json(call.container.billing.invoice(call.subject, _invoice_id(call)))
@@ -72,6 +74,7 @@ def get_invoice(call: Call[None]) -> dict[str, Any]:
     more_errors=NEEDS_PDF_ACCEPT,
 )
 def get_invoice_pdf(call: Call[None]) -> Response:
+    """The invoice as a Factur-X PDF (send `Accept: application/pdf`): the same bytes on every download."""
     return _pdf(call.container.billing.invoice_pdf(call.subject, _invoice_id(call)))
 
 
@@ -112,6 +115,7 @@ def correct_invoice(call: Call[InvoiceCorrectionIn]) -> Response:
     more_errors=NEEDS_PDF_ACCEPT,
 )
 def get_agreement_pdf(call: Call[None]) -> Response:
+    """The agreement as a PDF (send `Accept: application/pdf`), with the acceptance record once accepted."""
     return _pdf(call.container.billing.agreement_pdf(call.subject))
 
 

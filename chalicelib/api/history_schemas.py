@@ -24,6 +24,15 @@ def Omitted(**constraints: Any) -> Any:
     return Field(default=None, json_schema_extra=omitted_when_absent, **constraints)
 
 
+# Every moment the API sends is `utc_iso`'s (UTC, milliseconds, `Z`), every day `date.isoformat()`'s: the document
+# says so with the format and the exact pattern, so a client can parse them with one rule.
+TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$"
+DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+Timestamp = Annotated[str, Field(json_schema_extra={
+    "format": "date-time", "pattern": TIMESTAMP_PATTERN, "examples": ["2026-11-26T10:00:00.000Z"]})]
+Day = Annotated[str, Field(json_schema_extra={"format": "date", "pattern": DAY_PATTERN, "examples": ["2027-11-26"]})]
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(frozen=True, defer_build=True)
 
@@ -59,16 +68,16 @@ class PaymentMethodChangedDetails(_Out):
 
 
 class CancellationDetails(_Out):
-    renewal_date: str
+    renewal_date: Day
 
 
 class RenewedDetails(_Out):
-    term_start: str
-    next_renewal_date: str
+    term_start: Day
+    next_renewal_date: Day
 
 
 class EndedDetails(_Out):
-    ended_on: str
+    ended_on: Day
 
 
 class EmailNoticeDetails(_Out):
@@ -81,7 +90,7 @@ class EmailNoticeDetails(_Out):
     feedback_type: str | None = Omitted()
     email: str | None = Omitted(description="the kind of portal email it was about")
     mail_id: str | None = Omitted()
-    reported_at: str | None = Omitted()
+    reported_at: Timestamp | None = Omitted()
 
 
 class ActivationLinkResentDetails(_Out):
@@ -112,7 +121,7 @@ class InvoiceCorrectedDetails(_Out):
 
 
 class _Event(_Out):
-    at: str
+    at: Timestamp
     actor: str
     action: str
     details: Any

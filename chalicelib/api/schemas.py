@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
 from chalicelib.api.correction_schemas import InvoiceCorrectionIn as InvoiceCorrectionIn  # named by its route
+from chalicelib.api.history_schemas import Day, Omitted, Timestamp
 from chalicelib.api.history_schemas import HistoryOut as HistoryOut  # named by the history route (`schema_model`)
-from chalicelib.api.history_schemas import Omitted
 from chalicelib.domain.models import PaymentType, Person, SubscriptionStatus
 from chalicelib.domain.payment import BRANDS, MAX_TOKEN_LENGTH, TOKEN_PATTERN
 from chalicelib.domain.validators import (
@@ -35,6 +35,13 @@ def _checked_by_the_server(**rules: Any) -> Any:
     return Field(json_schema_extra=show)
 
 
+# What the server writes into these answer fields, shown so a generated client can check them too.
+SubscriptionId = Annotated[str, Field(json_schema_extra={"format": "uuid"})]
+CountryCode = Annotated[str, Field(json_schema_extra={"pattern": "^[A-Z]{2}$"})]
+CurrencyCode = Annotated[str, Field(json_schema_extra={"pattern": "^[A-Z]{3}$"})]
+EmailAddress = Annotated[str, Field(json_schema_extra={"format": "email"})]
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(frozen=True, defer_build=True)
 
@@ -50,7 +57,7 @@ class CustomerOut(_Out):
 
 
 class PersonOut(_Out):
-    email: str
+    email: EmailAddress
     name: str
 
 
@@ -66,7 +73,7 @@ class PaymentMethodOut(_Out):
 
 class AgreementStateOut(_Out):
     version: str
-    accepted_at: str | None
+    accepted_at: Timestamp | None
     accepted_by: str | None
 
 
@@ -86,14 +93,14 @@ class _SubscriptionBase(_Out):
     """The fields both views carry, in the order the server writes them. Neither view extends the other: a client
     tells them apart by `role` alone (each view's `role` is a constant), never by which keys happen to be there."""
 
-    id: str
+    id: SubscriptionId
     status: SubscriptionStatus
     role: str
     product: ProductOut
-    country: str
+    country: CountryCode
     customer: CustomerOut
     admin: PersonOut
-    next_renewal_date: str | None
+    next_renewal_date: Day | None
     capabilities: CapabilitiesOut
 
 
@@ -112,11 +119,11 @@ class SubscriptionAdminOut(_SubscriptionBase):
     seats_used: int
     po_number: str | None
     payment_method: PaymentMethodOut
-    ordered_at: str
-    activation_deadline: str
-    activated_at: str | None
+    ordered_at: Timestamp
+    activation_deadline: Timestamp
+    activated_at: Timestamp | None
     cancel_at_renewal: bool
-    ended_on: str | None
+    ended_on: Day | None
     agreement: AgreementStateOut
     version: int
 
@@ -194,13 +201,13 @@ class SubscriptionListOut(_Out):
 
 class ActivationEmailOut(_Out):
     message: str
-    activation_deadline: str
+    activation_deadline: Timestamp
 
 
 class SeatOut(_Out):
-    email: str
+    email: EmailAddress
     name: str
-    assigned_at: str
+    assigned_at: Timestamp
 
 
 class SeatCountOut(_Out):
@@ -215,7 +222,7 @@ class SeatListOut(_Out):
 
 
 class CandidateOut(_Out):
-    email: str
+    email: EmailAddress
     name: str
     sources: list[Literal["seat_holder", "customer_contact"]]
 
@@ -226,7 +233,7 @@ class CandidateListOut(_Out):
 
 
 class AdminTransferOut(_Out):
-    id: str
+    id: SubscriptionId
     admin: PersonOut
     message: str
 
@@ -235,15 +242,15 @@ class AgreementOut(_Out):
     version: str
     title: str
     text: str
-    accepted_at: str | None
+    accepted_at: Timestamp | None
     accepted_by: str | None
 
 
 class EntitlementOut(_Out):
-    subscription_id: str
+    subscription_id: SubscriptionId
     product: ProductOut
     customer: CustomerOut
-    valid_until: str | None
+    valid_until: Day | None
 
 
 class EntitlementListOut(_Out):
@@ -255,12 +262,12 @@ class AddressOut(_Out):
     lines: list[str]
     postal_code: str
     city: str
-    country: str
+    country: CountryCode
 
 
 class InvoicePeriodOut(_Out):
-    start: str = Field(description="first day of the term (YYYY-MM-DD)")
-    end: str = Field(description="last day of the term, inclusive (YYYY-MM-DD)")
+    start: Day = Field(description="first day of the term (YYYY-MM-DD)")
+    end: Day = Field(description="last day of the term, inclusive (YYYY-MM-DD)")
 
 
 class InvoiceSellerOut(_Out):
@@ -275,7 +282,7 @@ class InvoiceBuyerOut(_Out):
     name: str
     vat_id: str | None
     address: AddressOut | None
-    country: str
+    country: CountryCode
 
 
 class InvoiceLineOut(_Out):
@@ -310,7 +317,7 @@ class CorrectsOut(_Out):
 
     id: str
     number: str
-    issue_date: str
+    issue_date: Day
 
 
 class CorrectedByOut(_Out):
@@ -340,15 +347,15 @@ class InvoiceOut(_Out):
     subscription_id: str
     order_id: str
     kind: Literal["initial", "renewal", "correction"]
-    issue_date: str
-    issued_at: str
-    due_date: str
+    issue_date: Day
+    issued_at: Timestamp
+    due_date: Day
     period: InvoicePeriodOut
     seller: InvoiceSellerOut
     buyer: InvoiceBuyerOut
     po_number: str | None
     lines: list[InvoiceLineOut]
-    currency: str
+    currency: CurrencyCode
     net_amount: str
     tax_rate: str
     tax_amount: str

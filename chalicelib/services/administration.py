@@ -160,34 +160,47 @@ class Administration:
         self, admin: Authorized, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Seat holders first, then the customer's other contacts (earlier admins and seat holders), page by page. A
-        contact who holds a seat was listed with the seat holders already and is not repeated."""
-        subscription = admin.subscription
+        contact who holds a seat was listed with the seat holders already and is not repeated, nor is the admin. The
+        cursor is None on the last page: a page is followed by one only if some candidate is left after it."""
+        phase: str | None
         phase, inner = (cursor[0], cursor[2:] or None) if cursor and cursor[1:2] == ":" else (SEATS_PHASE, None)
         if cursor and (phase not in (SEATS_PHASE, CONTACTS_PHASE) or cursor[1:2] != ":"):
             raise InvalidInput("The cursor is not valid. Start again without a cursor.")
-        candidates: list[dict[str, Any]] = []
-        next_cursor: str | None
-        if phase == SEATS_PHASE:
-            seats, next_inner = self._store.list_seats(subscription.id, limit, inner)
-            known = self._store.contacts_named(subscription.country, subscription.customer.id, [s.email for s in seats])
-            for seat in seats:
-                sources = ["seat_holder"] + (["customer_contact"] if normalize_email(seat.email) in known else [])
-                candidates.append({"email": seat.email, "name": seat.name, "sources": sources})
-            if next_inner:
-                next_cursor = f"{SEATS_PHASE}:{next_inner}"
-            else:  # the seat holders ended on this page: fill it up with the other contacts
-                phase, inner, limit = CONTACTS_PHASE, None, max(limit - len(seats), 1)
-        if phase == CONTACTS_PHASE:
-            contacts, next_inner = self._store.contacts_page(
-                subscription.country, subscription.customer.id, limit, inner
-            )
-            roles = self._store.get_roles(subscription.id, [normalize_email(c.email) for c in contacts])
-            for contact in contacts:
-                if "seat" not in roles.get(normalize_email(contact.email), frozenset()):
-                    candidates.append({"email": contact.email, "name": contact.name, "sources": ["customer_contact"]})
-            next_cursor = f"{CONTACTS_PHASE}:{next_inner}" if next_inner else None
+        page: list[dict[str, Any]] = []
+        while phase is not None and len(page) < limit:
+            found, phase, inner = self._candidates_from(admin.subscription, phase, inner, limit - len(page))
+            page += found
+        after = (phase, inner)
+        while phase is not None:  # look ahead: the rest may be only people left out (the admin, seat holders)
+            found, phase, inner = self._candidates_from(admin.subscription, phase, inner, limit)
+            if found:
+                return page, f"{after[0]}:{after[1] or ''}"
+        return page, None
+
+    def _candidates_from(
+        self, subscription: Subscription, phase: str, inner: str | None, count: int
+    ) -> tuple[list[dict[str, Any]], str | None, str | None]:
+        """The candidates among the next `count` entries of `phase` from `inner`, and where the next read starts
+        (phase None: nothing is left)."""
         admin_key = subscription.admin.key
-        return [c for c in candidates if normalize_email(c["email"]) != admin_key], next_cursor
+        if phase == SEATS_PHASE:
+            seats, next_inner = self._store.list_seats(subscription.id, count, inner)
+            known = self._store.contacts_named(subscription.country, subscription.customer.id, [s.email for s in seats])
+            found = [
+                {"email": seat.email, "name": seat.name,
+                 "sources": ["seat_holder"] + (["customer_contact"] if normalize_email(seat.email) in known else [])}
+                for seat in seats if normalize_email(seat.email) != admin_key
+            ]
+            return found, (SEATS_PHASE if next_inner else CONTACTS_PHASE), next_inner
+        contacts, next_inner = self._store.contacts_page(subscription.country, subscription.customer.id, count, inner)
+        roles = self._store.get_roles(subscription.id, [normalize_email(c.email) for c in contacts])
+        found = [
+            {"email": contact.email, "name": contact.name, "sources": ["customer_contact"]}
+            for contact in contacts
+            if "seat" not in roles.get(normalize_email(contact.email), frozenset())
+            and normalize_email(contact.email) != admin_key
+        ]
+        return found, (CONTACTS_PHASE if next_inner else None), next_inner
 
     def transfer_admin(self, admin: Authorized, new_admin: Person) -> Subscription:
         subscription = admin.subscription

@@ -35,7 +35,6 @@ class DynamoSubscriptionStore:
             "KeyConditionExpression": "GSI1PK = :pk AND begins_with(GSI1SK, :country)",
             "ExpressionAttributeValues": {":pk": {"S": partition}, ":country": {"S": f"{country}#"}},
             "ScanIndexForward": False,
-            "Limit": limit,
         }
         if cursor:
             # Rebuilt around the caller's own partition: a forged cursor can never read someone else's items. The
@@ -43,9 +42,8 @@ class DynamoSubscriptionStore:
             sort_key = schema.decode_cursor(cursor, f"{country}#")
             start = schema.access_index_key(sort_key.rsplit("#", 1)[-1], email, sort_key)
             kwargs["ExclusiveStartKey"] = schema.dump(start)
-        items, last = self._table.query(**kwargs)
-        entries = [schema.access_entry_from(i) for i in items]
-        return AccessPage(entries=entries, next_cursor=schema.encode_cursor(last["GSI1SK"]["S"]) if last else None)
+        items, next_cursor = self._table.query_page(limit, "GSI1SK", **kwargs)
+        return AccessPage(entries=[schema.access_entry_from(i) for i in items], next_cursor=next_cursor)
 
     def countries_of(self, email: str, now: datetime) -> list[str]:
         items, _ = self._table.query(

@@ -42,19 +42,29 @@ class Table:
     def page(
         self, partition: str, prefix: str, limit: int, cursor: str | None, forward: bool
     ) -> tuple[list[schema.Item], str | None]:
-        """Items of one partition whose sort key starts with `prefix`, resumable by an opaque cursor."""
+        """Items of one partition whose sort key starts with `prefix`, resumable by an opaque cursor (None on the
+        last page)."""
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
             "ExpressionAttributeValues": {":pk": {"S": partition}, ":prefix": {"S": prefix}},
             "ScanIndexForward": forward,
-            "Limit": limit,
             "ConsistentRead": True,
         }
         if cursor:
             start = {"PK": partition, "SK": schema.decode_cursor(cursor, prefix)}
             kwargs["ExclusiveStartKey"] = schema.dump(start)
-        items, last = self.query(**kwargs)
-        return items, schema.encode_cursor(last["SK"]["S"]) if last else None
+        return self.query_page(limit, "SK", **kwargs)
+
+    def query_page(self, limit: int, sort_key: str, **kwargs: Any) -> tuple[list[schema.Item], str | None]:
+        """Up to `limit` items and the cursor after the last of them, or None when nothing follows. DynamoDB hands
+        back a LastEvaluatedKey whenever it stops at `Limit`, even with nothing after it: one item more is asked for,
+        so a page that ends the list says so (a client would otherwise fetch an empty page to find out)."""
+        items, last = self.query(Limit=limit + 1, **kwargs)
+        if len(items) > limit:
+            items = items[:limit]
+            return items, schema.encode_cursor(str(items[-1][sort_key]))
+        # fewer than asked and yet a LastEvaluatedKey: DynamoDB stopped at its 1 MB page, more may follow
+        return items, schema.encode_cursor(last[sort_key]["S"]) if last else None
 
     def put_if(self, item: schema.Item, condition: Condition) -> bool:
         """A single conditional put outside a transaction; False when the condition failed."""

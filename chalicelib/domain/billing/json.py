@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.billing.document import DocumentLink, Invoice, Period
 from chalicelib.domain.billing.money import money_str, price_str
-from chalicelib.domain.models import PostalAddress
-
-
-def iso_z(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from chalicelib.domain.models import PostalAddress, utc_iso
 
 
 def _address_json(address: PostalAddress | None) -> dict[str, Any] | None:
@@ -40,7 +35,7 @@ def invoice_to_json(invoice: Invoice) -> dict[str, Any]:
         "order_id": invoice.order_id,
         "kind": invoice.kind,
         "issue_date": invoice.issue_date.isoformat(),
-        "issued_at": iso_z(invoice.issued_at),
+        "issued_at": utc_iso(invoice.issued_at),  # milliseconds, as every timestamp the API sends
         "due_date": invoice.due_date.isoformat(),
         "period": _period_json(invoice.period),
         "seller": {
