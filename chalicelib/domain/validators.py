@@ -10,6 +10,7 @@ from typing import Any
 from chalicelib.domain.document_text import check_printable
 from chalicelib.domain.identifiers import ElectronicAddress, electronic_address_problem, siren_problem
 from chalicelib.domain.models import PostalAddress, is_printable, tidy_text
+from chalicelib.domain.reference import COUNTRIES
 
 _EMAIL = re.compile(  # a conservative ASCII dot-atom: what SES accepts and what cannot split a To: header
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
@@ -134,8 +135,6 @@ def postal_code_problem(postal_code: str | None, country: str) -> str | None:
 def postal_address_problems(raw: Any) -> tuple[PostalAddress | None, list[str]]:
     """A buyer's postal address as an invoice states it (DESIGN 4, 15.3), from `{"lines": [1 to MAX_ADDRESS_LINES],
     "postal_code", "city", "country"}`: the address, or None and every reason, each naming its field."""
-    from chalicelib.domain.reference import COUNTRIES
-
     if not isinstance(raw, Mapping):
         return None, ['must be an object {"lines": [...], "postal_code", "city", "country"}']
     reasons = [f"{key}: unknown field" for key in sorted(set(raw) - {"lines", "postal_code", "city", "country"})]
