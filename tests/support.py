@@ -23,6 +23,7 @@ from chalicelib.adapters.clock import FixedClock
 from chalicelib.container import Container
 from devstack.app_env import app_env
 from devstack.sample import SAMPLE_ORDER as ORDER
+from devstack.sample import sample_customer
 from infra.tables import create_invoice_bucket, create_table
 
 if TYPE_CHECKING:
@@ -65,7 +66,11 @@ def activate(stack: Stack, subscription_id: str, email: str = ADMIN, user_agent:
 
 
 def order(**changes: Any) -> dict[str, Any]:
+    """The sample order with `changes`; an order placed in another country gets a buyer there, unless the changes
+    name the customer (see `customer`)."""
     message = copy.deepcopy(ORDER)
+    if "country" in changes and "customer" not in changes and isinstance(changes["country"], str):
+        message["customer"] = sample_customer(changes["country"])
     for key, value in changes.items():
         if value is DELETE:
             message.pop(key, None)
@@ -75,6 +80,11 @@ def order(**changes: Any) -> dict[str, Any]:
 
 
 DELETE = object()
+
+
+def customer(country: str = "FR", **changes: Any) -> dict[str, Any]:
+    """A complete sample customer (address, and the identifiers its country needs) with `changes`."""
+    return sample_customer(country, **changes)
 
 
 class TokenIssuer:

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib import jobs
 from chalicelib.domain.activation_links import token_hash
-from tests.support import ORDER, order, text_part, token_of
+from tests.support import ORDER, customer, order, text_part, token_of
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -211,7 +211,7 @@ def test_customer_values_are_escaped_on_the_page(stack, client):
     jobs.receive_order(
         order(
             order_id="XSS-1",
-            customer={"id": "1", "name": "<script>alert(1)</script>"},
+            customer=customer(id="1", name="<script>alert(1)</script>"),
             product={"code": "P", "name": "<img src=x onerror=alert(1)>"},
         )
     )

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from devstack.sample import sample_customer
+
 pytest.register_assert_rewrite("tests.devstack_fixture")  # before the import below: readable failures
 
 from tests.devstack_fixture import DevstackProcess, new_order, unique  # noqa: E402
@@ -101,7 +103,7 @@ def test_admin_activates_in_a_real_browser(devstack: DevstackProcess, browser: A
         country="GB",
         locale="en-GB",
         currency="GBP",
-        customer={"id": "0007654321", "name": "Smith Structures Ltd"},
+        customer=sample_customer("GB", id="0007654321", name="Smith Structures Ltd"),
     )
     created = devstack.post_order(order)
     assert created.status == 201, created.text

@@ -20,6 +20,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from devstack.sample import sample_customer
+
 pytest.register_assert_rewrite("tests.devstack_fixture")  # before the import below: readable failures
 
 from tests.devstack_fixture import (  # noqa: E402
@@ -72,7 +74,7 @@ def test_console_shows_the_mailbox_forms_and_job_buttons(devstack: DevstackProce
 
 
 def test_console_escapes_mail_content(devstack: DevstackProcess) -> None:
-    order = new_order(customer={"id": "C-1", "name": '<script>alert("x")</script> & Co'})
+    order = new_order(customer=sample_customer("FR", id="C-1", name='<script>alert("x")</script> & Co'))
     assert devstack.post_order(order).status == 201
     page = devstack.get(f"/_dev/?to={order['admin']['email']}").text
     assert "<script>alert" not in page

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib import jobs
 from chalicelib.domain.errors import OrderRejected
-from tests.support import ADMIN, SEAT, activate, order, token_of
+from tests.support import ADMIN, SEAT, activate, customer, order, token_of
 from tests.test_administration import CARD, body_of, call
 
 
@@ -143,7 +143,7 @@ def test_addresses_ses_cannot_deliver_or_that_split_headers_are_refused(client, 
 @pytest.mark.parametrize("name", ["Evil\u202eCorp", "Zero\u200bWidth", "Line\u2028Break", "Lone\ud800"])
 def test_orders_with_hidden_characters_are_rejected_with_a_reason(stack, name):
     with pytest.raises(OrderRejected) as rejected:
-        jobs.receive_order(order(customer={"id": "1", "name": name}))
+        jobs.receive_order(order(customer=customer(id="1", name=name)))
     assert "customer.name" in str(rejected.value)
 
 

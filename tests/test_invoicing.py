@@ -82,7 +82,8 @@ def test_portal_activation_issues_the_first_invoice_for_the_first_term(stack, cl
         "id": "0001234567",
         "name": "Dupont BTP SARL",
         "vat_id": None,
-        "address": None,
+        # the order's address (required since DESIGN 15; this was None when intake took orders without one)
+        "address": {"lines": ["12 rue des Artisans"], "postal_code": "69002", "city": "Lyon", "country": "FR"},
         "country": "FR",
     }
     assert shown["po_number"] == "PO-7781" and shown["payment_method"] == {"type": "invoice"}

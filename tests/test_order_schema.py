@@ -43,6 +43,10 @@ ACCEPTED = {
     "a null PO number": _order(po_number=None),
     "a field intake does not know": _order(channel="web shop"),
     "a card order": _order(payment_method__type="card"),
+    "an electronic address": _order(customer__electronic_address={"scheme": "0225", "id": "999000011"}),
+    "a buyer in Hong Kong without a postal code": _order(
+        customer__address={"lines": ["1 Queen's Road"], "city": "Hong Kong", "country": "HK"}
+    ),
 }
 REJECTED = {
     "no order_id": _order(order_id=_DROP),
@@ -62,9 +66,22 @@ REJECTED = {
     "payment by cash": _order(payment_method__type="cash"),
     "card details in the payment method": _order(payment_method__card_number="4111111111111111"),
     "ordered_at as a number": _order(ordered_at=1764149400),
+    "no buyer address": _order(customer__address=_DROP),
+    "no street line": _order(customer__address__lines=[]),
+    "no city": _order(customer__address__city=_DROP),
+    "a French postal code of 4 digits": _order(customer__address__postal_code="6900"),
+    "no postal code in France": _order(customer__address__postal_code=_DROP),
+    "a SIREN of 8 digits": _order(customer__siren="99900001"),
+    "an unknown EAS scheme": _order(customer__electronic_address={"scheme": "1234", "id": "999000011"}),
+    "an electronic address with a blank": _order(customer__electronic_address={"scheme": "9930", "id": "DE 1"}),
 }
 # A JSON Schema validator checks "format": "date-time" only with optional packages: the model and intake check it.
-REJECTED_BEYOND_THE_SCHEMA_KEYWORDS = {"ordered_at without a time zone": _order(ordered_at="2026-11-26T09:30:00")}
+REJECTED_BEYOND_THE_SCHEMA_KEYWORDS = {
+    "ordered_at without a time zone": _order(ordered_at="2026-11-26T09:30:00"),
+    "a SIREN with a wrong check digit": _order(customer__siren="999000012"),
+    "a name the invoice PDF cannot print": _order(customer__name="日本建設"),
+    "a 0208 address with a wrong check": _order(customer__electronic_address={"scheme": "0208", "id": "0999000031"}),
+}
 
 
 def _intake_accepts(message: dict[str, Any]) -> bool:

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from chalicelib import jobs
 from chalicelib.services.emails import DELIVERY_GRACE
 from chalicelib.services.outbox import Delivery
-from tests.support import ORDER, html_part, order, text_part, token_of
+from tests.support import ORDER, customer, html_part, order, text_part, token_of
 
 
 class LambdaDied(BaseException):
@@ -137,7 +137,7 @@ def test_customer_values_are_escaped_in_html(stack):
     jobs.receive_order(
         order(
             order_id="X-1",
-            customer={"id": "1", "name": '<b>Evil</b> & "Co"'},
+            customer=customer(id="1", name='<b>Evil</b> & "Co"'),
             product={"code": "P", "name": "<script>x()</script>"},
         )
     )

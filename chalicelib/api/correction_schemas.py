@@ -9,12 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from chalicelib.api.history_schemas import Omitted, omitted_when_absent
 from chalicelib.domain import orders
+from chalicelib.domain.identifiers import MAX_ADDRESS_ID_LENGTH
 from chalicelib.domain.validators import (
     MAX_ADDRESS_LINES,
-    MAX_ELECTRONIC_ADDRESS_LENGTH,
     MAX_NAME_LENGTH,
     MAX_PO_LENGTH,
     MAX_POSTAL_CODE_LENGTH,
+    clean_document_text,
     clean_text,
     validate_electronic_address,
     validate_po_number,
@@ -72,9 +73,9 @@ class CorrectionAddressIn(BaseModel):
     city: str | None = _checked_by_the_server(required=False, maxLength=MAX_NAME_LENGTH)
     country: str = _checked_by_the_server(pattern="^[A-Z]{2}$", maxLength=2)
 
-    _lines = field_validator("lines")(lambda cls, v: [clean_text(line, "address line") for line in v])
+    _lines = field_validator("lines")(lambda cls, v: [clean_document_text(line, "address line") for line in v])
     _postal_code = field_validator("postal_code")(lambda cls, v: v if v is None else validate_postal_code(v))
-    _city = field_validator("city")(lambda cls, v: v if v is None else clean_text(v, "city"))
+    _city = field_validator("city")(lambda cls, v: v if v is None else clean_document_text(v, "city"))
     _country = field_validator("country")(lambda cls, v: orders._country(v))  # intake's own check
 
 
@@ -85,11 +86,11 @@ class ElectronicAddressIn(BaseModel):
     scheme: str = _checked_by_the_server(
         pattern="^(?:[0-9]{4}|EM)$", maxLength=4, description="EAS code: 0225 (France), 0208 (Belgium), 9930 (Germany)"
     )
-    id: str = _checked_by_the_server(minLength=1, maxLength=MAX_ELECTRONIC_ADDRESS_LENGTH)
+    id: str = _checked_by_the_server(minLength=1, maxLength=MAX_ADDRESS_ID_LENGTH)
 
     @model_validator(mode="after")
     def _address(self) -> ElectronicAddressIn:
-        validate_electronic_address(self.scheme, self.id)
+        validate_electronic_address({"scheme": self.scheme, "id": self.id})
         return self
 
 
@@ -106,7 +107,7 @@ class CorrectionBuyerIn(BaseModel):
     )
     electronic_address: ElectronicAddressIn | None = _checked_by_the_server(required=False)
 
-    _name = field_validator("name")(lambda cls, v: clean_text(v, "name"))
+    _name = field_validator("name")(lambda cls, v: clean_document_text(v, "name"))
     _vat_id = field_validator("vat_id")(
         lambda cls, v: v if v is None else validate_vat_id(_bounded(v, "VAT id", MAX_VAT_ID_INPUT_LENGTH))
     )

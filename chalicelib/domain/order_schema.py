@@ -13,36 +13,77 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.domain import orders, validators
+from chalicelib.domain.identifiers import EAS_CODES, MAX_ADDRESS_ID_LENGTH
 from chalicelib.domain.reference import COUNTRIES, CURRENCIES
 
-_TEXT = "1 to 200 printable characters; surrounding blanks are trimmed, no-break spaces become spaces"
+_TEXT = (
+    "1 to 200 printable characters, each one the documents' font prints (Latin, Greek, Cyrillic, ...: an order with "
+    "characters the invoice PDF cannot print, e.g. CJK or right-to-left scripts, is refused naming them); surrounding "
+    "blanks are trimmed, no-break spaces become spaces"
+)
 _EMAIL_PATTERN = validators._EMAIL.pattern
 _DECIMAL_PATTERN = orders.DECIMAL.pattern
 
 
 
 def _text(value: str, what: str) -> str:
-    return validators.clean_text(value, what)
+    return validators.clean_document_text(value, what)
+
+
+def _postal_code_rules() -> list[dict[str, Any]]:
+    """Per country: the postal code is required and has the country's format (validators.POSTAL_CODE_FORMATS)."""
+    return [
+        {
+            "if": {"properties": {"country": {"const": country}}, "required": ["country"]},
+            "then": {
+                "required": ["postal_code"],
+                "properties": {"postal_code": {"pattern": f"^(?:{pattern.pattern})$"}},
+            },
+        }
+        for country, pattern in sorted(validators.POSTAL_CODE_FORMATS.items())
+    ]
 
 
 class AddressMessage(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, title="Postal address")
+    model_config = ConfigDict(extra="forbid", strict=True, title="Postal address",
+                              json_schema_extra=lambda schema: schema.update(allOf=_postal_code_rules()))
     lines: Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(
-        default_factory=list, max_length=validators.MAX_ADDRESS_LINES,
-        description=f"Street lines, at most {validators.MAX_ADDRESS_LINES}. Each: {_TEXT}.")]
-    postal_code: Annotated[str | None, Field(default=None, min_length=1, max_length=validators.MAX_POSTAL_CODE_LENGTH)]
-    city: Annotated[str | None, Field(default=None, min_length=1, max_length=200, description=f"{_TEXT}.")]
+        min_length=1, max_length=validators.MAX_ADDRESS_LINES,
+        description=f"Street lines, 1 to {validators.MAX_ADDRESS_LINES}. Each: {_TEXT}.")]
+    postal_code: Annotated[str | None, Field(default=None, min_length=1, max_length=validators.MAX_POSTAL_CODE_LENGTH,
+                                             description=(
+        "Required, in the country's format (upper case), for an address in "
+        f"{', '.join(sorted(validators.POSTAL_CODE_FORMATS))}; optional elsewhere."))]
+    city: Annotated[str, Field(min_length=1, max_length=200, description=f"{_TEXT}.")]
     country: Annotated[str, Field(json_schema_extra={"enum": sorted(COUNTRIES)}, description=(
         "ISO 3166-1 alpha-2. With `vat_id`, an address in another EU country than the seller's makes the invoice "
         "reverse-charged (no VAT)."))]
 
-    _lines = field_validator("lines")(lambda cls, v: [_text(line, "address line") for line in v])
-    _postal_code = field_validator("postal_code")(lambda cls, v: v if v is None else validators.validate_postal_code(v))
-    _city = field_validator("city")(lambda cls, v: v if v is None else _text(v, "city"))
-    _country = field_validator("country")(lambda cls, v: orders._country(v))
+    @model_validator(mode="before")
+    @classmethod
+    def _as_intake_reads_it(cls, value: Any) -> Any:
+        _address, reasons = validators.postal_address_problems(value)
+        if reasons:
+            raise ValueError("; ".join(reasons))
+        return value
+
+
+class ElectronicAddressMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, title="Electronic address")
+    scheme: Annotated[str, Field(json_schema_extra={"enum": sorted(EAS_CODES)}, description=(
+        "EAS code (BT-49-1): 0225 the French directory (the SIREN), 0208 the Belgian enterprise number, 9930 a "
+        "German VAT id, ..."))]
+    id: Annotated[str, Field(min_length=1, max_length=MAX_ADDRESS_ID_LENGTH, pattern=r"^[0-9A-Za-z._@+\-]+$",
+                             description="In the scheme's format (0225: the SIREN, optionally _suffix; 0208: 10 digits "
+                                         "with a valid mod-97 check).")]
+
+    @model_validator(mode="after")
+    def _as_intake_reads_it(self) -> ElectronicAddressMessage:
+        validators.validate_electronic_address({"scheme": self.scheme, "id": self.id})
+        return self
 
 
 class CustomerMessage(BaseModel):
@@ -51,13 +92,21 @@ class CustomerMessage(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200, description=f"The company's name. {_TEXT}.")]
     vat_id: Annotated[str | None, Field(default=None, description=(
         "The buyer's VAT identifier with its country prefix (e.g. BE0123456789; spaces, dots and hyphens are "
-        "dropped). Optional; shown on invoices."))]
-    address: Annotated[AddressMessage | None, Field(default=None, description=(
-        "The buyer's postal address, optional; shown on invoices."))]
+        "dropped). Optional; shown on invoices. A French one also gives the buyer's SIREN (its last nine digits)."))]
+    address: Annotated[AddressMessage, Field(description=(
+        "The buyer's postal address, required: an invoice without it is not valid in France, Germany or Belgium."))]
+    siren: Annotated[str | None, Field(default=None, pattern=r"^[0-9]{9}$", description=(
+        "The buyer's SIREN: 9 digits with a valid check digit. A buyer whose address is in France needs it, or a "
+        "French `vat_id`; the order is refused otherwise."))]
+    electronic_address: Annotated[ElectronicAddressMessage | None, Field(default=None, description=(
+        "Where the buyer receives e-invoices (BT-49). Optional: derived from the SIREN (0225), the Belgian enterprise "
+        "number (0208) or the VAT id; an order whose seller must address its e-invoices (a Peppol/UBL seller, or a "
+        "French seller selling to a French buyer) is refused when nothing gives one."))]
 
     _id = field_validator("id")(lambda cls, v: _text(v, "customer id"))
     _name = field_validator("name")(lambda cls, v: _text(v, "name"))
     _vat_id = field_validator("vat_id")(lambda cls, v: v if v is None else validators.validate_vat_id(v))
+    _siren = field_validator("siren")(lambda cls, v: v if v is None else validators.validate_siren(v))
 
 
 class AdminMessage(BaseModel):
@@ -108,9 +157,12 @@ class OrderMessage(BaseModel):
     term_months: Annotated[int, Field(ge=1, le=60)]
     unit_price: Annotated[str, Field(pattern=_DECIMAL_PATTERN, max_length=20, examples=["450.00"], description=(
         "Decimal string >= 0 with at most 4 decimals (a JSON number is refused: no binary rounding)."))]
-    currency: Annotated[str, Field(json_schema_extra={"enum": sorted(CURRENCIES)}, description="ISO 4217.")]
+    currency: Annotated[str, Field(json_schema_extra={"enum": sorted(CURRENCIES)}, description=(
+        "ISO 4217, one the country's selling company invoices in (an order in another currency is refused, naming "
+        "those it does)."))]
     po_number: Annotated[str | None, Field(default=None, max_length=validators.MAX_PO_LENGTH, description=(
-        f"Customer's purchase order number: at most {validators.MAX_PO_LENGTH} printable Unicode characters."))]
+        f"Customer's purchase order number: at most {validators.MAX_PO_LENGTH} printable Unicode characters, each one "
+        "the invoice PDF's font prints."))]
     payment_method: PaymentMethodMessage
 
     _order_id = field_validator("order_id")(lambda cls, v: orders._order_id(v))
@@ -137,7 +189,8 @@ def json_schema() -> dict[str, Any]:
 def _sample() -> dict[str, Any]:
     return {
         "order_id": "4500012345", "ordered_at": "2026-11-26T09:30:00Z", "country": "FR", "locale": "fr-FR",
-        "customer": {"id": "0001234567", "name": "Dupont BTP SARL"},
+        "customer": {"id": "0001234567", "name": "Dupont BTP SARL", "siren": "999000011", "address": {
+            "lines": ["12 rue des Artisans"], "postal_code": "69002", "city": "Lyon", "country": "FR"}},
         "admin": {"email": "marie.dupont@example.fr", "name": "Marie Dupont"},
         "product": {"code": "PROFIS-ENG", "name": "PROFIS Engineering Suite"},
         "license_quantity": 5, "term_months": 12, "unit_price": "450.00", "currency": "EUR",

@@ -7,18 +7,19 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from chalicelib import strictjson
 from chalicelib.domain.errors import OrderRejected
 from chalicelib.domain.models import Customer, PaymentMethod, Person, PostalAddress, Product, parse_utc
 from chalicelib.domain.reference import COUNTRIES, CURRENCIES
 from chalicelib.domain.validators import (
-    MAX_ADDRESS_LINES,
-    clean_text,
+    clean_document_text,
+    postal_address_problems,
+    validate_electronic_address,
     validate_email,
     validate_po_number,
-    validate_postal_code,
+    validate_siren,
     validate_vat_id,
 )
 
@@ -36,53 +37,76 @@ class _PersonIn(BaseModel):
     name: str
 
     _email = field_validator("email")(lambda cls, v: validate_email(v))
-    _name = field_validator("name")(lambda cls, v: clean_text(v, "name"))
+    _name = field_validator("name")(lambda cls, v: clean_document_text(v, "name"))  # the agreement PDF prints it
 
 
 class _NamedIn(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True, defer_build=True)
     name: str
-    _name = field_validator("name")(lambda cls, v: clean_text(v, "name"))
+    _name = field_validator("name")(lambda cls, v: clean_document_text(v, "name"))
 
 
-class _AddressIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
-    lines: list[str] = Field(default_factory=list, max_length=MAX_ADDRESS_LINES)
-    postal_code: str | None = None
-    city: str | None = None
-    country: str
+class FieldReasons(ValueError):
+    """Every problem of one compound field (the customer), each reason naming its sub-field."""
 
-    _lines = field_validator("lines")(lambda cls, v: [clean_text(line, "address line") for line in v])
-    _postal_code = field_validator("postal_code")(lambda cls, v: v if v is None else validate_postal_code(v))
-    _city = field_validator("city")(lambda cls, v: v if v is None else clean_text(v, "city"))
-    _country = field_validator("country")(lambda cls, v: _country(v))
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
 
 
-class _CustomerIn(_NamedIn):
-    id: str
-    vat_id: str | None = None
-    address: _AddressIn | None = None
+def parse_customer(value: Any) -> Customer:
+    """The order's `customer` (DESIGN 4, 15.3): id and name, the postal address (required: an invoice without it is
+    not valid in France, Germany or Belgium), and the optional VAT id, SIREN and electronic address. Raises
+    FieldReasons listing every problem. What the buyer's country and the seller require on top is
+    `chalicelib.domain.billing.buyer_requirements`."""
+    if not isinstance(value, dict):
+        raise ValueError("must be an object")
+    reasons: list[str] = []
 
-    _id = field_validator("id")(lambda cls, v: clean_text(v, "customer id"))
-    _vat_id = field_validator("vat_id")(lambda cls, v: v if v is None else validate_vat_id(v))
+    def field(name: str, check: Any, required: bool = False) -> Any:
+        if value.get(name) is None:
+            if required:
+                reasons.append(f"{name} is required")
+            return None
+        try:
+            return check(value[name])
+        except FieldReasons as error:
+            reasons.extend(f"{name}.{reason}" for reason in error.reasons)
+        except ValueError as error:
+            reasons.append(f"{name}: {error}")
+        return None
 
-    def as_customer(self) -> Customer:
-        address = self.address
-        return Customer(
-            id=self.id,
-            name=self.name,
-            vat_id=self.vat_id,
-            address=None
-            if address is None
-            else PostalAddress(
-                lines=tuple(address.lines), postal_code=address.postal_code, city=address.city, country=address.country
-            ),
-        )
+    customer_id = field("id", lambda v: clean_document_text(_string(v), "customer id"), required=True)
+    name = field("name", lambda v: clean_document_text(_string(v), "name"), required=True)
+    vat_id = field("vat_id", lambda v: validate_vat_id(_string(v)))
+    address = field("address", _address, required=True)
+    siren = field("siren", validate_siren)
+    electronic_address = field("electronic_address", validate_electronic_address)
+    if reasons:
+        raise FieldReasons(reasons)
+    return Customer(
+        id=customer_id, name=name, vat_id=vat_id, address=address, siren=siren, electronic_address=electronic_address
+    )
+
+
+def _address(value: Any) -> PostalAddress:
+    if not isinstance(value, dict):
+        raise ValueError('must be an object {"lines": [...], "postal_code", "city", "country"}')
+    address, reasons = postal_address_problems(value)
+    if address is None:
+        raise FieldReasons(reasons)
+    return address
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    return value
 
 
 class _ProductIn(_NamedIn):
     code: str
-    _code = field_validator("code")(lambda cls, v: clean_text(v, "product code"))
+    _code = field_validator("code")(lambda cls, v: clean_document_text(v, "product code"))
 
 
 class _PaymentIn(BaseModel):
@@ -154,6 +178,8 @@ class _OrderValidator:
                 return fn(raw[name])
             except ValidationError as exc:
                 reasons.extend(f"{name}.{_reason(e)}" for e in exc.errors())
+            except FieldReasons as exc:
+                reasons.extend(f"{name}.{reason}" for reason in exc.reasons)
             except (ValueError, TypeError, InvalidOperation) as exc:
                 reasons.append(f"{name}: {exc}")
             return None
@@ -162,7 +188,7 @@ class _OrderValidator:
         ordered_at = check("ordered_at", _timestamp)
         country = check("country", _country)
         locale = check("locale", _locale)
-        customer = check("customer", lambda v: _CustomerIn.model_validate(v))
+        customer = check("customer", parse_customer)
         admin = check("admin", lambda v: _PersonIn.model_validate(v))
         product = check("product", lambda v: _ProductIn.model_validate(v))
         quantity = check("license_quantity", lambda v: _bounded_int(v, 1, 10000, "license_quantity"))
@@ -178,7 +204,7 @@ class _OrderValidator:
             ordered_at=ordered_at,
             country=country,
             locale=locale,
-            customer=customer.as_customer(),
+            customer=customer,
             admin=Person(email=admin.email, name=admin.name),
             product=Product(code=product.code, name=product.name),
             license_quantity=quantity,

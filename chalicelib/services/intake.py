@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from chalicelib.domain.activation_links import issue_token, new_token_id
+from chalicelib.domain.billing.buyer_requirements import buyer_problems, currency_problem
 from chalicelib.domain.billing.sellers import SellerCatalog
 from chalicelib.domain.errors import DuplicateOrder, OrderRejected
 from chalicelib.domain.models import Subscription, SubscriptionStatus, activation_deadline, utc_iso
@@ -64,12 +65,18 @@ class Intake:
         if existing is not None:
             log.info("order %s redelivered; subscription %s unchanged", order.order_id, existing.subscription_id)
             return IntakeResult("duplicate", existing.subscription_id)
-        if self._sellers.get(order.country) is None:
+        seller = self._sellers.get(order.country)
+        if seller is None:
             # Never a subscription that could not be invoiced: the message goes to the dead-letter queue (and its
             # alarm) until a selling company is configured for the country.
             raise OrderRejected(
                 [f"country {order.country}: no selling company is configured there, so it cannot be invoiced"]
             )
+        # Nor one whose invoices would be refused: what the seller's documents need from the buyer, in its currency.
+        problems = buyer_problems(seller, order.customer, order.country)
+        currency = currency_problem(seller, order.currency)
+        if problems or currency:
+            raise OrderRejected([*problems, *([currency] if currency else [])])
         now = self._clock.now()
         if order.ordered_at > now + MAX_CLOCK_SKEW:
             raise OrderRejected(
