@@ -93,12 +93,12 @@ def test_a_term_the_cii_does_not_write_yet_is_refused_never_left_out():
     import dataclasses
 
     from chalicelib.adapters.einvoice import semantic_of, serialize
-    from chalicelib.domain.einvoice import ElectronicAddress
+    from chalicelib.domain.einvoice import Identifier
     from tests.test_billing_domain import make_invoice
 
     document = semantic_of(make_invoice(country="DE", language="de", buyer_address_country="DE"))
-    with_address = dataclasses.replace(
-        document, buyer=dataclasses.replace(document.buyer, electronic_address=ElectronicAddress("9930", "DE1"))
+    with_siren = dataclasses.replace(
+        document, buyer=dataclasses.replace(document.buyer, legal_registration_id=Identifier("999000003", "0002"))
     )
-    with pytest.raises(ValueError, match="does not write BT-49 yet"):
-        serialize("cii", with_address)
+    with pytest.raises(ValueError, match="does not write BT-47 yet"):
+        serialize("cii", with_siren)

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from chalicelib.domain.billing.document import Invoice, InvoiceLine
 from chalicelib.domain.billing.formatting import format_date
+from chalicelib.domain.identifiers import ElectronicAddress as DomainElectronicAddress
 from chalicelib.domain.models import PostalAddress
 
 SEPA_CREDIT_TRANSFER = "58"  # UNTDID 4461 payment means
@@ -134,6 +135,7 @@ class PaymentInstructions:
     remittance_information: str | None  # BT-83
     credit_transfer: CreditTransfer | None  # BG-17
     card_last_digits: str | None  # BG-18 BT-87 (EN 16931 BR-51: never the whole card number)
+    card_network: str | None = None  # BT-87's card network (UBL's CardAccount requires it): the card's brand
 
 
 @dataclass(frozen=True)
@@ -226,12 +228,14 @@ def semantic_invoice(invoice: Invoice, wording: Mapping[str, str]) -> SemanticIn
             vat_id=seller.vat_id,
             address=_address(seller.address, seller.country),
             contact=Contact(phone=seller.phone, email=seller.email) if seller.email or seller.phone else None,
+            electronic_address=_electronic_address(seller.electronic_address),
         ),
         buyer=BuyerParty(
             name=invoice.buyer.name,
             identifier=invoice.buyer.id,
             vat_id=invoice.buyer.vat_id or None,
             address=_address(invoice.buyer.address, invoice.buyer.country),
+            electronic_address=_electronic_address(invoice.buyer.electronic_address),
         ),
         # A subscription term is delivered from its first day on
         delivery_date=invoice.period.start,
@@ -305,12 +309,20 @@ def _address(address: PostalAddress | None, country: str) -> Address:
     return Address(lines=tuple(lines), postal_code=address.postal_code, city=address.city, country=address.country)
 
 
+def _electronic_address(address: DomainElectronicAddress | None) -> ElectronicAddress | None:
+    return None if address is None else ElectronicAddress(scheme=address.scheme, identifier=address.id)
+
+
+def card_brand(invoice: Invoice) -> str:
+    """The card's brand as printed ("American Express"), for BT-82 and the card network."""
+    return (invoice.payment_method.brand or "").replace("_", " ").title()
+
+
 def payment_means_text(invoice: Invoice, wording: Mapping[str, str]) -> str:
     """BT-82, as the PDF prints the payment method too."""
     method = invoice.payment_method
     if method.type == "card":
-        brand = (method.brand or "").replace("_", " ").title()
-        return wording["payment_card"].format(brand=brand, last4=method.last4 or "")
+        return wording["payment_card"].format(brand=card_brand(invoice), last4=method.last4 or "")
     return wording["payment_invoice"]
 
 
@@ -323,6 +335,7 @@ def _payment(invoice: Invoice, wording: Mapping[str, str]) -> PaymentInstruction
             remittance_information=None,
             credit_transfer=None,
             card_last_digits=invoice.payment_method.last4,
+            card_network=card_brand(invoice) or None,
         )
     seller = invoice.seller
     return PaymentInstructions(

@@ -11,7 +11,7 @@ from typing import Any
 import facturx
 
 from chalicelib.domain.billing.money import money_str, price_str
-from chalicelib.domain.einvoice import Address, Note, SemanticInvoice, VatBreakdown
+from chalicelib.domain.einvoice import Address, ElectronicAddress, Note, SemanticInvoice, VatBreakdown
 
 FACTURX_LEVEL = "en16931"
 
@@ -45,6 +45,7 @@ def cii_data(document: SemanticInvoice) -> dict[str, Any]:
         "legal_identifier": seller.legal_registration,
         **_address(seller.address),
     }
+    _electronic_address(seller_party, seller.electronic_address)
     if seller.contact is not None:
         contact = seller.contact
         seller_party["contacts"] = [
@@ -57,6 +58,7 @@ def cii_data(document: SemanticInvoice) -> dict[str, Any]:
     }
     if buyer.vat_id:
         buyer_party["vat_identifier"] = buyer.vat_id
+    _electronic_address(buyer_party, buyer.electronic_address)
     totals = document.totals
     data: dict[str, Any] = {
         "BT-1": document.number,
@@ -120,6 +122,13 @@ def cii_data(document: SemanticInvoice) -> dict[str, Any]:
     return data
 
 
+def _electronic_address(party: dict[str, Any], address: ElectronicAddress | None) -> None:
+    """BT-34 / BT-49 with their scheme."""
+    if address is not None:
+        party["einvoicing_addr"] = address.identifier
+        party["einvoicing_addr_schemeid"] = address.scheme
+
+
 def _vat_breakdown(entry: VatBreakdown) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "BT-116": money_str(entry.taxable_amount),
@@ -148,10 +157,8 @@ def _refuse_terms_not_written_yet(document: SemanticInvoice) -> None:
     unwritten = {
         "BT-30 scheme": seller.legal_registration_id,
         "BT-32": seller.tax_registration,
-        "BT-34": seller.electronic_address,
         "BT-41": seller.contact.name if seller.contact else None,
         "BT-47": buyer.legal_registration_id,
-        "BT-49": buyer.electronic_address,
         "BT-23": document.business_process,
         "BT-6": document.tax_currency,
         "BT-111": document.vat_in_tax_currency,
