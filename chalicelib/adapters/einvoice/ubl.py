@@ -20,6 +20,7 @@ from chalicelib.domain.einvoice import (
     Address,
     ElectronicAddress,
     Identifier,
+    Line,
     Note,
     SemanticInvoice,
     VatBreakdown,
@@ -28,6 +29,7 @@ from chalicelib.domain.einvoice import (
 PEPPOL_CUSTOMIZATION_ID = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"  # BT-24
 PEPPOL_PROFILE_ID = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"  # BT-23: Peppol's business process for billing
 CREDIT_NOTE = "381"
+OUT_OF_SCOPE = "O"  # VAT category "not subject to VAT": states no rate
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 # BT-32, a tax registration other than VAT: EN 16931 only asks that its scheme is not "VAT" (factur-x writes LOC)
 FACTURX_LEVEL = "en16931"
@@ -93,22 +95,7 @@ def ubl_data(document: SemanticInvoice) -> dict[str, Any]:
         "BG-4": seller_party,
         "BG-7": buyer_party,
         "BG-23": [_vat_breakdown(entry) for entry in document.vat_breakdown],
-        "BG-25": [
-            {
-                "BT-126": line.identifier,
-                "BT-129": str(line.quantity),
-                "BT-130": line.unit_code,
-                "BT-131": money_str(line.net_amount),
-                "BT-134": line.period.start,
-                "BT-135": line.period.end,
-                "BT-146": price_str(line.net_price),
-                "BT-151": line.vat_category,
-                "BT-152": money_str(line.vat_rate),
-                "BT-153": line.name,
-                "BT-155": line.seller_item_id,
-            }
-            for line in document.lines
-        ],
+        "BG-25": [_line(line) for line in document.lines],
     }
     if document.notes:
         data["BG-1"] = [_one_note(document.notes)]
@@ -171,13 +158,32 @@ def _electronic_address(party: dict[str, Any], address: ElectronicAddress | None
         party["einvoicing_addr_schemeid"] = address.scheme
 
 
+def _line(line: Line) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "BT-126": line.identifier,
+        "BT-129": str(line.quantity),
+        "BT-130": line.unit_code,
+        "BT-131": money_str(line.net_amount),
+        "BT-134": line.period.start,
+        "BT-135": line.period.end,
+        "BT-146": price_str(line.net_price),
+        "BT-151": line.vat_category,
+        "BT-153": line.name,
+        "BT-155": line.seller_item_id,
+    }
+    if line.vat_category != OUT_OF_SCOPE:  # BR-O-05: no rate on a line "not subject to VAT"; 0 is stated elsewhere
+        fields["BT-152"] = money_str(line.vat_rate)
+    return fields
+
+
 def _vat_breakdown(entry: VatBreakdown) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "BT-116": money_str(entry.taxable_amount),
         "BT-117": money_str(entry.tax_amount),
         "BT-118": entry.category,
-        "BT-119": money_str(entry.rate),
     }
+    if entry.category != OUT_OF_SCOPE:  # BR-O-10: no rate for "not subject to VAT"
+        fields["BT-119"] = money_str(entry.rate)
     if entry.exemption_reason is not None:
         fields["BT-120"] = entry.exemption_reason
     if entry.exemption_reason_code is not None:
