@@ -107,6 +107,8 @@ def ubl_data(document: SemanticInvoice) -> dict[str, Any]:
         "BT-5": document.currency,
         "BT-9": document.due_date,  # a CreditNote states it as its payment due date (factur-x places it)
         "BT-20": document.payment_terms,
+        # Peppol BIS fixes BT-23 to its billing process (PEPPOL-EN16931-R007): a framework code such as the French
+        # reform's S1 (`business_process`) has no place in it
         "BT-23": PEPPOL_PROFILE_ID,
         "BT-72": document.delivery_date,
         "BT-73": document.period.start,
