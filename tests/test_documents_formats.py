@@ -133,15 +133,15 @@ def ubl_invoice():
     return invoice
 
 
-def _documents_of(invoice, files, renders):
+def _documents_of(invoice, files, renders, embedded_xml=None):
     def render(rendered_invoice, fmt):
         renders.append(fmt.name)
         return f"{fmt.name}:{rendered_invoice.number}".encode()
 
-    def embedded_xml(pdf: bytes) -> bytes:
+    def nothing_embedded(pdf: bytes) -> bytes:
         raise AssertionError("a UBL seller's PDF embeds nothing")
 
-    return InvoiceDocuments(OneInvoice(invoice), files, render, embedded_xml)
+    return InvoiceDocuments(OneInvoice(invoice), files, render, embedded_xml or nothing_embedded)
 
 
 def test_a_ubl_sellers_pdf_is_the_view_and_its_xml_the_ubl_each_kept_under_its_format(ubl_invoice, files, renders):
@@ -174,3 +174,14 @@ def test_the_email_of_a_ubl_sellers_invoice_attaches_the_pdf_and_the_ubl(ubl_inv
         ("BE-2026-000001.pdf", "application/pdf", b"view-pdf:BE-2026-000001"),
         ("BE-2026-000001.xml", "application/xml", b"ubl-xml:BE-2026-000001"),
     ]
+
+
+def test_a_ubl_sellers_document_kept_as_factur_x_before_documents_followed_the_syntax_stays_factur_x(
+    ubl_invoice, files, renders
+):
+    documents = _documents_of(ubl_invoice, files, renders, embedded_xml=lambda pdf: b"CII of " + pdf)
+    files.objects["invoices/sub-0001/inv-0001.pdf"] = (b"%PDF Factur-X issued earlier", "application/pdf")
+
+    assert documents.pdf_of(ubl_invoice) == b"%PDF Factur-X issued earlier"
+    assert documents.xml_of(ubl_invoice) == b"CII of %PDF Factur-X issued earlier"
+    assert renders == [] and set(files.objects) == {"invoices/sub-0001/inv-0001.pdf"}

@@ -78,14 +78,34 @@ class InvoiceDocuments:
         return rendered
 
     def pdf_of(self, invoice: Invoice) -> bytes:
+        if issues_ubl(invoice):
+            kept = self._files.get(object_key(invoice, VIEW_PDF))
+            if kept is not None:
+                return kept
+            issued_before = self._files.get(object_key(invoice, FACTURX_PDF))
+            if issued_before is not None:  # see `_issued_as_facturx`
+                return issued_before
         return self.document(invoice, readable_format(invoice))
 
     def xml_of(self, invoice: Invoice) -> bytes:
         """The e-invoice: the UBL document, or the CII inside the kept Factur-X (read from the kept bytes, so it is
         the XML the buyer received even if the serializer has changed since)."""
         if issues_ubl(invoice):
+            kept = self._files.get(object_key(invoice, UBL_XML))
+            if kept is not None:
+                return kept
+            issued_before = self._issued_as_facturx(invoice)
+            if issued_before is not None:
+                return self._embedded_xml(issued_before)
             return self.document(invoice, UBL_XML)
         return self._embedded_xml(self.pdf_of(invoice))
+
+    def _issued_as_facturx(self, invoice: Invoice) -> bytes | None:
+        """The Factur-X kept for a UBL seller's document that has no view: one issued before documents followed the
+        seller's syntax. A document never changes, so its PDF and its XML stay that Factur-X's."""
+        if self._files.get(object_key(invoice, VIEW_PDF)) is not None:
+            return None
+        return self._files.get(object_key(invoice, FACTURX_PDF))
 
     def attachments_for(self, email: OutgoingEmail) -> tuple[Attachment, ...]:
         """The documents of an `invoice_issued` email (the email channel's attachment rule for that kind): the PDF,
