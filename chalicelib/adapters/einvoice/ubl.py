@@ -35,7 +35,6 @@ PEPPOL_PROFILE_ID = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"  # BT-23: Pepp
 CREDIT_NOTE = "381"
 OUT_OF_SCOPE = "O"  # VAT category "not subject to VAT": states no rate
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
-# BT-32, a tax registration other than VAT: EN 16931 only asks that its scheme is not "VAT" (factur-x writes LOC)
 FACTURX_LEVEL = "en16931"
 
 
@@ -80,7 +79,7 @@ def ubl_data(document: SemanticInvoice) -> dict[str, Any]:
     seller_party: dict[str, Any] = {"name": seller.name, **_address(seller.address)}
     if seller.vat_id:
         seller_party["vat_identifier"] = seller.vat_id
-    if seller.tax_registration:
+    if seller.tax_registration:  # BT-32: EN 16931 only asks that its tax scheme is not VAT (factur-x writes LOC)
         seller_party["tax_identifier"] = seller.tax_registration
     _legal_identifier(seller_party, seller.legal_registration_id, fallback=seller.legal_registration)
     _electronic_address(seller_party, seller.electronic_address)
