@@ -33,6 +33,9 @@ What each figure means:
 5. Renewal job: 10,000 live active subscriptions seeded like (3), 100 of them due (renewal date today or a few days
    behind). process_renewals runs; items read (index ScannedCount + GetItem hits) against the due ones, target
    <= 3 x due + one page; DynamoDB calls per renewal (the invoice email's SES send and mark_sent reported apart).
+6. Invoice PDF: import cost of the PDF/XML stack and render times (bench/invoice_pdf.py).
+7. E-invoice documents: per document type (invoice, credit note) and syntax (CII in Factur-X, UBL Peppol BIS 3.0),
+   the XML, the stored documents and the validation with the official rules, timed (bench/einvoice.py).
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ def main() -> int:
         f"{os.cpu_count()} CPU(s), {time.strftime('%Y-%m-%d %H:%M:%S')}"
     )
 
-    from bench import calls, cleanup, coldstart, invoice_pdf, package, renewals
+    from bench import calls, cleanup, coldstart, einvoice, invoice_pdf, package, renewals
 
     sections: list[tuple[str, Callable[[Report, Path], list[str]]]] = [
         ("cold start", coldstart.run),
@@ -71,6 +74,7 @@ def main() -> int:
         ("package size", package.run),
         ("renewal efficiency", renewals.run),
         ("invoice pdf", invoice_pdf.run),
+        ("einvoice", einvoice.run),
     ]
     wanted = {a.replace("-", " ") for a in sys.argv[1:]}
     if wanted:  # e.g. `python -m bench "cold start"` runs only that section

@@ -255,10 +255,10 @@ class Container:
 
     @cached_property
     def invoice_documents(self) -> InvoiceDocuments:
-        from chalicelib.adapters.documents import render_invoice
+        from chalicelib.adapters.documents import embedded_xml, render_invoice
         from chalicelib.services.invoice_documents import InvoiceDocuments
 
-        return InvoiceDocuments(self.invoices, self.invoice_files, render_invoice)
+        return InvoiceDocuments(self.invoices, self.invoice_files, render_invoice, embedded_xml)
 
     @cached_property
     def corrections(self) -> Corrections:

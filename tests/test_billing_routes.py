@@ -75,7 +75,7 @@ def test_a_pending_subscription_has_no_invoices(stack, client, pending):
     assert response.status_code == 200 and _json(response) == {"items": [], "next_cursor": None}
 
 
-@pytest.mark.parametrize("suffix", ["", "/{invoice_id}", "/{invoice_id}/pdf"])
+@pytest.mark.parametrize("suffix", ["", "/{invoice_id}", "/{invoice_id}/pdf", "/{invoice_id}/xml"])
 def test_who_may_read_invoices(stack, client, active, suffix):
     invoice_id = _first_invoice(client, stack, active)["id"]
     path = f"/subscriptions/{active}/invoices" + suffix.format(invoice_id=invoice_id)
@@ -95,6 +95,7 @@ def test_another_subscriptions_invoice_id_is_not_found(stack, client, active):
     for path in (
         f"/subscriptions/{active}/invoices/{other_invoice}",
         f"/subscriptions/{active}/invoices/{other_invoice}/pdf",
+        f"/subscriptions/{active}/invoices/{other_invoice}/xml",
         f"/subscriptions/{active}/invoices/not-an-id",
         f"/subscriptions/{active}/invoices/00000000-0000-0000-0000-000000000000",
     ):

@@ -11,10 +11,10 @@ import pytest
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.services import emails
 from chalicelib.services.invoice_documents import InvoiceDocuments, document_filename, object_key, readable_format
-from chalicelib.services.ports.invoices import FACTURX_PDF, DocumentFormat
+from chalicelib.services.ports.invoices import FACTURX_PDF, UBL_XML, VIEW_PDF, DocumentFormat
 from tests.test_billing_domain import make_invoice
 
-UBL_XML = DocumentFormat("ubl-xml", "application/xml", "xml")  # the next format, as it would be declared
+UNKNOWN = DocumentFormat("unknown-xml", "application/xml", "xml")
 
 
 class MemoryFiles:
@@ -59,7 +59,10 @@ def documents(invoice, files, renders):
         renders.append((rendered_invoice.id, fmt.name))
         return f"{fmt.name}:{rendered_invoice.number}".encode()
 
-    return InvoiceDocuments(OneInvoice(invoice), files, render)
+    def embedded_xml(pdf: bytes) -> bytes:
+        return b"embedded in " + pdf
+
+    return InvoiceDocuments(OneInvoice(invoice), files, render, embedded_xml)
 
 
 def test_the_factur_x_pdf_keeps_the_key_of_every_invoice_issued_before_formats(invoice):
@@ -113,8 +116,72 @@ def test_the_renderer_adapter_renders_the_factur_x_pdf_and_refuses_a_format_it_d
 
     from chalicelib.adapters.documents import RENDERERS, render_invoice
 
-    assert set(RENDERERS) == {"facturx-pdf"}
+    assert set(RENDERERS) == {"facturx-pdf", "ubl-xml", "view-pdf"}
     pdf = render_invoice(invoice, FACTURX_PDF)
     assert pdf.startswith(b"%PDF-") and facturx.get_xml_from_pdf(pdf, check_xsd=False)[0] == "factur-x.xml"
-    with pytest.raises(ValueError, match="ubl-xml"):
-        render_invoice(invoice, UBL_XML)
+    with pytest.raises(ValueError, match="unknown-xml"):
+        render_invoice(invoice, UNKNOWN)
+
+
+# ------------------------------------------------------------------- a UBL seller (DESIGN 15.4): the UBL and its view
+
+
+@pytest.fixture
+def ubl_invoice():
+    invoice = make_invoice(country="BE", language="fr", buyer_address_country="BE")
+    assert invoice.seller.einvoice.syntax == "ubl"  # the local stack's BE seller
+    return invoice
+
+
+def _documents_of(invoice, files, renders, embedded_xml=None):
+    def render(rendered_invoice, fmt):
+        renders.append(fmt.name)
+        return f"{fmt.name}:{rendered_invoice.number}".encode()
+
+    def nothing_embedded(pdf: bytes) -> bytes:
+        raise AssertionError("a UBL seller's PDF embeds nothing")
+
+    return InvoiceDocuments(OneInvoice(invoice), files, render, embedded_xml or nothing_embedded)
+
+
+def test_a_ubl_sellers_pdf_is_the_view_and_its_xml_the_ubl_each_kept_under_its_format(ubl_invoice, files, renders):
+    documents = _documents_of(ubl_invoice, files, renders)
+    assert readable_format(ubl_invoice) == VIEW_PDF
+    assert documents.pdf_of(ubl_invoice) == b"view-pdf:BE-2026-000001"
+    assert documents.xml_of(ubl_invoice) == b"ubl-xml:BE-2026-000001"
+    assert documents.xml_of(ubl_invoice) == b"ubl-xml:BE-2026-000001"
+    assert renders == ["view-pdf", "ubl-xml"]
+    assert files.objects == {
+        "invoices/sub-0001/inv-0001.view-pdf.pdf": (b"view-pdf:BE-2026-000001", "application/pdf"),
+        "invoices/sub-0001/inv-0001.ubl-xml.xml": (b"ubl-xml:BE-2026-000001", "application/xml"),
+    }
+
+
+def test_a_factur_x_sellers_xml_is_the_cii_read_from_the_kept_pdf(invoice, documents, files, renders):
+    files.objects["invoices/sub-0001/inv-0001.pdf"] = (b"%PDF kept", "application/pdf")
+    assert documents.xml_of(invoice) == b"embedded in %PDF kept"
+    assert renders == []
+
+
+def test_the_email_of_a_ubl_sellers_invoice_attaches_the_pdf_and_the_ubl(ubl_invoice, files, renders):
+    documents = _documents_of(ubl_invoice, files, renders)
+    email = OutgoingEmail(
+        mail_id="m-1", kind=emails.INVOICE_ISSUED, to="a@example.be", locale="fr-BE", country="BE",
+        params={"subscription_id": "sub-0001", "invoice_id": "inv-0001"}, due_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )  # fmt: skip
+    attached = documents.attachments_for(email)
+    assert [(a.filename, a.content_type, a.data) for a in attached] == [
+        ("BE-2026-000001.pdf", "application/pdf", b"view-pdf:BE-2026-000001"),
+        ("BE-2026-000001.xml", "application/xml", b"ubl-xml:BE-2026-000001"),
+    ]
+
+
+def test_a_ubl_sellers_document_kept_as_factur_x_before_documents_followed_the_syntax_stays_factur_x(
+    ubl_invoice, files, renders
+):
+    documents = _documents_of(ubl_invoice, files, renders, embedded_xml=lambda pdf: b"CII of " + pdf)
+    files.objects["invoices/sub-0001/inv-0001.pdf"] = (b"%PDF Factur-X issued earlier", "application/pdf")
+
+    assert documents.pdf_of(ubl_invoice) == b"%PDF Factur-X issued earlier"
+    assert documents.xml_of(ubl_invoice) == b"CII of %PDF Factur-X issued earlier"
+    assert renders == [] and set(files.objects) == {"invoices/sub-0001/inv-0001.pdf"}

@@ -9,7 +9,9 @@ from collections.abc import Callable, Mapping
 from chalicelib.domain.agreements import AgreementText
 from chalicelib.domain.billing.document import Invoice
 from chalicelib.domain.models import Subscription
-from chalicelib.services.ports.invoices import FACTURX_PDF, Acceptance, DocumentFormat
+from chalicelib.services.ports.invoices import FACTURX_PDF, UBL_XML, VIEW_PDF, Acceptance, DocumentFormat
+
+FACTURX_ATTACHMENT = "factur-x.xml"
 
 
 def _facturx_pdf(invoice: Invoice) -> bytes:
@@ -18,8 +20,25 @@ def _facturx_pdf(invoice: Invoice) -> bytes:
     return render_facturx_pdf(invoice)
 
 
-# A new format (the UBL document next) is its module and one entry here, under its DocumentFormat's name.
-RENDERERS: Mapping[str, Callable[[Invoice], bytes]] = {FACTURX_PDF.name: _facturx_pdf}
+def _ubl_xml(invoice: Invoice) -> bytes:
+    from chalicelib.adapters.einvoice import semantic_of, serialize
+
+    return serialize("ubl", semantic_of(invoice))
+
+
+def _view_pdf(invoice: Invoice) -> bytes:
+    from chalicelib.adapters.einvoice import semantic_of
+    from chalicelib.adapters.pdf.invoice_layout import invoice_layout_pdf
+
+    return invoice_layout_pdf(invoice, semantic_of(invoice))
+
+
+# A new format is its module and one entry here, under its DocumentFormat's name.
+RENDERERS: Mapping[str, Callable[[Invoice], bytes]] = {
+    FACTURX_PDF.name: _facturx_pdf,
+    UBL_XML.name: _ubl_xml,
+    VIEW_PDF.name: _view_pdf,
+}
 
 
 def render_invoice(invoice: Invoice, fmt: DocumentFormat) -> bytes:
@@ -27,6 +46,17 @@ def render_invoice(invoice: Invoice, fmt: DocumentFormat) -> bytes:
     if renderer is None:
         raise ValueError(f"no renderer for the document format {fmt.name!r} (known: {sorted(RENDERERS)})")
     return renderer(invoice)
+
+
+def embedded_xml(pdf: bytes) -> bytes:
+    """The CII a Factur-X PDF carries, as embedded."""
+    import facturx
+
+    filename, xml = facturx.get_xml_from_pdf(pdf, check_xsd=False)
+    if filename != FACTURX_ATTACHMENT:
+        raise ValueError(f"the kept Factur-X PDF carries no {FACTURX_ATTACHMENT}")
+    data: bytes = xml
+    return data
 
 
 def render_agreement(subscription: Subscription, agreement: AgreementText, acceptance: Acceptance | None) -> bytes:

@@ -1,8 +1,8 @@
-"""The admin's billing routes (DESIGN 14.4): invoices, one invoice, its PDF, the agreement PDF. Admin only (a seat
-holder gets 403, anyone else 404), readable while ENDED; a pending subscription has no invoice.
+"""The admin's billing routes (DESIGN 14.4, 15.4): invoices, one invoice, its PDF and its e-invoice XML, the agreement
+PDF. Admin only (a seat holder gets 403, anyone else 404), readable while ENDED; a pending subscription has no invoice.
 
-The list and the detail never load the PDF libraries; the PDF routes serve the kept bytes (rendering them once if the
-email worker has not yet)."""
+The list and the detail never load the PDF libraries; the PDF and XML routes serve the kept bytes (rendering them once
+if the email worker has not yet)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Response
 
-from chalicelib.api.pipeline import PDF_RESPONSE, Call, PortalBlueprint, command, portal_route
+from chalicelib.api.pipeline import PDF_RESPONSE, XML_RESPONSE, Call, PortalBlueprint, command, portal_route
 from chalicelib.domain.models import Role
 from chalicelib.services.billing import Document
 
@@ -108,6 +108,26 @@ def correct_invoice(call: Call[InvoiceCorrectionIn]) -> Response:
         "replacement": invoice_to_json(corrected.replacement),
     }
     return Response(body=body, status_code=201)
+
+
+@portal_route(
+    billing_api,
+    "/subscriptions/{subscription_id}/invoices/{invoice_id}/xml",
+    ["GET"],
+    role=Role.ADMIN,
+    response=XML_RESPONSE,
+)
+def get_invoice_xml(call: Call[None]) -> Response:
+    """The document's e-invoice: the CII its Factur-X carries, or its UBL (Peppol BIS 3.0)."""
+    document = call.container.billing.invoice_xml(call.subject, _invoice_id(call))
+    return Response(
+        body=document.data.decode("utf-8"),  # text, not a binary type: any Accept gets it
+        headers={
+            "Content-Type": XML_RESPONSE,
+            "Content-Disposition": f'attachment; filename="{document.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @portal_route(

@@ -27,6 +27,7 @@ from chalicelib.api.pipeline import (
     MAX_CURSOR_LENGTH,
     PDF_RESPONSE,
     REPLAYED,
+    XML_RESPONSE,
     RouteDoc,
     schema_model,
 )
@@ -179,6 +180,10 @@ def _operation(route: RouteDoc, routes: Sequence[RouteDoc], components: dict[str
             "type": "string", "format": "binary", "contentMediaType": PDF_RESPONSE}}}
         success["headers"] = {"Content-Disposition": {
             "required": True, "description": '`attachment; filename="<name>.pdf"`', "schema": {"type": "string"}}}
+    elif route.response == XML_RESPONSE:
+        success["content"] = {XML_RESPONSE: {"schema": {"type": "string"}}}
+        success["headers"] = {"Content-Disposition": {
+            "required": True, "description": '`attachment; filename="<number>.xml"`', "schema": {"type": "string"}}}
     elif route.response is not None:
         answer = _schema(schema_model(route.response), components, "serialization")
         success["content"] = {"application/json": {"schema": answer}}

@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 IDEMPOTENCY_HEADER = "idempotency-key"
 REPLAYED = "Idempotent-Replayed"
 PDF_RESPONSE = "application/pdf"  # `response=` of a route answering a PDF (binary type, `Accept: application/pdf`)
+XML_RESPONSE = "application/xml"  # `response=` of a route answering an XML document (text: no Accept needed)
 DEFAULT_PAGE = 20
 # A cursor the server wrote holds a sort key of at most 600 characters (`decode_cursor`): well under this, encoded.
 MAX_CURSOR_LENGTH = 4096

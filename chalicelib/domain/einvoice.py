@@ -138,6 +138,7 @@ class PaymentInstructions:
     remittance_information: str | None  # BT-83
     credit_transfer: CreditTransfer | None  # BG-17
     card_last_digits: str | None  # BG-18 BT-87 (EN 16931 BR-51: never the whole card number)
+    card_network: str | None = None  # BT-87's card network (UBL's CardAccount requires it): the card's brand
 
 
 @dataclass(frozen=True)
@@ -362,12 +363,16 @@ def _address(address: PostalAddress | None, country: str) -> Address:
     return Address(lines=tuple(lines), postal_code=address.postal_code, city=address.city, country=address.country)
 
 
+def card_brand(invoice: Invoice) -> str:
+    """The card's brand as printed ("American Express"), for BT-82 and the card network."""
+    return (invoice.payment_method.brand or "").replace("_", " ").title()
+
+
 def payment_means_text(invoice: Invoice, wording: Mapping[str, str]) -> str:
     """BT-82, as the PDF prints the payment method too."""
     method = invoice.payment_method
     if method.type == "card":
-        brand = (method.brand or "").replace("_", " ").title()
-        return wording["payment_card"].format(brand=brand, last4=method.last4 or "")
+        return wording["payment_card"].format(brand=card_brand(invoice), last4=method.last4 or "")
     return wording["payment_invoice"]
 
 
@@ -380,6 +385,7 @@ def _payment(invoice: Invoice, wording: Mapping[str, str]) -> PaymentInstruction
             remittance_information=None,
             credit_transfer=None,
             card_last_digits=invoice.payment_method.last4,
+            card_network=card_brand(invoice) or None,
         )
     seller = invoice.seller
     return PaymentInstructions(

@@ -1,7 +1,8 @@
-"""The admin's billing reads (DESIGN 14.4): invoices of a subscription, one invoice, its PDF, the agreement PDF.
+"""The admin's billing reads (DESIGN 14.4, 15.4): invoices of a subscription, one invoice, its PDF and its e-invoice
+XML, the agreement PDF.
 
 Pending subscriptions have no invoice; ENDED ones keep theirs. The route has authorized the caller as the admin.
-Only the PDF methods may render (the PDF libraries load then, never for the list or the detail)."""
+Only the PDF and XML methods may render (the PDF and XML libraries load then, never for the list or the detail)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.models import SubscriptionStatus
 from chalicelib.services.access import Authorized
-from chalicelib.services.invoice_documents import InvoiceDocuments, document_filename, readable_format
+from chalicelib.services.invoice_documents import InvoiceDocuments, document_filename, readable_format, xml_filename
 from chalicelib.services.ports.common import AgreementCatalog
 from chalicelib.services.ports.invoices import Acceptance, AgreementRenderer, InvoiceStore
 
@@ -65,6 +66,11 @@ class Billing:
         invoice = self.invoice(admin, invoice_id)
         fmt = readable_format(invoice)
         return Document(document_filename(invoice, fmt), self._documents.pdf_of(invoice))
+
+    def invoice_xml(self, admin: Authorized, invoice_id: str) -> Document:
+        """The e-invoice of the document (DESIGN 15.4): the CII inside its Factur-X, or its UBL."""
+        invoice = self.invoice(admin, invoice_id)
+        return Document(xml_filename(invoice), self._documents.xml_of(invoice))
 
     def agreement_pdf(self, admin: Authorized) -> Document:
         """The accepted version with its acceptance record; for a pending subscription the version to accept."""

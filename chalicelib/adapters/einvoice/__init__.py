@@ -1,5 +1,5 @@
 """E-invoice syntaxes: one serializer per syntax, each spelling the EN 16931 semantic invoice
-(`chalicelib.domain.einvoice`) in its XML. A new syntax (UBL / Peppol BIS 3.0 next) is a module here and one entry in
+(`chalicelib.domain.einvoice`) in its XML. A syntax (CII; UBL of Peppol BIS 3.0) is a module here and one entry in
 `SERIALIZERS`.
 
 Each serializer module imports its XML libraries when it is first used, not when this package loads.
@@ -22,7 +22,13 @@ def _cii(document: SemanticInvoice) -> bytes:
     return cii_xml(document)
 
 
-SERIALIZERS: Mapping[str, Serializer] = {"cii": _cii}
+def _ubl(document: SemanticInvoice) -> bytes:
+    from chalicelib.adapters.einvoice.ubl import ubl_xml
+
+    return ubl_xml(document)
+
+
+SERIALIZERS: Mapping[str, Serializer] = {"cii": _cii, "ubl": _ubl}
 
 
 def semantic_of(invoice: Invoice) -> SemanticInvoice:

@@ -57,6 +57,16 @@ class DocumentFormat:
 FACTURX_PDF = DocumentFormat("facturx-pdf", "application/pdf", "pdf")
 """PDF/A-3 carrying the CII e-invoice (DESIGN 14.4): every invoice issued so far has been kept in it."""
 
+UBL_XML = DocumentFormat("ubl-xml", "application/xml", "xml")
+"""The UBL 2.1 Peppol BIS Billing 3.0 e-invoice of a seller whose syntax is `ubl` (DESIGN 15.4)."""
+
+VIEW_PDF = DocumentFormat("view-pdf", "application/pdf", "pdf")
+"""The readable PDF/A of a UBL seller's document: the same page as the Factur-X, with no CII embedded (the UBL is the
+invoice; a second e-invoice inside its view would be a second, competing original)."""
+
+EmbeddedXml = Callable[[bytes], bytes]
+"""The e-invoice embedded in a kept Factur-X PDF (`factur-x.xml`); loads the XML library on first use."""
+
 InvoiceRenderer = Callable[["Invoice", DocumentFormat], bytes]
 """The invoice in the format (deterministic); the heavy PDF/XML libraries load on the first call only."""
 

@@ -1,0 +1,228 @@
+"""UBL 2.1 `Invoice` / `CreditNote` of Peppol BIS Billing 3.0 (DESIGN 15.4), the syntax a Belgian seller must use.
+
+The semantic invoice is spelled as the factur-x library's BT-keyed dict, which writes the UBL (`generate_ubl_xml`,
+the same library and the same dict as the CII side): a maintained serializer that already knows the UBL element order
+the XSD demands, and ships the OASIS UBL 2.1 schemas the result is checked against here (loaded once per process).
+factur-x only knows the CustomizationID of plain EN 16931, so the document is written at that level and its
+CustomizationID then replaced with Peppol BIS 3.0's (its rules refuse any other). Imports factur-x (and lxml): load
+this module only where documents are rendered.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import facturx
+import facturx.facturx as facturx_core
+from lxml import etree
+
+from chalicelib.domain.billing.money import money_str, price_str
+from chalicelib.domain.einvoice import (
+    Address,
+    ElectronicAddress,
+    Identifier,
+    Line,
+    Note,
+    SemanticInvoice,
+    VatBreakdown,
+)
+
+PEPPOL_CUSTOMIZATION_ID = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"  # BT-24
+PEPPOL_PROFILE_ID = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"  # BT-23: Peppol's business process for billing
+CREDIT_NOTE = "381"
+OUT_OF_SCOPE = "O"  # VAT category "not subject to VAT": states no rate
+CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+FACTURX_LEVEL = "en16931"
+
+
+def ubl_xml(document: SemanticInvoice) -> bytes:
+    """The Peppol BIS 3.0 document, checked against the OASIS UBL 2.1 XSD (an `Invoice`, or a `CreditNote` for 381)."""
+    written: bytes = facturx.generate_ubl_xml(
+        ubl_data(document), level=FACTURX_LEVEL, check_xsd=False, check_schematron=False
+    )
+    root = etree.fromstring(written)
+    customization = root.find(f"{{{CBC}}}CustomizationID")
+    if customization is None:  # never: factur-x always writes it
+        raise ValueError("factur-x wrote a UBL document without CustomizationID")
+    customization.text = PEPPOL_CUSTOMIZATION_ID
+    _check_xsd(root, "ubl-2.1-creditnote" if document.type_code == CREDIT_NOTE else "ubl-2.1-invoice")
+    xml: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return xml
+
+
+_XSD_LOCK = threading.Lock()
+
+
+@cache
+def _schema(flavor: str) -> etree.XMLSchema:
+    """The OASIS UBL 2.1 schema factur-x ships, loaded once: `facturx.xml_check_xsd` parses its ~60 files again on
+    every call (about a second), more than the rest of the document costs."""
+    path = resources.files("facturx").joinpath(f"xsd_and_schematron/{facturx_core.UBL_21_xsd[flavor]}")
+    return etree.XMLSchema(file=str(path))
+
+
+def _check_xsd(root: etree._Element, flavor: str) -> None:
+    schema = _schema(flavor)
+    with _XSD_LOCK:  # a schema keeps the error log of its last validation: one document at a time
+        valid = schema.validate(root)
+        errors = str(schema.error_log) if not valid else ""
+    if not valid:
+        raise ValueError(f"the UBL document is not valid against the UBL 2.1 XSD: {errors}")
+
+
+def ubl_data(document: SemanticInvoice) -> dict[str, Any]:
+    """The semantic invoice as factur-x's BT-keyed dict, every term the model holds."""
+    seller, buyer = document.seller, document.buyer
+    seller_party: dict[str, Any] = {"name": seller.name, **_address(seller.address)}
+    if seller.vat_id:
+        seller_party["vat_identifier"] = seller.vat_id
+    if seller.tax_registration:  # BT-32: EN 16931 only asks that its tax scheme is not VAT (factur-x writes LOC)
+        seller_party["tax_identifier"] = seller.tax_registration
+    _legal_identifier(seller_party, seller.legal_registration_id, fallback=seller.legal_registration)
+    _electronic_address(seller_party, seller.electronic_address)
+    if seller.contact is not None:
+        contact = seller.contact
+        seller_party["contacts"] = [
+            {key: value for key, value in (("name", contact.name), ("phone", contact.phone), ("email", contact.email))
+             if value}
+        ]  # fmt: skip
+    buyer_party: dict[str, Any] = {
+        "name": buyer.name,
+        "identifiers": {None: buyer.identifier},
+        **_address(buyer.address),
+    }
+    if buyer.vat_id:
+        buyer_party["vat_identifier"] = buyer.vat_id
+    _legal_identifier(buyer_party, buyer.legal_registration_id, fallback=None)
+    _electronic_address(buyer_party, buyer.electronic_address)
+    totals = document.totals
+    data: dict[str, Any] = {
+        "BT-1": document.number,
+        "BT-2": document.issue_date,
+        "BT-3": document.type_code,
+        "BT-5": document.currency,
+        "BT-9": document.due_date,  # a CreditNote states it as its payment due date (factur-x places it)
+        "BT-20": document.payment_terms,
+        # Peppol BIS fixes BT-23 to its billing process (PEPPOL-EN16931-R007): a framework code such as the French
+        # reform's S1 (`business_process`) has no place in it
+        "BT-23": PEPPOL_PROFILE_ID,
+        "BT-72": document.delivery_date,
+        "BT-73": document.period.start,
+        "BT-74": document.period.end,
+        "BT-106": money_str(totals.line_net_total),
+        "BT-109": money_str(totals.without_vat),
+        "BT-110": money_str(totals.vat),
+        "BT-112": money_str(totals.with_vat),
+        "BT-115": money_str(totals.due),
+        "BG-4": seller_party,
+        "BG-7": buyer_party,
+        "BG-23": [_vat_breakdown(entry) for entry in document.vat_breakdown],
+        "BG-25": [_line(line) for line in document.lines],
+    }
+    if document.notes:
+        data["BG-1"] = [_one_note(document.notes)]
+    if document.buyer_reference:
+        data["BT-10"] = document.buyer_reference
+    if document.purchase_order:
+        data["BT-13"] = document.purchase_order
+    if document.tax_currency is not None:
+        data["BT-6"] = document.tax_currency
+        if document.vat_in_tax_currency is not None:
+            data["BT-111"] = money_str(document.vat_in_tax_currency)
+    preceding = document.preceding_invoice
+    if preceding is not None:
+        reference: dict[str, Any] = {"BT-25": preceding.number}
+        if preceding.issue_date is not None:
+            reference["BT-26"] = preceding.issue_date
+        data["BG-3"] = [reference]
+    payment = document.payment
+    data["BT-81"] = payment.means_code
+    data["BT-82"] = payment.means_text
+    if payment.card_last_digits is not None:
+        if not payment.card_network:
+            raise ValueError("a UBL card account states the card's network (BT-87 with its NetworkID)")
+        data["BT-87"] = payment.card_last_digits
+        data["BT-87-1"] = payment.card_network
+    if payment.remittance_information is not None:
+        data["BT-83"] = payment.remittance_information
+    if payment.credit_transfer is not None:
+        data["BT-84"] = payment.credit_transfer.iban
+        data["BT-85"] = payment.credit_transfer.account_name
+        data["BT-86"] = payment.credit_transfer.bic
+    return data
+
+
+def _address(address: Address) -> dict[str, Any]:
+    fields: dict[str, Any] = {"country_code": address.country}
+    for key, value in zip(("addr_l1", "addr_l2", "addr_l3"), address.lines, strict=False):
+        fields[key] = value
+    if address.postal_code:
+        fields["postcode"] = address.postal_code
+    if address.city:
+        fields["city"] = address.city
+    return fields
+
+
+def _legal_identifier(party: dict[str, Any], identifier: Identifier | None, fallback: str | None) -> None:
+    """BT-30 / BT-47 (PartyLegalEntity/CompanyID), with its ISO 6523 scheme when the model has one."""
+    if identifier is not None:
+        party["legal_identifier"] = identifier.value
+        if identifier.scheme:
+            party["legal_identifier_schemeid"] = identifier.scheme
+    elif fallback:
+        party["legal_identifier"] = fallback
+
+
+def _electronic_address(party: dict[str, Any], address: ElectronicAddress | None) -> None:
+    """BT-34 / BT-49 (EndpointID with its EAS schemeID): Peppol requires both (PEPPOL-EN16931-R010, -R020)."""
+    if address is not None:
+        party["einvoicing_addr"] = address.identifier
+        party["einvoicing_addr_schemeid"] = address.scheme
+
+
+def _line(line: Line) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "BT-126": line.identifier,
+        "BT-129": str(line.quantity),
+        "BT-130": line.unit_code,
+        "BT-131": money_str(line.net_amount),
+        "BT-134": line.period.start,
+        "BT-135": line.period.end,
+        "BT-146": price_str(line.net_price),
+        "BT-151": line.vat_category,
+        "BT-153": line.name,
+        "BT-155": line.seller_item_id,
+    }
+    if line.vat_category != OUT_OF_SCOPE and line.vat_rate is not None:  # BR-O-05: no rate on a line "not subject to VAT"; 0 is stated elsewhere
+        fields["BT-152"] = money_str(line.vat_rate)
+    return fields
+
+
+def _vat_breakdown(entry: VatBreakdown) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "BT-116": money_str(entry.taxable_amount),
+        "BT-117": money_str(entry.tax_amount),
+        "BT-118": entry.category,
+    }
+    if entry.category != OUT_OF_SCOPE:  # BR-O-10: no rate for "not subject to VAT"
+        fields["BT-119"] = money_str(entry.rate)
+    if entry.exemption_reason is not None:
+        fields["BT-120"] = entry.exemption_reason
+    if entry.exemption_reason_code is not None:
+        fields["BT-121"] = entry.exemption_reason_code
+    return fields
+
+
+def _one_note(notes: tuple[Note, ...]) -> dict[str, Any]:
+    """Peppol BIS 3.0 allows one document note (PEPPOL-EN16931-R002): the notes are stated in it one per line, in
+    their order. Subject codes (BT-21) cannot be kept apart in one note, so notes that carry some are refused."""
+    codes = {note.subject_code for note in notes if note.subject_code is not None}
+    if len(notes) > 1 and codes:
+        raise ValueError("Peppol BIS 3.0 states one note: notes with subject codes (BT-21) cannot be joined")
+    fields: dict[str, Any] = {"BT-22": "\n".join(note.text for note in notes)}
+    if codes:
+        fields["BT-21"] = codes.pop()
+    return fields
