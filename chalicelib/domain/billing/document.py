@@ -2,8 +2,9 @@
 are checked when it is built, so a document whose figures do not add up can never exist, be stored or be rendered.
 
 `type` is what the document is (invoice 380, credit note 381); `kind` is why it was issued (the first term, a
-renewal; DESIGN 15 adds the correction). The header attributes the PDF and the JSON read (`tax_rate`,
-`reverse_charge`) are derived from the lines, so they can never disagree with them.
+renewal, the correction of an invoice: its credit note; a replacement keeps the kind of the invoice it replaces).
+The header attributes the PDF and the JSON read (`tax_rate`, `reverse_charge`) are derived from the lines, so they
+can never disagree with them.
 """
 
 from __future__ import annotations
@@ -39,8 +40,7 @@ DOCUMENT_TYPE_CODES: dict[DocumentType, str] = {"invoice": "380", "credit_note":
 @dataclass(frozen=True)
 class TermCause:
     """Why a document is issued: the term starting on `start` is invoiced (DESIGN 14.2: once, whatever the retries).
-    The store keys its idempotency guard by the cause, not by the document; DESIGN 15 adds the correction of a
-    document as a second cause."""
+    The store keys its idempotency guard by the cause, not by the document; `CorrectionCause` is the other cause."""
 
     start: date
 
