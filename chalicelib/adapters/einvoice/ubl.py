@@ -196,7 +196,8 @@ def _line(line: Line) -> dict[str, Any]:
         "BT-153": line.name,
         "BT-155": line.seller_item_id,
     }
-    if line.vat_category != OUT_OF_SCOPE and line.vat_rate is not None:  # BR-O-05: no rate on a line "not subject to VAT"; 0 is stated elsewhere
+    # BR-O-05: no rate on a line "not subject to VAT"; 0 is stated elsewhere
+    if line.vat_category != OUT_OF_SCOPE and line.vat_rate is not None:
         fields["BT-152"] = money_str(line.vat_rate)
     return fields
 
