@@ -230,6 +230,9 @@ def test_an_outside_scope_document_states_no_vat_identifier_and_the_seller_s_num
     assert any("CHE-116.281.710 MWST" in note for note in _values(root, "//ram:IncludedNote/ram:Content"))
     text = _page_text(pdf)
     assert "FR42999000003" in text and "CHE-116.281.710 MWST" in text
+    # printed once, under the buyer, and not as an EU ("intracommunautaire") VAT number
+    assert text.count("Numéro d'identification fiscale du client : CHE-116.281.710 MWST") == 1
+    assert "intracommunautaire: CHE" not in text
 
 
 def test_the_mention_cites_the_seller_s_law_in_the_invoice_s_language(rendered):

@@ -68,8 +68,13 @@ def invoice_layout_pdf(invoice: Invoice, document: SemanticInvoice) -> bytes:
     pdf.line_of_text(buyer.name, size=10.5, bold=True, height=5.2)
     for line in _address_lines(buyer.address) or [buyer.country]:
         pdf.line_of_text(line, size=9)
-    if buyer.vat_id:
+    printed_notes: set[str] = set()
+    if buyer.vat_id and document.buyer.vat_id:
         pdf.line_of_text(f"{text['vat_id']}: {buyer.vat_id}", size=9)
+    elif buyer.vat_id:  # category O: not an EU VAT number on this document (BT-48 absent), a note states it
+        note = text["buyer_tax_id_note"].format(vat_id=buyer.vat_id)
+        pdf.line_of_text(note, size=9)
+        printed_notes.add(note)
     if document.buyer.legal_registration_id is not None:  # BT-47
         pdf.line_of_text(f"{text['siren']}: {document.buyer.legal_registration_id.value}", size=9)
     if document.buyer.electronic_address is not None:  # BT-49
@@ -174,7 +179,7 @@ def invoice_layout_pdf(invoice: Invoice, document: SemanticInvoice) -> bytes:
 
     # The notes (BG-1) the e-invoice states, as it states them: the legal mentions, the VAT-on-debits option, a
     # renewal's period; the exemption reasons are printed in bold above
-    mentions = [note.text for note in document.notes if note.text not in reasons]
+    mentions = [note.text for note in document.notes if note.text not in reasons and note.text not in printed_notes]
     if mentions:
         pdf.ln(4)
         pdf.set_text_color(*GREY)
