@@ -315,6 +315,7 @@ def _api_requests(active: str, token: str, to_activate: str, invoice_id: str) ->
         ("GET", f"{sub}/invoices", None, ADMIN, 200, {}),
         ("GET", f"{sub}/invoices/{invoice_id}", None, ADMIN, 200, {}),
         ("GET", f"{sub}/invoices/{invoice_id}/pdf", None, ADMIN, 200, {"Accept": "application/pdf"}),
+        ("GET", f"{sub}/invoices/{invoice_id}/xml", None, ADMIN, 200, {}),
         ("POST", f"{sub}/invoices/{invoice_id}/correction", {"reason": "new PO", "po_number": "PO-9"}, ADMIN, 201, {}),
         ("GET", f"{sub}/agreement/pdf", None, ADMIN, 200, {"Accept": "application/pdf"}),
         ("POST", f"{sub}/admin-transfer", {"email": "next.admin@example.fr", "name": "Next Admin"}, ADMIN, 200, {}),
