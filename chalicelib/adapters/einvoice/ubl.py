@@ -19,16 +19,9 @@ import facturx
 import facturx.facturx as facturx_core
 from lxml import etree
 
+from chalicelib.adapters.einvoice.bt_terms import common_terms
 from chalicelib.domain.billing.money import money_str, price_str
-from chalicelib.domain.einvoice import (
-    Address,
-    ElectronicAddress,
-    Identifier,
-    Line,
-    Note,
-    SemanticInvoice,
-    VatBreakdown,
-)
+from chalicelib.domain.einvoice import Line, Note, SemanticInvoice, VatBreakdown
 
 PEPPOL_CUSTOMIZATION_ID = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"  # BT-24
 PEPPOL_PROFILE_ID = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"  # BT-23: Peppol's business process for billing
@@ -74,113 +67,23 @@ def _check_xsd(root: etree._Element, flavor: str) -> None:
 
 
 def ubl_data(document: SemanticInvoice) -> dict[str, Any]:
-    """The semantic invoice as factur-x's BT-keyed dict, every term the model holds."""
-    seller, buyer = document.seller, document.buyer
-    seller_party: dict[str, Any] = {"name": seller.name, **_address(seller.address)}
-    if seller.vat_id:
-        seller_party["vat_identifier"] = seller.vat_id
-    if seller.tax_registration:  # BT-32: EN 16931 only asks that its tax scheme is not VAT (factur-x writes LOC)
-        seller_party["tax_identifier"] = seller.tax_registration
-    _legal_identifier(seller_party, seller.legal_registration_id, fallback=seller.legal_registration)
-    _electronic_address(seller_party, seller.electronic_address)
-    if seller.contact is not None:
-        contact = seller.contact
-        seller_party["contacts"] = [
-            {key: value for key, value in (("name", contact.name), ("phone", contact.phone), ("email", contact.email))
-             if value}
-        ]  # fmt: skip
-    buyer_party: dict[str, Any] = {
-        "name": buyer.name,
-        "identifiers": {None: buyer.identifier},
-        **_address(buyer.address),
-    }
-    if buyer.vat_id:
-        buyer_party["vat_identifier"] = buyer.vat_id
-    _legal_identifier(buyer_party, buyer.legal_registration_id, fallback=None)
-    _electronic_address(buyer_party, buyer.electronic_address)
-    totals = document.totals
-    data: dict[str, Any] = {
-        "BT-1": document.number,
-        "BT-2": document.issue_date,
-        "BT-3": document.type_code,
-        "BT-5": document.currency,
-        "BT-9": document.due_date,  # a CreditNote states it as its payment due date (factur-x places it)
-        "BT-20": document.payment_terms,
-        # Peppol BIS fixes BT-23 to its billing process (PEPPOL-EN16931-R007): a framework code such as the French
-        # reform's S1 (`business_process`) has no place in it
-        "BT-23": PEPPOL_PROFILE_ID,
-        "BT-72": document.delivery_date,
-        "BT-73": document.period.start,
-        "BT-74": document.period.end,
-        "BT-106": money_str(totals.line_net_total),
-        "BT-109": money_str(totals.without_vat),
-        "BT-110": money_str(totals.vat),
-        "BT-112": money_str(totals.with_vat),
-        "BT-115": money_str(totals.due),
-        "BG-4": seller_party,
-        "BG-7": buyer_party,
-        "BG-23": [_vat_breakdown(entry) for entry in document.vat_breakdown],
-        "BG-25": [_line(line) for line in document.lines],
-    }
+    """The semantic invoice as factur-x's BT-keyed dict: the common terms, and Peppol BIS 3.0's spelling of the rest."""
+    if document.vat_point_date_code is not None:  # refused rather than left out of the document
+        raise ValueError("the UBL serializer does not write BT-8 (VAT point date code)")
+    data = common_terms(document)
+    # Peppol BIS fixes BT-23 to its billing process (PEPPOL-EN16931-R007): a framework code such as the French
+    # reform's S1 (`business_process`) has no place in it
+    data["BT-23"] = PEPPOL_PROFILE_ID
+    data["BG-23"] = [_vat_breakdown(entry) for entry in document.vat_breakdown]
+    data["BG-25"] = [_line(line) for line in document.lines]
     if document.notes:
         data["BG-1"] = [_one_note(document.notes)]
-    if document.buyer_reference:
-        data["BT-10"] = document.buyer_reference
-    if document.purchase_order:
-        data["BT-13"] = document.purchase_order
-    if document.tax_currency is not None:
-        data["BT-6"] = document.tax_currency
-        if document.vat_in_tax_currency is not None:
-            data["BT-111"] = money_str(document.vat_in_tax_currency)
-    preceding = document.preceding_invoice
-    if preceding is not None:
-        reference: dict[str, Any] = {"BT-25": preceding.number}
-        if preceding.issue_date is not None:
-            reference["BT-26"] = preceding.issue_date
-        data["BG-3"] = [reference]
     payment = document.payment
-    data["BT-81"] = payment.means_code
-    data["BT-82"] = payment.means_text
     if payment.card_last_digits is not None:
         if not payment.card_network:
             raise ValueError("a UBL card account states the card's network (BT-87 with its NetworkID)")
-        data["BT-87"] = payment.card_last_digits
         data["BT-87-1"] = payment.card_network
-    if payment.remittance_information is not None:
-        data["BT-83"] = payment.remittance_information
-    if payment.credit_transfer is not None:
-        data["BT-84"] = payment.credit_transfer.iban
-        data["BT-85"] = payment.credit_transfer.account_name
-        data["BT-86"] = payment.credit_transfer.bic
     return data
-
-
-def _address(address: Address) -> dict[str, Any]:
-    fields: dict[str, Any] = {"country_code": address.country}
-    for key, value in zip(("addr_l1", "addr_l2", "addr_l3"), address.lines, strict=False):
-        fields[key] = value
-    if address.postal_code:
-        fields["postcode"] = address.postal_code
-    if address.city:
-        fields["city"] = address.city
-    return fields
-
-
-def _legal_identifier(party: dict[str, Any], identifier: Identifier | None, fallback: str | None) -> None:
-    """BT-30 / BT-47 (PartyLegalEntity/CompanyID), with its ISO 6523 scheme when the model has one."""
-    if identifier is not None:
-        party["legal_identifier"] = identifier.value
-        if identifier.scheme:
-            party["legal_identifier_schemeid"] = identifier.scheme
-    elif fallback:
-        party["legal_identifier"] = fallback
-
-
-def _electronic_address(party: dict[str, Any], address: ElectronicAddress | None) -> None:
-    """BT-34 / BT-49 (EndpointID with its EAS schemeID): Peppol requires both (PEPPOL-EN16931-R010, -R020)."""
-    if address is not None:
-        party["einvoicing_addr"] = address.identifier
-        party["einvoicing_addr_schemeid"] = address.scheme
 
 
 def _line(line: Line) -> dict[str, Any]:
