@@ -6,8 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain.billing.money import money_str
-from chalicelib.domain.einvoice import Address, Contact, ElectronicAddress, Identifier, SemanticInvoice
+from chalicelib.domain.billing.money import money_str, price_str
+from chalicelib.domain.einvoice import (
+    Address,
+    Contact,
+    ElectronicAddress,
+    Identifier,
+    Line,
+    SemanticInvoice,
+    VatBreakdown,
+)
+
+OUT_OF_SCOPE = "O"  # VAT category "not subject to VAT"
 
 
 def common_terms(document: SemanticInvoice) -> dict[str, Any]:
@@ -59,6 +69,41 @@ def common_terms(document: SemanticInvoice) -> dict[str, Any]:
         data["BT-85"] = payment.credit_transfer.account_name
         data["BT-86"] = payment.credit_transfer.bic
     return data
+
+
+def line_terms(line: Line) -> dict[str, Any]:
+    """BG-25. A line "not subject to VAT" states no rate (BR-O-05): the model gives it none."""
+    fields: dict[str, Any] = {
+        "BT-126": line.identifier,
+        "BT-129": str(line.quantity),
+        "BT-130": line.unit_code,
+        "BT-131": money_str(line.net_amount),
+        "BT-134": line.period.start,
+        "BT-135": line.period.end,
+        "BT-146": price_str(line.net_price),
+        "BT-151": line.vat_category,
+        "BT-153": line.name,
+        "BT-155": line.seller_item_id,
+    }
+    if line.vat_rate is not None and line.vat_category != OUT_OF_SCOPE:
+        fields["BT-152"] = money_str(line.vat_rate)
+    return fields
+
+
+def breakdown_terms(entry: VatBreakdown, *, rate_when_out_of_scope: bool) -> dict[str, Any]:
+    """BG-23. UBL states no rate for "not subject to VAT" (BR-O-10); CII's RateApplicablePercent is written as 0."""
+    fields: dict[str, Any] = {
+        "BT-116": money_str(entry.taxable_amount),
+        "BT-117": money_str(entry.tax_amount),
+        "BT-118": entry.category,
+    }
+    if entry.category != OUT_OF_SCOPE or rate_when_out_of_scope:
+        fields["BT-119"] = money_str(entry.rate)
+    if entry.exemption_reason is not None:
+        fields["BT-120"] = entry.exemption_reason
+    if entry.exemption_reason_code is not None:
+        fields["BT-121"] = entry.exemption_reason_code
+    return fields
 
 
 def _seller(document: SemanticInvoice) -> dict[str, Any]:

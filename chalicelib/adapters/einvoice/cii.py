@@ -10,9 +10,8 @@ from typing import Any
 
 import facturx
 
-from chalicelib.adapters.einvoice.bt_terms import common_terms
-from chalicelib.domain.billing.money import money_str, price_str
-from chalicelib.domain.einvoice import Note, SemanticInvoice, VatBreakdown
+from chalicelib.adapters.einvoice.bt_terms import breakdown_terms, common_terms, line_terms
+from chalicelib.domain.einvoice import Note, SemanticInvoice
 
 FACTURX_LEVEL = "en16931"
 # BT-8: EN 16931 names the VAT point by UNTDID 2005 (3 invoice date, 35 delivery, 432 paid to date); CII spells it
@@ -31,23 +30,8 @@ def cii_xml(document: SemanticInvoice) -> bytes:
 def cii_data(document: SemanticInvoice) -> dict[str, Any]:
     """The semantic invoice as factur-x's BT-keyed dict: the common terms, and CII's own spelling of the rest."""
     data = common_terms(document)
-    data["BG-23"] = [_vat_breakdown(entry) for entry in document.vat_breakdown]
-    data["BG-25"] = [
-        {
-            "BT-126": line.identifier,
-            "BT-129": str(line.quantity),
-            "BT-130": line.unit_code,
-            "BT-131": money_str(line.net_amount),
-            "BT-134": line.period.start,
-            "BT-135": line.period.end,
-            "BT-146": price_str(line.net_price),
-            "BT-151": line.vat_category,
-            **({} if line.vat_rate is None else {"BT-152": money_str(line.vat_rate)}),
-            "BT-153": line.name,
-            "BT-155": line.seller_item_id,
-        }
-        for line in document.lines
-    ]
+    data["BG-23"] = [breakdown_terms(entry, rate_when_out_of_scope=True) for entry in document.vat_breakdown]
+    data["BG-25"] = [line_terms(line) for line in document.lines]
     if document.business_process:
         data["BT-23"] = document.business_process
     if document.vat_point_date_code is not None:
@@ -55,20 +39,6 @@ def cii_data(document: SemanticInvoice) -> dict[str, Any]:
     if document.notes:
         data["BG-1"] = [_note(note) for note in document.notes]
     return data
-
-
-def _vat_breakdown(entry: VatBreakdown) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "BT-116": money_str(entry.taxable_amount),
-        "BT-117": money_str(entry.tax_amount),
-        "BT-118": entry.category,
-        "BT-119": money_str(entry.rate),
-    }
-    if entry.exemption_reason is not None:
-        fields["BT-120"] = entry.exemption_reason
-    if entry.exemption_reason_code is not None:
-        fields["BT-121"] = entry.exemption_reason_code
-    return fields
 
 
 def _note(note: Note) -> dict[str, Any]:

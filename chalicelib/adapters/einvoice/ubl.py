@@ -19,14 +19,12 @@ import facturx
 import facturx.facturx as facturx_core
 from lxml import etree
 
-from chalicelib.adapters.einvoice.bt_terms import common_terms
-from chalicelib.domain.billing.money import money_str, price_str
-from chalicelib.domain.einvoice import Line, Note, SemanticInvoice, VatBreakdown
+from chalicelib.adapters.einvoice.bt_terms import breakdown_terms, common_terms, line_terms
+from chalicelib.domain.einvoice import Note, SemanticInvoice
 
 PEPPOL_CUSTOMIZATION_ID = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"  # BT-24
 PEPPOL_PROFILE_ID = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"  # BT-23: Peppol's business process for billing
 CREDIT_NOTE = "381"
-OUT_OF_SCOPE = "O"  # VAT category "not subject to VAT": states no rate
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 FACTURX_LEVEL = "en16931"
 
@@ -74,8 +72,8 @@ def ubl_data(document: SemanticInvoice) -> dict[str, Any]:
     # Peppol BIS fixes BT-23 to its billing process (PEPPOL-EN16931-R007): a framework code such as the French
     # reform's S1 (`business_process`) has no place in it
     data["BT-23"] = PEPPOL_PROFILE_ID
-    data["BG-23"] = [_vat_breakdown(entry) for entry in document.vat_breakdown]
-    data["BG-25"] = [_line(line) for line in document.lines]
+    data["BG-23"] = [breakdown_terms(entry, rate_when_out_of_scope=False) for entry in document.vat_breakdown]
+    data["BG-25"] = [line_terms(line) for line in document.lines]
     if document.notes:
         data["BG-1"] = [_one_note(document.notes)]
     payment = document.payment
@@ -84,40 +82,6 @@ def ubl_data(document: SemanticInvoice) -> dict[str, Any]:
             raise ValueError("a UBL card account states the card's network (BT-87 with its NetworkID)")
         data["BT-87-1"] = payment.card_network
     return data
-
-
-def _line(line: Line) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "BT-126": line.identifier,
-        "BT-129": str(line.quantity),
-        "BT-130": line.unit_code,
-        "BT-131": money_str(line.net_amount),
-        "BT-134": line.period.start,
-        "BT-135": line.period.end,
-        "BT-146": price_str(line.net_price),
-        "BT-151": line.vat_category,
-        "BT-153": line.name,
-        "BT-155": line.seller_item_id,
-    }
-    # BR-O-05: no rate on a line "not subject to VAT"; 0 is stated elsewhere
-    if line.vat_category != OUT_OF_SCOPE and line.vat_rate is not None:
-        fields["BT-152"] = money_str(line.vat_rate)
-    return fields
-
-
-def _vat_breakdown(entry: VatBreakdown) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "BT-116": money_str(entry.taxable_amount),
-        "BT-117": money_str(entry.tax_amount),
-        "BT-118": entry.category,
-    }
-    if entry.category != OUT_OF_SCOPE:  # BR-O-10: no rate for "not subject to VAT"
-        fields["BT-119"] = money_str(entry.rate)
-    if entry.exemption_reason is not None:
-        fields["BT-120"] = entry.exemption_reason
-    if entry.exemption_reason_code is not None:
-        fields["BT-121"] = entry.exemption_reason_code
-    return fields
 
 
 def _one_note(notes: tuple[Note, ...]) -> dict[str, Any]:
