@@ -17,6 +17,7 @@ from chalicelib import jobs, metrics
 from chalicelib.adapters.dynamodb.schema import shard_of
 from chalicelib.adapters.work_queue import ITEMS_PER_MESSAGE, SqsWorkQueue
 from chalicelib.domain.errors import WorkNotQueued
+from chalicelib.domain.models import Subscription
 from devstack.moto_lock import serialize_dynamodb
 from devstack.queues import WORK
 from tests.support import REGION, Stack, activate, order, shared_session
@@ -59,18 +60,25 @@ def _dead_letters() -> list[dict[str, Any]]:
 
 def test_a_worker_failing_midway_through_messages_is_retried_and_does_each_item_exactly_once(stack, monkeypatch):
     ids = _renewing(stack, 60)  # one message or more per shard (25 items at most each)
-    store = stack.container.renewal_store
-    real_renew, renewals = store.renew, []
+    issuer = stack.container.renewals._issuer
+    real_factory, renewals = issuer._unit_of_work, []
 
-    def fails_sometimes(*args: Any, **kwargs: Any) -> None:
-        renewals.append(1)
-        if len(renewals) in (5, 31):  # before its commit: the message stops there, its first items are done
-            raise RuntimeError("injected: DynamoDB unavailable")
-        real_renew(*args, **kwargs)
-        if len(renewals) in (12, 50):  # after its commit: done, but the worker dies before it reports
-            raise RuntimeError("injected: worker died after the commit")
+    def unit_of_work() -> Any:  # each renewal commits through the issuer's unit of work, with its invoice
+        uow = real_factory()
+        real_commit = uow.commit
 
-    monkeypatch.setattr(store, "renew", fails_sometimes)
+        def fails_sometimes() -> None:
+            renewals.append(1)
+            if len(renewals) in (5, 31):  # before its commit: the message stops there, its first items are done
+                raise RuntimeError("injected: DynamoDB unavailable")
+            real_commit()
+            if len(renewals) in (12, 50):  # after its commit: done, but the worker dies before it reports
+                raise RuntimeError("injected: worker died after the commit")
+
+        uow.commit = fails_sometimes
+        return uow
+
+    monkeypatch.setattr(issuer, "_unit_of_work", unit_of_work)
     summary = stack.run_job("process_renewals")
 
     assert summary["queued"] == 60 and summary["complete"] is True
@@ -228,15 +236,14 @@ def test_an_item_that_always_fails_holds_back_none_of_its_neighbours(stack, monk
     for sid in ids:
         by_shard.setdefault(shard_of(sid), []).append(sid)
     poison = min(max(by_shard.values(), key=len))
-    store = stack.container.renewal_store
-    real_renew = store.renew
+    real_renew = Subscription.renew
 
-    def fails_for_one(before: Any, *args: Any, **kwargs: Any) -> None:
-        if before.id == poison:
+    def fails_for_one(self: Subscription, *args: Any, **kwargs: Any) -> Any:
+        if self.id == poison:
             raise RuntimeError("injected: this subscription's record cannot be renewed")
-        real_renew(before, *args, **kwargs)
+        return real_renew(self, *args, **kwargs)
 
-    monkeypatch.setattr(store, "renew", fails_for_one)
+    monkeypatch.setattr(Subscription, "renew", fails_for_one)
     summary = stack.run_job("process_renewals")
     stack.container.telemetry.flush()
 
