@@ -452,3 +452,26 @@ def test_parallel_corrections_of_many_invoices_number_both_series_without_a_gap(
     assert notes == [f"FR-2026-C{n:06d}" for n in range(1, 11)]
     assert replacements == [f"FR-2026-{n:06d}" for n in range(11, 21)]  # 1..10 were the activations' invoices
     assert (_counter(stack, "FR-2026"), _counter(stack, "FR-2026-C")) == (20, 10)
+
+
+@pytest.mark.parametrize(
+    ("buyer", "reason"),
+    [
+        ({"vat_id": None, "siren": None}, "buyer.siren is required for a buyer in France"),
+        ({"address": {"lines": [], "city": "Lyon", "postal_code": "69002", "country": "FR"}}, "1 to 4 street lines"),
+        ({"address": {"lines": ["1 rue X"], "postal_code": "69002", "country": "FR"}}, "buyer.address.city"),
+    ],
+)
+def test_a_correction_the_replacement_could_not_lawfully_state_is_refused_as_intake_refuses_it(
+    stack, client, active, original, buyer, reason
+):
+    """A replacement is numbered and final: buyer data intake would refuse (no SIREN for a buyer in France, an
+    incomplete postal address) is refused before anything is written."""
+    version = stack.subscriptions.get_subscription(active).version
+    response = _correct(client, stack, active, original["id"], {"reason": "AP rejected it", "buyer": buyer})
+
+    assert response.status_code == 400, response.body
+    assert reason in _json(response)["Message"]
+    assert stack.subscriptions.get_subscription(active).version == version
+    assert len(_invoices(client, stack, active)) == 1
+    assert _counter(stack, "FR-2026-C") == 0

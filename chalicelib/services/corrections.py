@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.domain.billing.money import money_str
 from chalicelib.domain.capabilities import ENDED_READ_ONLY, NOT_ACTIVE
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound, SellerMissing, WriteConflict
-from chalicelib.domain.models import Subscription, SubscriptionStatus, to_record
+from chalicelib.domain.models import Customer, Subscription, SubscriptionStatus, to_record
 from chalicelib.services import emails
 from chalicelib.services.access import NOT_VISIBLE, Authorized
 from chalicelib.services.billing import NO_SUCH_INVOICE, is_invoice_id
@@ -31,7 +31,7 @@ from chalicelib.services.ports.unit_of_work import UnitOfWorkFactory
 if TYPE_CHECKING:  # pydantic models: imported where a correction runs, never on the subscription reads
     from chalicelib.domain.billing.correction import Correction
     from chalicelib.domain.billing.document import Invoice
-    from chalicelib.domain.billing.sellers import SellerCatalog
+    from chalicelib.domain.billing.sellers import Seller, SellerCatalog
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ class Corrections:
                     f"No selling company is configured for country {subscription.country}; the invoice cannot be "
                     "corrected. Please contact the vendor."
                 )
+            _refuse_what_intake_would(seller, corrected_customer(subscription.customer, correction), subscription)
             credit_series = series_for("credit_note", original.seller.country, now.date().year)
             invoice_series = series_for("invoice", seller.country, now.date().year)
             credit_last = self._invoices.last_number(credit_series.key)
@@ -172,3 +173,25 @@ class Corrections:
         if current.status is not SubscriptionStatus.ACTIVE:
             raise Conflict(NOT_ACTIVE)
         return current
+
+
+def _refuse_what_intake_would(seller: Seller, customer: Customer, subscription: Subscription) -> None:
+    """The corrected buyer must be one intake would accept (DESIGN 15.3): a full postal address, the SIREN of a buyer
+    in France, the electronic address the seller's documents need. A replacement is numbered and final, so what it
+    could not lawfully state is refused here, before anything is written."""
+    from chalicelib.domain.billing.buyer_requirements import buyer_problems
+    from chalicelib.domain.validators import postal_address_problems
+
+    reasons: list[str] = []
+    if customer.address is None:
+        reasons.append("buyer.address: the buyer's postal address is required")
+    else:
+        address = customer.address
+        raw = {"lines": list(address.lines), "city": address.city, "country": address.country}
+        if address.postal_code is not None:
+            raw["postal_code"] = address.postal_code
+        reasons += [f"buyer.address.{reason}" for reason in postal_address_problems(raw)[1]]
+    problems = buyer_problems(seller, customer, subscription.country)
+    reasons += [reason.replace("customer.", "buyer.", 1) for reason in problems]
+    if reasons:
+        raise InvalidInput("The corrected invoice could not be issued: " + "; ".join(reasons), field="/buyer")
